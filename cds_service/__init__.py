@@ -1,0 +1,85 @@
+"""CDS Hooks 2.0 service: ACR Appropriateness Criteria for suspected cervicogenic headache."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from cds_service import api
+from cds_service.cards import CardPolicy
+from cds_service.hooks import Engine, FetcherFactory
+from cds_service.knowledge import load_knowledge
+from cds_service.protocol import HookRequest
+from cds_service.record import Fetcher
+from cds_service.services import build_services
+from cds_service.settings import Settings, load_settings
+
+__all__ = ["create_app"]
+__version__ = "0.1.0"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _no_fetcher(request: HookRequest) -> Fetcher | None:
+    return None
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+    fetcher_for: FetcherFactory | None = None,
+) -> Flask:
+    """Build the Flask app.
+
+    ``config`` is a :class:`Settings`, or a mapping whose keys are settings (any case, with or
+    without the ``CDS_`` prefix) or Flask config keys (``TESTING``); unset settings come from
+    the environment. A broken knowledge file raises :class:`KnowledgeError` here, at start-up.
+    """
+    settings, flask_config = _split_config(config)
+    knowledge = load_knowledge(settings.knowledge_file)
+    app = Flask(__name__)
+    app.config.update(flask_config)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["cds_settings"] = settings
+    app.extensions["cds_services"] = build_services(knowledge)
+    app.extensions["cds_engine"] = Engine(
+        knowledge=knowledge,
+        policy=CardPolicy(
+            out_of_scope_cards=settings.out_of_scope_cards,
+            may_be_appropriate_rating=settings.may_be_appropriate_rating,
+        ),
+        fetcher_for=fetcher_for or _no_fetcher,
+        clock=clock,
+    )
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
+    CORS(app, origins="*" if "*" in origins else origins, supports_credentials=False,
+         expose_headers=[], max_age=600)
+    api.register(app)
+    logging.getLogger("cds_service").setLevel(settings.log_level.upper())
+    return app
+
+
+def _split_config(
+    config: Settings | Mapping[str, Any] | None,
+) -> tuple[Settings, dict[str, Any]]:
+    if isinstance(config, Settings):
+        return config, {}
+    overrides: dict[str, Any] = {}
+    flask_config: dict[str, Any] = {}
+    fields = Settings.model_fields
+    for key, value in (config or {}).items():
+        name = key.lower().removeprefix("cds_")
+        if name in fields:
+            overrides[name] = value
+        else:
+            flask_config[key] = value
+    return load_settings(overrides), flask_config

@@ -1,0 +1,144 @@
+"""HTTP: the Flask blueprint. It only wires the steps; nothing below it imports Flask."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service.errors import (
+    ISSUE_EXCEPTION,
+    ISSUE_NOT_SUPPORTED,
+    ISSUE_STRUCTURE,
+    ISSUE_TOO_LONG,
+    BadRequest,
+    CdsError,
+    UnknownService,
+    operation_outcome,
+)
+from cds_service.hooks import Engine, handle
+from cds_service.services import Service, discovery
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cds", __name__)
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+
+
+def _engine() -> Engine:
+    engine: Engine = current_app.extensions["cds_engine"]
+    return engine
+
+
+def _services() -> dict[str, Service]:
+    services: dict[str, Service] = current_app.extensions["cds_services"]
+    return services
+
+
+@bp.get("/cds-services")
+def list_services() -> Response:
+    return jsonify(discovery(_services(), _engine().knowledge))
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    service = _services().get(service_id)
+    if service is None:
+        raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
+    return jsonify(handle(service, json_body(), _engine()))
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object, or the right 4xx."""
+    mimetype = (request.mimetype or "").lower()
+    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
+        raise _UnsupportedMediaType(
+            f"Content-Type must be application/json, not '{request.content_type or 'none'}'"
+        )
+    raw = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {_json_error(exc)}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", expression=["(body)"])
+    return body
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split("\n", 1)[0][:200]
+
+
+class _UnsupportedMediaType(CdsError):
+    status = 415
+    code = ISSUE_NOT_SUPPORTED
+
+
+# --------------------------------------------------------------------------- errors
+
+_HTTP_ISSUE = {
+    404: "not-found",
+    405: ISSUE_NOT_SUPPORTED,
+    413: ISSUE_TOO_LONG,
+    415: ISSUE_NOT_SUPPORTED,
+}
+
+
+def _outcome_response(status: int, body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def on_cds_error(error: CdsError) -> Response:
+    log.info("client error %s: %s", error.status, error.message)
+    return _outcome_response(
+        error.status,
+        operation_outcome(error.message, code=error.code, expression=error.expression),
+    )
+
+
+def on_http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = error.description or error.name
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        message = f"request body is larger than the limit of {limit} bytes"
+    response = _outcome_response(
+        status,
+        operation_outcome(message, code=_HTTP_ISSUE.get(status, ISSUE_STRUCTURE)),
+    )
+    allow = error.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+def on_unexpected(error: Exception) -> Response:
+    log.exception("unexpected error while handling %s %s", request.method, request.path)
+    return _outcome_response(
+        500,
+        operation_outcome("internal error; the event has been logged", code=ISSUE_EXCEPTION),
+    )
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_error_handler(CdsError, on_cds_error)
+    app.register_error_handler(HTTPException, on_http_error)
+    app.register_error_handler(Exception, on_unexpected)

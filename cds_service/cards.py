@@ -1,0 +1,305 @@
+"""Appraisals to advice: one card per appraised order, and the pama-rating systemActions.
+
+Every sentence comes from the knowledge file; this module only arranges it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cds_service.criteria import Appraisal, Verdict
+from cds_service.facts import Order
+from cds_service.knowledge import Knowledge, Procedure
+from cds_service.protocol import (
+    SUMMARY_MAX,
+    Action,
+    Card,
+    CdsResponse,
+    Coding,
+    Link,
+    Source,
+    Suggestion,
+    new_uuid,
+)
+
+PAMA_EXTENSION = "http://fhir.org/argonaut/Extension/pama-rating"
+PAMA_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
+PAMA_DISPLAY = {
+    "appropriate": "Appropriate",
+    "not-appropriate": "Not appropriate",
+    "no-criteria-apply": "No criteria apply",
+}
+
+
+@dataclass(frozen=True)
+class CardPolicy:
+    """The configurable parts of the advice (see Settings)."""
+
+    out_of_scope_cards: bool = True
+    may_be_appropriate_rating: str = "appropriate"
+
+
+def respond(
+    appraisals: Sequence[Appraisal],
+    draft_orders: Sequence[Order],
+    knowledge: Knowledge,
+    policy: CardPolicy,
+    now: datetime,
+) -> CdsResponse:
+    """Cards and systemActions for a hook call (systemActions mirrored for the sandbox)."""
+    preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
+    preferred_codes = {
+        (knowledge.code_systems[key].uri, code) for key, codes in preferred.codes.items()
+        for code in codes
+    }
+    preferred_drafted = any(set(o.codes) & preferred_codes for o in draft_orders)
+    writer = _Writer(knowledge, policy, now, preferred_drafted)
+    cards = [card for a in appraisals if (card := writer.card(a)) is not None]
+    actions = [action for a in appraisals if (action := writer.rating_action(a)) is not None]
+    extension = {"systemActions": [a.model_dump(mode="json") for a in actions]} if actions else None
+    return CdsResponse(cards=cards, systemActions=actions, extension=extension)
+
+
+class _Writer:
+    def __init__(
+        self, knowledge: Knowledge, policy: CardPolicy, now: datetime, preferred_drafted: bool
+    ) -> None:
+        self.k = knowledge
+        self.policy = policy
+        self.now = now
+        self.preferred_drafted = preferred_drafted
+        guideline = knowledge.guideline
+        self.source = Source(
+            label=guideline.source_label,
+            url=guideline.url,
+            topic=Coding(**guideline.topic.model_dump()),
+        )
+        self.links = [Link(label=knowledge.texts.link_label, url=guideline.url, type="absolute")]
+
+    # ------------------------------------------------------------------ cards
+
+    def card(self, appraisal: Appraisal) -> Card | None:
+        if appraisal.verdict is Verdict.RATED:
+            if appraisal.category == "usually-not-appropriate":
+                return self.not_appropriate(appraisal)
+            return self.may_be_appropriate(appraisal)
+        if appraisal.verdict is Verdict.UNSPECIFIED:
+            return self.unspecified(appraisal)
+        if appraisal.verdict is Verdict.EXCLUDED:
+            if appraisal.escalate:
+                return self.escalation(appraisal)
+            return self.out_of_scope(appraisal) if self.policy.out_of_scope_cards else None
+        return None
+
+    def _card(self, summary: str, detail: str, indicator: str, **extra: Any) -> Card:
+        return Card(
+            summary=summary,
+            detail=detail,
+            indicator=indicator,  # type: ignore[arg-type]
+            source=self.source,
+            links=self.links,
+            **extra,
+        )
+
+    def _rating_line(self, appraisal: Appraisal) -> str:
+        assert appraisal.category is not None and appraisal.rrl is not None
+        label = self.k.categories[appraisal.category].label
+        return f"**ACR rating: {label}** · Relative Radiation Level {self.k.rrl_labels[appraisal.rrl]}"
+
+    def _variant_line(self) -> str:
+        return f"*ACR variant: {self.k.variant.title}*"
+
+    def not_appropriate(self, appraisal: Appraisal) -> Card:
+        procedure = _procedure(appraisal)
+        assert appraisal.category is not None
+        summary = self.k.texts.not_appropriate_summary.format(
+            procedure=procedure.name, category=self.k.categories[appraisal.category].label
+        )
+        detail = "\n\n".join(
+            [
+                self._rating_line(appraisal),
+                procedure.rationale,
+                self.k.texts.preferred_alternative,
+                self._variant_line(),
+            ]
+        )
+        suggestions = self.suggestions(appraisal.order, conservative=True)
+        return self._card(
+            summary,
+            detail,
+            "warning",
+            suggestions=suggestions,
+            selectionBehavior="at-most-one" if suggestions else None,
+            overrideReasons=[
+                Coding(system=self.k.override_reason_system, code=r.code, display=r.display)
+                for r in self.k.override_reasons
+            ],
+        )
+
+    def may_be_appropriate(self, appraisal: Appraisal) -> Card:
+        procedure = _procedure(appraisal)
+        assert appraisal.category is not None
+        summary = self.k.texts.mri_summary.format(
+            procedure=procedure.name, category=self.k.categories[appraisal.category].label
+        )
+        detail = "\n\n".join(
+            [
+                self._rating_line(appraisal),
+                procedure.rationale,
+                self.k.texts.mri_detail,
+                self._variant_line(),
+            ]
+        )
+        return self._card(summary, detail, "info")
+
+    def unspecified(self, appraisal: Appraisal) -> Card:
+        procedure = _procedure(appraisal)
+        summary = self.k.texts.unspecified_summary.format(procedure=procedure.name)
+        detail = "\n\n".join(
+            [self.k.texts.unspecified_detail, self.k.texts.preferred_alternative,
+             self._variant_line()]
+        )
+        suggestions = self.suggestions(appraisal.order, conservative=False)
+        return self._card(
+            summary,
+            detail,
+            "info",
+            suggestions=suggestions,
+            selectionBehavior="at-most-one" if suggestions else None,
+        )
+
+    def out_of_scope(self, appraisal: Appraisal) -> Card:
+        texts = self.k.texts
+        summary = _fit(texts.excluded_summary, "reasons", [f.label for f in appraisal.findings])
+        bullets = [
+            f"- **{f.label}**" + (f": {f.evidence}" if f.evidence else "")
+            for f in appraisal.findings
+        ]
+        redirects = list(dict.fromkeys(f.redirect for f in appraisal.findings))
+        detail = "\n\n".join(
+            [texts.excluded_intro.format(variant=self.k.variant.title), "\n".join(bullets),
+             *redirects]
+        )
+        return self._card(summary, detail, "info")
+
+    def escalation(self, appraisal: Appraisal) -> Card:
+        evidence = [f"- {f.evidence}" for f in appraisal.findings if f.escalate and f.evidence]
+        detail = self.k.texts.escalation_detail
+        if evidence:
+            detail += "\n\n" + "\n".join(evidence)
+        return self._card(self.k.texts.escalation_summary, detail, "warning")
+
+    # ------------------------------------------------------------------ suggestions
+
+    def suggestions(self, order: Order, *, conservative: bool) -> list[Suggestion]:
+        """Replace with the preferred MRI (or just remove, when it is drafted already)."""
+        if order.reference is None:  # an order without id cannot be deleted or replaced
+            return []
+        texts = self.k.texts
+        remove = Action(
+            type="delete",
+            description=f"Remove the draft order: {_procedure_name(self.k, order)}",
+            resourceId=order.reference,
+        )
+        if self.preferred_drafted:
+            first = Suggestion(label=texts.keep_existing_label, isRecommended=True,
+                               actions=[remove])
+        else:
+            create = Action(
+                type="create",
+                description=f"Order {self.k.procedures_by_id[self.k.preferred_procedure].name}",
+                resource=self.replacement(order),
+            )
+            first = Suggestion(label=texts.replace_label, isRecommended=True,
+                               actions=[remove, create])
+        if not conservative:
+            return [first]
+        return [first, Suggestion(label=texts.conservative_label, actions=[remove])]
+
+    def replacement(self, order: Order) -> dict[str, Any]:
+        """A complete draft ServiceRequest for the preferred MRI, carrying the order's context."""
+        preferred = self.k.procedures_by_id[self.k.preferred_procedure]
+        coding = [
+            {"system": self.k.code_systems[key].uri, "code": codes[0], "display": preferred.name}
+            for key, codes in preferred.codes.items()
+            if key in ("cpt", "loinc") and codes
+        ]
+        raw = order.raw
+        resource: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "id": new_uuid(),
+            "status": "draft",
+            "intent": raw.get("intent") or "order",
+            "code": {"coding": coding, "text": preferred.name},
+            "authoredOn": self.now.isoformat(),
+        }
+        for field in ("category", "priority", "subject", "encounter", "requester",
+                      "reasonCode", "reasonReference"):
+            if raw.get(field):
+                resource[field] = copy.deepcopy(raw[field])
+        return resource
+
+    # ------------------------------------------------------------------ systemActions
+
+    def rating_action(self, appraisal: Appraisal) -> Action | None:
+        """An update adding the Argonaut pama-rating extension to the draft order."""
+        order = appraisal.order
+        if order.id is None:
+            return None
+        codings: list[dict[str, str]]
+        if appraisal.verdict is Verdict.EXCLUDED:
+            codings = [_pama("no-criteria-apply")]
+        elif appraisal.verdict is Verdict.RATED and appraisal.category:
+            category = self.k.categories[appraisal.category]
+            pama = category.pama_rating
+            if pama == "configurable":
+                pama = self.policy.may_be_appropriate_rating  # type: ignore[assignment]
+            codings = [
+                _pama(pama),
+                {"system": self.k.rating_code_system, "code": appraisal.category,
+                 "display": category.label},
+            ]
+        else:
+            return None
+        resource = copy.deepcopy(order.raw)
+        extensions = [e for e in resource.get("extension") or ()
+                      if not (isinstance(e, dict) and e.get("url") == PAMA_EXTENSION)]
+        extensions.append({"url": PAMA_EXTENSION, "valueCodeableConcept": {"coding": codings}})
+        resource["extension"] = extensions
+        return Action(
+            type="update",
+            description=f"Record the appropriateness rating ({codings[0]['display']}) on the order",
+            resource=resource,
+        )
+
+
+def _pama(code: str) -> dict[str, str]:
+    return {"system": PAMA_SYSTEM, "code": code, "display": PAMA_DISPLAY[code]}
+
+
+def _procedure(appraisal: Appraisal) -> Procedure:
+    assert appraisal.procedure is not None
+    return appraisal.procedure
+
+
+def _procedure_name(knowledge: Knowledge, order: Order) -> str:
+    for system, code in order.codes:
+        procedure = knowledge.procedure_by_code.get((system, code.strip().upper()))
+        if procedure:
+            return procedure.name
+    return order.reference or "order"
+
+
+def _fit(template: str, field: str, parts: list[str]) -> str:
+    """Fill ``template`` with as many parts as fit under the summary limit."""
+    for count in range(len(parts), 0, -1):
+        rest = len(parts) - count
+        text = "; ".join(parts[:count]) + (f" and {rest} more" if rest else "")
+        summary = template.format(**{field: text})
+        if len(summary) <= SUMMARY_MAX:
+            return summary
+    return template.format(**{field: f"{len(parts)} findings"})[:SUMMARY_MAX]

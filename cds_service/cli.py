@@ -1,0 +1,82 @@
+"""The ``cds-service`` command: ``serve`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from cds_service.errors import CdsError, operation_outcome
+from cds_service.knowledge import KnowledgeError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="print the CDS Hooks response for a hook request file, without a server"
+    )
+    evaluate.add_argument("request", type=Path, help="hook request JSON file")
+    evaluate.add_argument(
+        "--now", type=datetime.fromisoformat, default=None,
+        help="evaluation time, ISO 8601 with zone (default: now)",
+    )
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args.host, args.port)
+        return _evaluate(args.request, args.now)
+    except KnowledgeError as exc:
+        print(f"cds-service: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(host: str, port: int) -> int:
+    from cds_service import create_app
+
+    app = create_app()
+    app.logger.info("serving on http://%s:%d/cds-services", host, port)
+    app.run(host=host, port=port, threaded=True)
+    return 0
+
+
+def _evaluate(path: Path, now: datetime | None) -> int:
+    from cds_service import create_app
+    from cds_service.hooks import handle
+
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cds-service: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    app = create_app() if now is None else create_app(clock=lambda: now)
+    engine = app.extensions["cds_engine"]
+    services = app.extensions["cds_services"]
+    hook = body.get("hook") if isinstance(body, dict) else None
+    service = services.get(hook) if isinstance(hook, str) else None
+    if service is None:
+        print(f"cds-service: {path}: 'hook' must be one of {sorted(services)}", file=sys.stderr)
+        return 2
+    try:
+        response = handle(service, body, engine)
+    except CdsError as exc:
+        json.dump(operation_outcome(exc.message, code=exc.code, expression=exc.expression),
+                  sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 1
+    json.dump(response, sys.stdout, indent=2, ensure_ascii=False)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""The ACR rules: which orders they rate, whether the patient fits the variant, and the rating.
+
+Pure: plain facts and a knowledge object in, :class:`Appraisal` out, the clock passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from cds_service.codes import any_match
+from cds_service.facts import CodePair, ConditionFact, ObservationFact, Order, PatientRecord
+from cds_service.knowledge import (
+    CategoryKey,
+    ExclusionGroup,
+    FeverRule,
+    Knowledge,
+    Procedure,
+    RrlKey,
+    WeightLossRule,
+)
+from cds_service.units import to_celsius, to_kilograms
+
+ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
+IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+IGNORED_OBSERVATION_STATUS = frozenset({"cancelled", "entered-in-error"})
+
+
+class Verdict(StrEnum):
+    RATED = "rated"
+    """A row of the procedure table (or an order whose possible rows all agree)."""
+    UNSPECIFIED = "unspecified"
+    """Contrast is not specified and the possible rows are rated differently."""
+    EXCLUDED = "excluded"
+    """The indication is present but the patient falls outside the variant."""
+    NOT_APPLICABLE = "not-applicable"
+    """Not an order of the table, or no suspected cervicogenic headache: say nothing."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Why the patient falls outside the variant."""
+
+    group_id: str
+    label: str
+    evidence: str
+    redirect: str
+    escalate: bool = False
+
+
+@dataclass(frozen=True)
+class Appraisal:
+    order: Order
+    verdict: Verdict
+    procedure: Procedure | None = None
+    category: CategoryKey | None = None
+    rrl: RrlKey | None = None
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def escalate(self) -> bool:
+        return any(f.escalate for f in self.findings)
+
+
+def appraise(
+    orders: Sequence[Order],
+    record: PatientRecord,
+    knowledge: Knowledge,
+    now: datetime,
+    references: Mapping[str, tuple[CodePair, ...]] | None = None,
+) -> list[Appraisal]:
+    """Appraise each order. ``references`` maps ``Type/id`` to codes, for reasonReference."""
+    index = dict(references or {})
+    for condition in record.conditions:
+        if condition.id:
+            index.setdefault(f"Condition/{condition.id}", condition.codes)
+    findings: tuple[Finding, ...] | None = None  # computed once, only if an order needs it
+    results = []
+    for order in orders:
+        procedure = classify_order(order, knowledge)
+        if procedure is None or not has_indication(order, record, knowledge, index):
+            results.append(Appraisal(order, Verdict.NOT_APPLICABLE, procedure))
+            continue
+        if findings is None:
+            findings = patient_findings(record, knowledge, now)
+        if findings:
+            results.append(Appraisal(order, Verdict.EXCLUDED, procedure, findings=findings))
+            continue
+        category, rrl = knowledge.rating_for(procedure)
+        verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
+        results.append(Appraisal(order, verdict, procedure, category, rrl))
+    return results
+
+
+def classify_order(order: Order, knowledge: Knowledge) -> Procedure | None:
+    """The table row an order's codes identify; None for other orders or conflicting codes."""
+    found: list[Procedure] = []
+    for system, code in order.codes:
+        procedure = knowledge.procedure_by_code.get((system, code.strip().upper()))
+        if procedure is not None and procedure not in found:
+            found.append(procedure)
+    if not found:
+        return None
+    ratings = {knowledge.rating_for(p)[0] for p in found}
+    return found[0] if len(ratings) == 1 else None
+
+
+def has_indication(
+    order: Order,
+    record: PatientRecord,
+    knowledge: Knowledge,
+    references: Mapping[str, tuple[CodePair, ...]],
+) -> bool:
+    """Suspected cervicogenic headache: the order's reason, or the problem list if it has none."""
+    if order.reason_codes or order.reason_references:
+        codes = list(order.reason_codes)
+        for reference in order.reason_references:
+            codes.extend(references.get(local_reference(reference), ()))
+        return any_match(knowledge.indication_codes, codes)
+    return any(
+        is_current(c) and any_match(knowledge.indication_codes, c.codes)
+        for c in record.conditions
+    )
+
+
+def local_reference(reference: str) -> str:
+    """``Type/id`` from a relative, absolute or versioned reference."""
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:])
+
+
+def is_current(condition: ConditionFact) -> bool:
+    """Active (or status not recorded) and not refuted or entered in error."""
+    if condition.verification_status in IGNORED_VERIFICATION:
+        return False
+    return condition.clinical_status is None or condition.clinical_status in ACTIVE_STATUSES
+
+
+# --------------------------------------------------------------------------- the patient
+
+
+def patient_findings(
+    record: PatientRecord, knowledge: Knowledge, now: datetime
+) -> tuple[Finding, ...]:
+    """Everything that puts the patient outside the variant (empty: the variant applies)."""
+    findings: list[Finding] = []
+    age = age_finding(record, knowledge, now)
+    if age:
+        findings.append(age)
+    for group in knowledge.exclusions:
+        findings.extend(group_findings(group, record, knowledge, now))
+    return tuple(findings)
+
+
+def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Finding | None:
+    texts = knowledge.texts
+    if record.birth_date is None:
+        return Finding("age-unknown", "Age not recorded", "", texts.age_unknown)
+    today = now.date()
+    born = record.birth_date
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if years < knowledge.variant.minimum_age_years:
+        return Finding("not-adult", "Not an adult", f"age {years}", texts.not_adult)
+    return None
+
+
+def group_findings(
+    group: ExclusionGroup, record: PatientRecord, knowledge: Knowledge, now: datetime
+) -> list[Finding]:
+    codes = knowledge.exclusion_codes[group.id]
+    findings: list[Finding] = []
+    for condition in record.conditions:
+        if any_match(codes, condition.codes) and condition_counts(condition, group, now):
+            findings.append(
+                Finding(
+                    group.id,
+                    group.label,
+                    condition_evidence(condition),
+                    group.redirect,
+                    escalate=is_new_deficit(condition, group, now),
+                )
+            )
+            break  # one piece of evidence per group is enough to name it
+    for rule in group.observations:
+        evidence = observation_evidence(rule, record.observations, now)
+        if evidence:
+            findings.append(Finding(group.id, group.label, evidence, group.redirect))
+    return findings[:1]
+
+
+def condition_counts(condition: ConditionFact, group: ExclusionGroup, now: datetime) -> bool:
+    if condition.verification_status in IGNORED_VERIFICATION:
+        return False
+    if group.status_policy == "any" or is_current(condition):
+        return True
+    if group.inactive_lookback_days is None:
+        return False
+    latest = latest_date(condition)
+    return latest is not None and latest >= now - timedelta(days=group.inactive_lookback_days)
+
+
+def is_new_deficit(condition: ConditionFact, group: ExclusionGroup, now: datetime) -> bool:
+    """A current deficit recorded within the escalation window (or undated) is 'new'."""
+    if group.escalate_within_days is None or not is_current(condition):
+        return False
+    latest = latest_date(condition)
+    return latest is None or latest >= now - timedelta(days=group.escalate_within_days)
+
+
+def latest_date(condition: ConditionFact) -> datetime | None:
+    dates = [d for d in (condition.onset, condition.recorded, condition.abatement) if d]
+    return max(dates) if dates else None
+
+
+def condition_evidence(condition: ConditionFact) -> str:
+    code = condition.codes[0][1] if condition.codes else ""
+    name = condition.display or code
+    status = condition.clinical_status or "status not recorded"
+    return f"{name} ({code}, {status})" if code and name != code else f"{name} ({status})"
+
+
+def observation_evidence(
+    rule: FeverRule | WeightLossRule, observations: Iterable[ObservationFact], now: datetime
+) -> str:
+    """Text naming the Observation(s) that meet the rule, or "" when none do."""
+    relevant = [
+        o
+        for o in observations
+        if o.status not in IGNORED_OBSERVATION_STATUS
+        and o.value is not None
+        and o.effective is not None
+        and o.effective <= now + timedelta(days=1)
+        and any(code == rule.loinc for _, code in o.codes)
+    ]
+    if isinstance(rule, FeverRule):
+        return fever_evidence(rule, relevant, now)
+    return weight_loss_evidence(rule, relevant, now)
+
+
+def fever_evidence(rule: FeverRule, observations: list[ObservationFact], now: datetime) -> str:
+    since = now - timedelta(days=rule.lookback_days)
+    limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
+    for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
+        assert obs.effective is not None and obs.value is not None
+        celsius = to_celsius(obs.value, obs.unit)
+        if obs.effective >= since and celsius is not None and celsius >= limit - 1e-9:
+            return f"{rule.label} {obs.value:g} {obs.unit or ''} on {obs.effective.date()}".replace(
+                "  ", " "
+            )
+    return ""
+
+
+def weight_loss_evidence(
+    rule: WeightLossRule, observations: list[ObservationFact], now: datetime
+) -> str:
+    since = now - timedelta(days=rule.window_days)
+    series = sorted(
+        (o.effective, kg)
+        for o in observations
+        if o.effective is not None
+        and o.effective >= since
+        and o.value is not None
+        and (kg := to_kilograms(o.value, o.unit)) is not None
+    )
+    if len(series) < 2:
+        return ""
+    latest_at, latest = series[-1]
+    heaviest_at, heaviest = max(series[:-1], key=lambda point: point[1])
+    if heaviest <= 0:
+        return ""
+    loss = (heaviest - latest) / heaviest * 100
+    if loss + 1e-9 < rule.minimum_loss_percent:
+        return ""
+    return (
+        f"{rule.label} fell {loss:.1f}% ({heaviest:g} kg on {heaviest_at.date()} "
+        f"to {latest:g} kg on {latest_at.date()})"
+    )

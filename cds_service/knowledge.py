@@ -1,0 +1,315 @@
+"""The vocabulary of the knowledge file, and its loader.
+
+Code defines what a procedure, an exclusion group or a code list is; the YAML file in
+``knowledge/`` says which codes and ratings. The file is validated when the service starts:
+a broken file stops start-up with a :class:`KnowledgeError` that names the fault.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cds_service.codes import CodePattern, CodeSet
+
+PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
+
+SystemKey = Literal["cpt", "loinc", "radlex", "snomed", "icd10cm"]
+CategoryKey = Literal[
+    "usually-appropriate",
+    "may-be-appropriate",
+    "may-be-appropriate-disagreement",
+    "usually-not-appropriate",
+]
+RrlKey = Literal["O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢", "not stated"]
+
+
+class KnowledgeError(Exception):
+    """The knowledge file cannot be used; the message names the file and the fault."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CodeSystem(_Strict):
+    uri: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class CodeLists(_Strict):
+    """Codes per system key; ICD-10-CM entries may be prefixes (``Z85*``) or ranges."""
+
+    cpt: list[str] = Field(default_factory=list)
+    loinc: list[str] = Field(default_factory=list)
+    radlex: list[str] = Field(default_factory=list)
+    snomed: list[str] = Field(default_factory=list)
+    icd10cm: list[str] = Field(default_factory=list)
+
+    def items(self) -> list[tuple[SystemKey, list[str]]]:
+        return [
+            ("cpt", self.cpt),
+            ("loinc", self.loinc),
+            ("radlex", self.radlex),
+            ("snomed", self.snomed),
+            ("icd10cm", self.icd10cm),
+        ]
+
+    def is_empty(self) -> bool:
+        return not any(codes for _, codes in self.items())
+
+
+class Coded(_Strict):
+    system: str
+    code: str
+    display: str
+
+
+class Guideline(_Strict):
+    title: str
+    edition: str
+    url: str
+    source_label: str
+    topic: Coded
+
+
+class Variant(_Strict):
+    id: str
+    title: str
+    minimum_age_years: int = Field(ge=0)
+
+
+class Category(_Strict):
+    label: str
+    pama_rating: Literal["appropriate", "not-appropriate", "no-criteria-apply", "configurable"]
+
+
+class Procedure(_Strict):
+    """A row of the variant's procedure table, or an order that leaves contrast unspecified.
+
+    A row has a ``category`` and ``rrl``; an unspecified-contrast order names the rows it could
+    be (``candidates``) and is rated only when they all agree.
+    """
+
+    id: str
+    name: str
+    category: CategoryKey | None = None
+    rrl: RrlKey | None = None
+    rating_source: Literal["seed", "portal", "seed+portal"] | None = None
+    candidates: list[str] = Field(default_factory=list)
+    codes: CodeLists
+    rationale: str
+
+    @model_validator(mode="after")
+    def _row_or_candidates(self) -> Procedure:
+        if self.candidates:
+            if self.category or self.rrl:
+                raise ValueError("an unspecified-contrast entry takes candidates, not a rating")
+        elif not (self.category and self.rrl and self.rating_source):
+            raise ValueError("a table row needs category, rrl and rating_source")
+        if self.codes.is_empty():
+            raise ValueError("needs at least one code")
+        return self
+
+
+class ObservationThreshold(_Strict):
+    unit: Literal["Cel", "[degF]"]
+    minimum: float
+
+
+class FeverRule(_Strict):
+    kind: Literal["threshold"]
+    loinc: str
+    label: str
+    thresholds: list[ObservationThreshold] = Field(min_length=1)
+    lookback_days: int = Field(gt=0)
+
+
+class WeightLossRule(_Strict):
+    kind: Literal["weight-loss"]
+    loinc: str
+    label: str
+    minimum_loss_percent: float = Field(gt=0, lt=100)
+    window_days: int = Field(gt=0)
+
+
+class ExclusionGroup(_Strict):
+    """Findings that put the patient outside the variant, and where the guideline sends them."""
+
+    id: str
+    label: str
+    status_policy: Literal["active", "any"]
+    inactive_lookback_days: int | None = Field(default=None, gt=0)
+    escalate_within_days: int | None = Field(default=None, gt=0)
+    codes: CodeLists
+    observations: list[FeverRule | WeightLossRule] = Field(default_factory=list)
+    redirect: str
+
+
+class OverrideReason(_Strict):
+    code: str
+    display: str
+
+
+class Texts(_Strict):
+    """Card text that is not specific to one procedure. Every sentence traces to the seed."""
+
+    not_appropriate_summary: str
+    preferred_alternative: str
+    mri_summary: str
+    mri_detail: str
+    unspecified_summary: str
+    unspecified_detail: str
+    excluded_summary: str
+    excluded_intro: str
+    escalation_summary: str
+    escalation_detail: str
+    not_adult: str
+    age_unknown: str
+    replace_label: str
+    keep_existing_label: str
+    conservative_label: str
+    link_label: str
+
+
+class Knowledge(_Strict):
+    schema_version: Literal[1]
+    id: str
+    version: str
+    guideline: Guideline
+    variant: Variant
+    code_systems: dict[SystemKey, CodeSystem]
+    rating_code_system: str
+    override_reason_system: str
+    categories: dict[CategoryKey, Category]
+    rrl_labels: dict[RrlKey, str]
+    preferred_procedure: str
+    indication: CodeLists
+    procedures: list[Procedure] = Field(min_length=1)
+    exclusions: list[ExclusionGroup]
+    override_reasons: list[OverrideReason] = Field(min_length=1)
+    texts: Texts
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Knowledge:
+        ids = [p.id for p in self.procedures]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate procedure ids: {sorted(duplicates)}")
+        known = set(ids)
+        if self.preferred_procedure not in known:
+            raise ValueError(f"preferred_procedure {self.preferred_procedure!r} is not a procedure")
+        for procedure in self.procedures:
+            missing = set(procedure.candidates) - known
+            if missing:
+                raise ValueError(f"procedure {procedure.id!r}: unknown candidates {missing}")
+            if procedure.category and procedure.category not in self.categories:
+                raise ValueError(f"procedure {procedure.id!r}: category not in categories")
+            if procedure.rrl and procedure.rrl not in self.rrl_labels:
+                raise ValueError(f"procedure {procedure.id!r}: rrl not in rrl_labels")
+        for key in ("cpt", "loinc", "snomed", "icd10cm", "radlex"):
+            if key not in self.code_systems:
+                raise ValueError(f"code_systems lacks {key!r}")
+        self._check_codes_unique()
+        return self
+
+    def _check_codes_unique(self) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for procedure in self.procedures:
+            for key, codes in procedure.codes.items():
+                for code in codes:
+                    other = seen.setdefault((key, code), procedure.id)
+                    if other != procedure.id:
+                        raise ValueError(f"{key} {code} identifies both {other} and {procedure.id}")
+
+    # ----------------------------------------------------------------- derived look-ups
+
+    @cached_property
+    def system_uris(self) -> dict[str, str]:
+        """Every accepted system URI (canonical or alias) to its canonical URI."""
+        table: dict[str, str] = {}
+        for system in self.code_systems.values():
+            table[system.uri] = system.uri
+            for alias in system.aliases:
+                table[alias] = system.uri
+        return table
+
+    def code_set(self, lists: CodeLists) -> CodeSet:
+        result = CodeSet()
+        for key, codes in lists.items():
+            uri = self.code_systems[key].uri
+            for code in codes:
+                result.add(uri, CodePattern.parse(code))
+        return result
+
+    @cached_property
+    def procedures_by_id(self) -> dict[str, Procedure]:
+        return {p.id: p for p in self.procedures}
+
+    @cached_property
+    def procedure_by_code(self) -> dict[tuple[str, str], Procedure]:
+        """(canonical system URI, code) to the procedure it identifies."""
+        table: dict[tuple[str, str], Procedure] = {}
+        for procedure in self.procedures:
+            for key, codes in procedure.codes.items():
+                for code in codes:
+                    table[(self.code_systems[key].uri, code.strip().upper())] = procedure
+        return table
+
+    @cached_property
+    def indication_codes(self) -> CodeSet:
+        return self.code_set(self.indication)
+
+    @cached_property
+    def exclusion_codes(self) -> dict[str, CodeSet]:
+        return {group.id: self.code_set(group.codes) for group in self.exclusions}
+
+    @cached_property
+    def condition_codes_of_interest(self) -> CodeSet:
+        """Every Condition code any rule reads: the record keeps only these Conditions."""
+        result = CodeSet()
+        result.update(self.indication_codes)
+        for codes in self.exclusion_codes.values():
+            result.update(codes)
+        return result
+
+    @cached_property
+    def observation_codes_of_interest(self) -> frozenset[str]:
+        """LOINC codes of the Observations any rule reads."""
+        return frozenset(
+            rule.loinc for group in self.exclusions for rule in group.observations
+        )
+
+    def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
+        """The category and RRL of a row, or of an unspecified order whose candidates agree."""
+        if not procedure.candidates:
+            return procedure.category, procedure.rrl
+        rows = [self.procedures_by_id[c] for c in procedure.candidates]
+        categories = {r.category for r in rows}
+        rrls = {r.rrl for r in rows}
+        category = categories.pop() if len(categories) == 1 else None
+        rrl = rrls.pop() if len(rrls) == 1 else None
+        return category, rrl
+
+
+def load_knowledge(path: Path | None = None) -> Knowledge:
+    """Read and validate a knowledge file; raise :class:`KnowledgeError` naming any fault."""
+    source = path or PACKAGED_KNOWLEDGE
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KnowledgeError(f"knowledge file {source}: cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"knowledge file {source}: not valid YAML: {exc}") from exc
+    try:
+        return Knowledge.model_validate(data)
+    except ValidationError as exc:
+        faults = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise KnowledgeError(f"knowledge file {source}: {faults}") from exc

@@ -1,0 +1,235 @@
+"""Pydantic models of the CDS Hooks 2.0 wire format: hook requests, responses and feedback.
+
+Requests are validated strictly where the specification says MUST and leniently elsewhere
+(extra fields are kept: the specification allows extensions everywhere). Responses are built
+from these models and serialised by :func:`to_wire`, which drops every empty optional field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+SUMMARY_MAX = 139  # "<140 characters" (CDS Hooks 2.0, Card attributes)
+
+
+class _Lenient(BaseModel):
+    """Incoming objects: unknown fields (extensions) are allowed and kept."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class FhirAuthorization(_Lenient):
+    """``fhirAuthorization``: the OAuth 2.0 bearer token the EHR grants for ``fhirServer``."""
+
+    access_token: str = Field(min_length=1)
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(ge=0)
+    scope: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    patient: str | None = None
+
+    def __repr__(self) -> str:  # never let the token reach a log through a repr
+        return f"FhirAuthorization(token_type={self.token_type!r}, scope={self.scope!r})"
+
+    __str__ = __repr__
+
+
+class OrderSignContext(_Lenient):
+    """Context of the ``order-sign`` hook."""
+
+    userId: str = Field(min_length=1)
+    patientId: str = Field(min_length=1)
+    encounterId: str | None = None
+    draftOrders: dict[str, Any]
+
+    @field_validator("draftOrders")
+    @classmethod
+    def _is_bundle(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("resourceType") != "Bundle":
+            raise ValueError("must be a FHIR Bundle (resourceType 'Bundle')")
+        entries = value.get("entry", [])
+        if not isinstance(entries, list):
+            raise ValueError("Bundle.entry must be an array")
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+                raise ValueError(f"Bundle.entry[{index}] must be an object with a resource")
+        return value
+
+
+class OrderSelectContext(OrderSignContext):
+    """Context of the ``order-select`` hook: ``order-sign``'s plus the selected order ids."""
+
+    selections: list[str] = Field(min_length=1)
+
+
+class HookRequest(_Lenient):
+    """The body of ``POST /cds-services/{id}``."""
+
+    hook: str = Field(min_length=1)
+    hookInstance: str = Field(min_length=1)
+    fhirServer: AnyHttpUrl | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _server_with_authorization(self) -> HookRequest:
+        if self.fhirAuthorization is not None and self.fhirServer is None:
+            raise ValueError("fhirServer is required when fhirAuthorization is present")
+        return self
+
+    def __repr__(self) -> str:
+        return f"HookRequest(hook={self.hook!r}, hookInstance={self.hookInstance!r})"
+
+    __str__ = __repr__
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class _Out(BaseModel):
+    """Outgoing objects: no unknown fields; serialised through :func:`to_wire`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Coding(_Out):
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    display: str | None = None
+
+
+class Source(_Out):
+    label: str = Field(min_length=1)
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Action(_Out):
+    type: Literal["create", "update", "delete"]
+    description: str = Field(min_length=1)
+    resource: dict[str, Any] | None = None
+    resourceId: str | None = None
+
+    @model_validator(mode="after")
+    def _payload_matches_type(self) -> Action:
+        if self.type in ("create", "update") and not self.resource:
+            raise ValueError(f"a {self.type} action needs a resource")
+        if self.type == "delete" and not self.resourceId:
+            raise ValueError("a delete action needs resourceId")
+        return self
+
+
+class Suggestion(_Out):
+    label: str = Field(min_length=1)
+    uuid: str = Field(default_factory=new_uuid)
+    isRecommended: bool | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Link(_Out):
+    label: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    type: Literal["absolute", "smart"] = "absolute"
+    appContext: str | None = None
+
+
+class Card(_Out):
+    uuid: str = Field(default_factory=new_uuid)
+    summary: str = Field(min_length=1, max_length=SUMMARY_MAX)
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
+    overrideReasons: list[Coding] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _selection_behavior_with_suggestions(self) -> Card:
+        if self.suggestions and self.selectionBehavior is None:
+            raise ValueError("selectionBehavior is required when a card has suggestions")
+        if not self.suggestions and self.selectionBehavior is not None:
+            raise ValueError("selectionBehavior without suggestions")
+        return self
+
+
+class CdsResponse(_Out):
+    cards: list[Card] = Field(default_factory=list)
+    systemActions: list[Action] = Field(default_factory=list)
+    extension: dict[str, Any] | None = None
+
+
+def _prune(value: Any) -> Any:
+    """Drop None, empty strings, lists and objects, recursively."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        items = [_prune(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
+    return value
+
+
+def to_wire(response: CdsResponse) -> dict[str, Any]:
+    """The JSON object sent to the EHR: every empty optional field omitted; ``cards`` kept."""
+    body: dict[str, Any] = _prune(response.model_dump(mode="json"))
+    body["cards"] = body.get("cards", [])
+    return body
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+class AcceptedSuggestion(_Lenient):
+    id: str = Field(min_length=1)
+
+
+class OverrideReasonCoding(_Lenient):
+    code: str = Field(min_length=1)
+    system: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(_Lenient):
+    reason: OverrideReasonCoding | None = None
+    userComment: str | None = None
+
+
+class FeedbackEntry(_Lenient):
+    card: str = Field(min_length=1)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: str = Field(min_length=1)
+
+
+class FeedbackRequest(_Lenient):
+    feedback: list[FeedbackEntry] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+class ServiceDescription(_Out):
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] = Field(default_factory=dict)
+    usageRequirements: str | None = None

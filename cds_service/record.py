@@ -1,0 +1,143 @@
+"""The patient record of one hook call: prefetch first, then the FHIR server for what is missing.
+
+Per CDS Hooks 2.0, for each prefetch key: data is used; ``null`` means "no data" (not fetched);
+a missing key, or one holding an OperationOutcome, is fetched from ``fhirServer``; when it
+cannot be fetched the call is answered 412 naming the key and the reason.
+
+Fast path: the record is read from the raw JSON, and only resources the rules need (by code)
+are validated with the R4B models, so irrelevant resources cost little more than decoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cds_service.errors import MissingData
+from cds_service.facts import ConditionFact, ObservationFact, PatientRecord
+from cds_service.fhir_read import (
+    Skipped,
+    codings,
+    is_valid,
+    read_condition,
+    read_observation,
+)
+from cds_service.fhir_time import parse_date
+from cds_service.knowledge import Knowledge
+
+Fetcher = Callable[[Mapping[str, str]], dict[str, Any]]
+"""Fetch ``{key: relative query}`` from the FHIR server; returns ``{key: JSON or None}``."""
+
+_MISSING = object()
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Gathered:
+    record: PatientRecord
+    skipped: Skipped
+    fetched: tuple[str, ...]
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``{{context.x}}`` tokens; ``{{userPractitionerId}}`` and kin come from userId."""
+
+    def value(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token.startswith("context."):
+            found = context.get(token.removeprefix("context."))
+        else:
+            user = str(context.get("userId", ""))
+            kind = token.removeprefix("user").removesuffix("Id")
+            found = user.split("/", 1)[1] if user.startswith(kind + "/") else None
+        if not isinstance(found, str | int) or isinstance(found, bool):
+            raise MissingData(f"prefetch token {{{{{token}}}}} has no value in this call")
+        return str(found)
+
+    return _TOKEN.sub(value, template)
+
+
+def gather(
+    prefetch: Mapping[str, Any] | None,
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    knowledge: Knowledge,
+    fetch: Fetcher | None,
+) -> Gathered:
+    """Assemble the record from the prefetch and, for what is missing, from ``fetch``."""
+    values: dict[str, Any] = {}
+    wanted: dict[str, str] = {}
+    for key, template in templates.items():
+        value = (prefetch or {}).get(key, _MISSING)
+        if value is _MISSING or is_operation_outcome(value):
+            wanted[key] = template
+        else:
+            values[key] = value
+    if wanted:
+        if fetch is None:
+            key, template = next(iter(wanted.items()))
+            why = "missing" if (prefetch or {}).get(key, _MISSING) is _MISSING else (
+                "an OperationOutcome"
+            )
+            raise MissingData(
+                f"prefetch key '{key}' is {why} and cannot be fetched: the request has no "
+                "fhirServer and fhirAuthorization",
+                expression=[f"prefetch.{key}"],
+            )
+        values.update(fetch({k: render(t, context) for k, t in wanted.items()}))
+    skipped = Skipped()
+    return Gathered(read_record(values.values(), context, knowledge, skipped), skipped,
+                    tuple(wanted))
+
+
+def is_operation_outcome(value: object) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def resources(value: object) -> Iterator[dict[str, Any]]:
+    """The resources of a prefetch value: a resource, or a Bundle's entry resources."""
+    if not isinstance(value, dict):
+        return
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                yield entry["resource"]
+    elif isinstance(value.get("resourceType"), str):
+        yield value
+
+
+def read_record(
+    values: Any, context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
+) -> PatientRecord:
+    systems = knowledge.system_uris
+    wanted_conditions = knowledge.condition_codes_of_interest
+    wanted_observations = knowledge.observation_codes_of_interest
+    loinc = knowledge.code_systems["loinc"].uri
+    birth_date = None
+    conditions: list[ConditionFact] = []
+    observations: list[ObservationFact] = []
+    for value in values:
+        for resource in resources(value):
+            kind = resource.get("resourceType")
+            if kind == "Condition":
+                codes = codings(resource.get("code"), systems)
+                if any(wanted_conditions.contains(s, c) for s, c in codes) and is_valid(
+                    resource, skipped
+                ):
+                    conditions.append(read_condition(resource, systems))
+            elif kind == "Observation":
+                codes = codings(resource.get("code"), systems)
+                if any(s == loinc and c in wanted_observations for s, c in codes) and is_valid(
+                    resource, skipped
+                ):
+                    observations.append(read_observation(resource, systems))
+            elif kind == "Patient" and birth_date is None and is_valid(resource, skipped):
+                birth_date = parse_date(resource.get("birthDate"))
+    return PatientRecord(
+        patient_id=str(context.get("patientId")),
+        birth_date=birth_date,
+        conditions=tuple(conditions),
+        observations=tuple(observations),
+    )
