@@ -61,8 +61,14 @@ def create_app(
         clock=clock,
     )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
-    CORS(app, origins="*" if "*" in origins else origins, supports_credentials=False,
-         expose_headers=[], max_age=600)
+    wildcard = "*" in origins
+    CORS(
+        app,
+        origins="*" if wildcard else origins,
+        send_wildcard=wildcard,
+        supports_credentials=False,
+        max_age=600,
+    )
     api.register(app)
     logging.getLogger("cds_service").setLevel(settings.log_level.upper())
     return app

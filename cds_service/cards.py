@@ -53,7 +53,8 @@ def respond(
     """Cards and systemActions for a hook call (systemActions mirrored for the sandbox)."""
     preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
     preferred_codes = {
-        (knowledge.code_systems[key].uri, code) for key, codes in preferred.codes.items()
+        (knowledge.code_systems[key].uri, code)
+        for key, codes in preferred.codes.items()
         for code in codes
     }
     preferred_drafted = any(set(o.codes) & preferred_codes for o in draft_orders)
@@ -108,7 +109,8 @@ class _Writer:
     def _rating_line(self, appraisal: Appraisal) -> str:
         assert appraisal.category is not None and appraisal.rrl is not None
         label = self.k.categories[appraisal.category].label
-        return f"**ACR rating: {label}** · Relative Radiation Level {self.k.rrl_labels[appraisal.rrl]}"
+        rrl = self.k.rrl_labels[appraisal.rrl]
+        return f"**ACR rating: {label}** · Relative Radiation Level {rrl}"
 
     def _variant_line(self) -> str:
         return f"*ACR variant: {self.k.variant.title}*"
@@ -160,8 +162,11 @@ class _Writer:
         procedure = _procedure(appraisal)
         summary = self.k.texts.unspecified_summary.format(procedure=procedure.name)
         detail = "\n\n".join(
-            [self.k.texts.unspecified_detail, self.k.texts.preferred_alternative,
-             self._variant_line()]
+            [
+                self.k.texts.unspecified_detail,
+                self.k.texts.preferred_alternative,
+                self._variant_line(),
+            ]
         )
         suggestions = self.suggestions(appraisal.order, conservative=False)
         return self._card(
@@ -181,8 +186,11 @@ class _Writer:
         ]
         redirects = list(dict.fromkeys(f.redirect for f in appraisal.findings))
         detail = "\n\n".join(
-            [texts.excluded_intro.format(variant=self.k.variant.title), "\n".join(bullets),
-             *redirects]
+            [
+                texts.excluded_intro.format(variant=self.k.variant.title),
+                "\n".join(bullets),
+                *redirects,
+            ]
         )
         return self._card(summary, detail, "info")
 
@@ -206,16 +214,18 @@ class _Writer:
             resourceId=order.reference,
         )
         if self.preferred_drafted:
-            first = Suggestion(label=texts.keep_existing_label, isRecommended=True,
-                               actions=[remove])
+            first = Suggestion(
+                label=texts.keep_existing_label, isRecommended=True, actions=[remove]
+            )
         else:
             create = Action(
                 type="create",
                 description=f"Order {self.k.procedures_by_id[self.k.preferred_procedure].name}",
                 resource=self.replacement(order),
             )
-            first = Suggestion(label=texts.replace_label, isRecommended=True,
-                               actions=[remove, create])
+            first = Suggestion(
+                label=texts.replace_label, isRecommended=True, actions=[remove, create]
+            )
         if not conservative:
             return [first]
         return [first, Suggestion(label=texts.conservative_label, actions=[remove])]
@@ -237,8 +247,15 @@ class _Writer:
             "code": {"coding": coding, "text": preferred.name},
             "authoredOn": self.now.isoformat(),
         }
-        for field in ("category", "priority", "subject", "encounter", "requester",
-                      "reasonCode", "reasonReference"):
+        for field in (
+            "category",
+            "priority",
+            "subject",
+            "encounter",
+            "requester",
+            "reasonCode",
+            "reasonReference",
+        ):
             if raw.get(field):
                 resource[field] = copy.deepcopy(raw[field])
         return resource
@@ -260,14 +277,20 @@ class _Writer:
                 pama = self.policy.may_be_appropriate_rating  # type: ignore[assignment]
             codings = [
                 _pama(pama),
-                {"system": self.k.rating_code_system, "code": appraisal.category,
-                 "display": category.label},
+                {
+                    "system": self.k.rating_code_system,
+                    "code": appraisal.category,
+                    "display": category.label,
+                },
             ]
         else:
             return None
         resource = copy.deepcopy(order.raw)
-        extensions = [e for e in resource.get("extension") or ()
-                      if not (isinstance(e, dict) and e.get("url") == PAMA_EXTENSION)]
+        extensions = [
+            e
+            for e in resource.get("extension") or ()
+            if not (isinstance(e, dict) and e.get("url") == PAMA_EXTENSION)
+        ]
         extensions.append({"url": PAMA_EXTENSION, "valueCodeableConcept": {"coding": codings}})
         resource["extension"] = extensions
         return Action(

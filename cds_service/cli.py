@@ -26,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     evaluate.add_argument("request", type=Path, help="hook request JSON file")
     evaluate.add_argument(
-        "--now", type=datetime.fromisoformat, default=None,
+        "--now",
+        type=datetime.fromisoformat,
+        default=None,
         help="evaluation time, ISO 8601 with zone (default: now)",
     )
 
@@ -69,8 +71,12 @@ def _evaluate(path: Path, now: datetime | None) -> int:
     try:
         response = handle(service, body, engine)
     except CdsError as exc:
-        json.dump(operation_outcome(exc.message, code=exc.code, expression=exc.expression),
-                  sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            operation_outcome(exc.message, code=exc.code, expression=exc.expression),
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         print()
         return 1
     json.dump(response, sys.stdout, indent=2, ensure_ascii=False)

@@ -120,8 +120,7 @@ def has_indication(
             codes.extend(references.get(local_reference(reference), ()))
         return any_match(knowledge.indication_codes, codes)
     return any(
-        is_current(c) and any_match(knowledge.indication_codes, c.codes)
-        for c in record.conditions
+        is_current(c) and any_match(knowledge.indication_codes, c.codes) for c in record.conditions
     )
 
 

@@ -142,7 +142,8 @@ def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) ->
         id=resource.get("id"),
         codes=codings(resource.get("code"), systems),
         status=resource.get("status"),
-        value=float(value) if isinstance(value, int | float) and not isinstance(value, bool)
+        value=float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
         else None,
         unit=unit if isinstance(unit, str) else None,
         effective=parse_datetime(effective),

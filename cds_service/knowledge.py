@@ -280,9 +280,7 @@ class Knowledge(_Strict):
     @cached_property
     def observation_codes_of_interest(self) -> frozenset[str]:
         """LOINC codes of the Observations any rule reads."""
-        return frozenset(
-            rule.loinc for group in self.exclusions for rule in group.observations
-        )
+        return frozenset(rule.loinc for group in self.exclusions for rule in group.observations)
 
     def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
         """The category and RRL of a row, or of an unspecified order whose candidates agree."""

@@ -78,8 +78,10 @@ def gather(
     if wanted:
         if fetch is None:
             key, template = next(iter(wanted.items()))
-            why = "missing" if (prefetch or {}).get(key, _MISSING) is _MISSING else (
-                "an OperationOutcome"
+            why = (
+                "missing"
+                if (prefetch or {}).get(key, _MISSING) is _MISSING
+                else ("an OperationOutcome")
             )
             raise MissingData(
                 f"prefetch key '{key}' is {why} and cannot be fetched: the request has no "
@@ -88,8 +90,9 @@ def gather(
             )
         values.update(fetch({k: render(t, context) for k, t in wanted.items()}))
     skipped = Skipped()
-    return Gathered(read_record(values.values(), context, knowledge, skipped), skipped,
-                    tuple(wanted))
+    return Gathered(
+        read_record(values.values(), context, knowledge, skipped), skipped, tuple(wanted)
+    )
 
 
 def is_operation_outcome(value: object) -> bool:

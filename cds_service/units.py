@@ -4,8 +4,16 @@ from __future__ import annotations
 
 CELSIUS = frozenset({"cel", "°c", "c", "degc", "deg c", "celsius"})
 FAHRENHEIT = frozenset({"[degf]", "°f", "f", "degf", "deg f", "fahrenheit"})
-KILOGRAMS = {"kg": 1.0, "kilogram": 1.0, "kilograms": 1.0, "g": 0.001, "[lb_av]": 0.45359237,
-             "lb": 0.45359237, "lbs": 0.45359237, "[oz_av]": 0.028349523125}
+KILOGRAMS = {
+    "kg": 1.0,
+    "kilogram": 1.0,
+    "kilograms": 1.0,
+    "g": 0.001,
+    "[lb_av]": 0.45359237,
+    "lb": 0.45359237,
+    "lbs": 0.45359237,
+    "[oz_av]": 0.028349523125,
+}
 
 
 def to_celsius(value: float, unit: str | None) -> float | None:
