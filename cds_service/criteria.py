@@ -171,7 +171,8 @@ def group_findings(
     codes = knowledge.exclusion_codes[group.id]
     findings: list[Finding] = []
     for condition in record.conditions:
-        if any_match(codes, condition.codes) and condition_counts(condition, group, now):
+        named = any_match(codes, condition.codes) or group.names_match(condition.names)
+        if named and condition_counts(condition, group, now):
             findings.append(
                 Finding(
                     group.id,

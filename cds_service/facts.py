@@ -36,6 +36,8 @@ class ConditionFact:
     onset: datetime | None = None
     recorded: datetime | None = None
     abatement: datetime | None = None
+    names: tuple[str, ...] = ()
+    """Every coding display and the text of the code, for display-term rules."""
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,15 @@ def first_display(concept: object) -> str | None:
     return text if isinstance(text, str) else None
 
 
+def names(concept: object) -> tuple[str, ...]:
+    """Every coding display and the text of a CodeableConcept."""
+    if not isinstance(concept, dict):
+        return ()
+    found = [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+    found.append(concept.get("text"))
+    return tuple(n for n in found if isinstance(n, str) and n)
+
+
 def status_code(concept: object) -> str | None:
     if isinstance(concept, dict):
         for coding in concept.get("coding") or ():
@@ -123,6 +132,7 @@ def read_condition(resource: Mapping[str, Any], systems: Mapping[str, str]) -> C
         onset=parse_datetime(onset),
         recorded=parse_datetime(resource.get("recordedDate")),
         abatement=parse_datetime(abatement),
+        names=names(resource.get("code")),
     )
 
 

@@ -7,6 +7,7 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -49,6 +50,15 @@ class CodeLists(_Strict):
     radlex: list[str] = Field(default_factory=list)
     snomed: list[str] = Field(default_factory=list)
     icd10cm: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _patterns_parse(self) -> CodeLists:
+        for key, codes in self.items():
+            for code in codes:
+                pattern = CodePattern.parse(code)
+                if key != "icd10cm" and not pattern.is_exact:
+                    raise ValueError(f"{key} {code!r}: only ICD-10-CM codes take * or ranges")
+        return self
 
     def items(self) -> list[tuple[SystemKey, list[str]]]:
         return [
@@ -146,8 +156,34 @@ class ExclusionGroup(_Strict):
     inactive_lookback_days: int | None = Field(default=None, gt=0)
     escalate_within_days: int | None = Field(default=None, gt=0)
     codes: CodeLists
+    display_terms: list[str] = Field(default_factory=list)
+    """Words that identify the group in a Condition's coded display or text when its code is
+    not listed (SNOMED CT subtypes, which only a terminology server could place)."""
+    ignore_terms: list[str] = Field(default_factory=list)
+    """Words that cancel a display-term match (``screening``, ``family history``)."""
     observations: list[FeverRule | WeightLossRule] = Field(default_factory=list)
     redirect: str
+
+    @cached_property
+    def display_pattern(self) -> re.Pattern[str] | None:
+        if not self.display_terms:
+            return None
+        words = "|".join(re.escape(t) for t in self.display_terms)
+        return re.compile(rf"\b({words})\b", re.IGNORECASE)
+
+    @cached_property
+    def ignore_pattern(self) -> re.Pattern[str] | None:
+        if not self.ignore_terms:
+            return None
+        return re.compile("|".join(re.escape(t) for t in self.ignore_terms), re.IGNORECASE)
+
+    def names_match(self, names: tuple[str, ...]) -> bool:
+        """True when a display or text names the group (and no ignore term cancels it)."""
+        pattern = self.display_pattern
+        if pattern is None:
+            return False
+        ignore = self.ignore_pattern
+        return any(pattern.search(name) and not (ignore and ignore.search(name)) for name in names)
 
 
 class OverrideReason(_Strict):
@@ -277,6 +313,10 @@ class Knowledge(_Strict):
             result.update(codes)
         return result
 
+    def condition_named_in_rules(self, names: tuple[str, ...]) -> bool:
+        """True when a Condition's display or text matches an exclusion group's terms."""
+        return any(group.names_match(names) for group in self.exclusions)
+
     @cached_property
     def observation_codes_of_interest(self) -> frozenset[str]:
         """LOINC codes of the Observations any rule reads."""
@@ -304,10 +344,20 @@ def load_knowledge(path: Path | None = None) -> Knowledge:
     except yaml.YAMLError as exc:
         raise KnowledgeError(f"knowledge file {source}: not valid YAML: {exc}") from exc
     try:
-        return Knowledge.model_validate(data)
+        knowledge = Knowledge.model_validate(data)
     except ValidationError as exc:
         faults = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
             for err in exc.errors()
         )
         raise KnowledgeError(f"knowledge file {source}: {faults}") from exc
+    # build every look-up now, so that nothing about the file can fail at request time
+    _ = (
+        knowledge.system_uris,
+        knowledge.procedure_by_code,
+        knowledge.condition_codes_of_interest,
+        knowledge.observation_codes_of_interest,
+        [g.display_pattern for g in knowledge.exclusions],
+        [g.ignore_pattern for g in knowledge.exclusions],
+    )
+    return knowledge

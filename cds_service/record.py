@@ -21,6 +21,7 @@ from cds_service.fhir_read import (
     Skipped,
     codings,
     is_valid,
+    names,
     read_condition,
     read_observation,
 )
@@ -126,9 +127,10 @@ def read_record(
             kind = resource.get("resourceType")
             if kind == "Condition":
                 codes = codings(resource.get("code"), systems)
-                if any(wanted_conditions.contains(s, c) for s, c in codes) and is_valid(
-                    resource, skipped
-                ):
+                wanted = any(wanted_conditions.contains(s, c) for s, c in codes) or (
+                    knowledge.condition_named_in_rules(names(resource.get("code")))
+                )
+                if wanted and is_valid(resource, skipped):
                     conditions.append(read_condition(resource, systems))
             elif kind == "Observation":
                 codes = codings(resource.get("code"), systems)

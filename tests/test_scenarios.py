@@ -1,0 +1,133 @@
+"""The scenarios: one file of expected outcomes (tests/scenarios.yaml), one parametrized test."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from builders import CPT, FIXTURES, LOINC, load
+from conformance import assert_conforms
+from flask.testing import FlaskClient
+
+from cds_service import create_app
+
+SPEC = yaml.safe_load((Path(__file__).parent / "scenarios.yaml").read_text(encoding="utf-8"))
+NOW = datetime.fromisoformat(SPEC["now"])
+ACR_URL = "https://acsearch.acr.org/docs/69426/Narrative/"
+PAMA_URL = "http://fhir.org/argonaut/Extension/pama-rating"
+PAMA_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
+RATING = {
+    "not-appropriate": "Usually not appropriate",
+    "may-be": "May be appropriate (Disagreement)",
+}
+
+
+@pytest.fixture(scope="module")
+def scenario_client() -> FlaskClient:
+    return create_app({"TESTING": True}, clock=lambda: NOW).test_client()
+
+
+def test_every_scenario_file_has_expectations() -> None:
+    files = {p.stem for p in (FIXTURES / "scenarios").glob("*.json")}
+    assert files == set(SPEC["scenarios"])
+    assert len(files) >= 25
+
+
+def entries(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(key, resource) of each draft order: its id, or "#N" when it has none."""
+    found = request["context"]["draftOrders"].get("entry", [])
+    return [(e["resource"].get("id") or f"#{i}", e["resource"]) for i, e in enumerate(found)]
+
+
+def text_of(card: dict[str, Any]) -> str:
+    return (card["summary"] + "\n" + card.get("detail", "")).casefold()
+
+
+def suggestion_kind(suggestion: dict[str, Any]) -> str:
+    types = [a["type"] for a in suggestion["actions"]]
+    if types == ["delete", "create"]:
+        return "replace"
+    assert types == ["delete"], types
+    return "keep-mri" if suggestion.get("isRecommended") else "conservative"
+
+
+def check_replacement(resource: dict[str, Any], original: dict[str, Any]) -> None:
+    assert resource["resourceType"] == "ServiceRequest" and resource["status"] == "draft"
+    codes = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
+    assert codes == {(CPT, "72141"), (LOINC, "30667-0")}
+    for field in ("subject", "encounter", "requester", "reasonCode", "reasonReference"):
+        assert resource.get(field) == original.get(field), field
+
+
+def check_card(
+    key: str, expected: dict[str, Any], card: dict[str, Any], original: dict[str, Any]
+) -> None:
+    kind = expected["kind"]
+    text = text_of(card)
+    assert card["source"]["url"] == ACR_URL
+    assert ACR_URL in [link["url"] for link in card["links"]]
+    for words in expected.get("mentions", []):
+        assert words.casefold() in text, f"{key}: card does not mention {words!r}"
+    if kind in ("not-appropriate", "may-be"):
+        assert RATING[kind] in card["summary"]
+    if kind == "not-appropriate":
+        assert card["indicator"] == "warning"
+        assert "mri cervical spine without iv contrast is the study of choice" in text
+        assert card["overrideReasons"]
+    elif kind == "escalate":
+        assert card["indicator"] == "warning"
+    else:
+        assert card["indicator"] == "info"
+    if kind in ("excluded", "escalate", "unspecified"):
+        assert "not appropriate" not in card["summary"].casefold()
+    if kind in ("excluded", "escalate"):
+        assert "not appropriate" not in text, "an out-of-scope patient is never told that"
+    suggestions = card.get("suggestions", [])
+    assert [suggestion_kind(s) for s in suggestions] == expected.get("suggestions", [])
+    for suggestion in suggestions:
+        delete = suggestion["actions"][0]
+        assert delete["resourceId"] == f"ServiceRequest/{key}"
+        for action in suggestion["actions"][1:]:
+            check_replacement(action["resource"], original)
+
+
+def pama_of(action: dict[str, Any]) -> list[dict[str, Any]]:
+    ratings = [e for e in action["resource"].get("extension", []) if e["url"] == PAMA_URL]
+    assert len(ratings) == 1
+    codings: list[dict[str, Any]] = ratings[0]["valueCodeableConcept"]["coding"]
+    assert codings[0]["system"] == PAMA_SYSTEM
+    return codings
+
+
+@pytest.mark.parametrize("name", sorted(SPEC["scenarios"]))
+def test_scenario(scenario_client: FlaskClient, name: str) -> None:
+    spec = SPEC["scenarios"][name]
+    request = load(f"scenarios/{name}.json")
+    response = scenario_client.post(f"/cds-services/{request['hook']}", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert_conforms(body)
+
+    orders = entries(request)
+    expected = spec["orders"] or {}
+    assert set(expected) <= {key for key, _ in orders}, "expectation names an unknown order"
+    with_cards = [(key, resource) for key, resource in orders if key in expected]
+    assert len(body["cards"]) == len(with_cards), [c["summary"] for c in body["cards"]]
+    for (key, resource), card in zip(with_cards, body["cards"], strict=True):
+        check_card(key, expected[key], card, resource)
+
+    actions = {a["resource"]["id"]: a for a in body.get("systemActions", [])}
+    wanted = {k: e["pama"] for k, e in expected.items() if e["pama"] != "none"}
+    assert {k: pama_of(a)[0]["code"] for k, a in actions.items()} == wanted
+    for key, action in actions.items():
+        original = dict(orders)[key]
+        updated = {k: v for k, v in action["resource"].items() if k != "extension"}
+        assert updated == original, "the update must carry the draft order unchanged"
+        kind = expected[key]["kind"]
+        codings = pama_of(action)
+        if kind in RATING:
+            assert codings[1]["display"] == RATING[kind]
+    assert body.get("extension", {}).get("systemActions", []) == body.get("systemActions", [])
