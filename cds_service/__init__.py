@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
 from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
 from cds_service.cards import CardPolicy
+from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
 from cds_service.hooks import Engine, FetcherFactory
 from cds_service.knowledge import load_knowledge
-from cds_service.protocol import HookRequest
-from cds_service.record import Fetcher
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
 
@@ -25,10 +26,6 @@ __version__ = "0.1.0"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _no_fetcher(request: HookRequest) -> Fetcher | None:
-    return None
 
 
 def create_app(
@@ -57,7 +54,12 @@ def create_app(
             out_of_scope_cards=settings.out_of_scope_cards,
             may_be_appropriate_rating=settings.may_be_appropriate_rating,
         ),
-        fetcher_for=fetcher_for or _no_fetcher,
+        fetcher_for=fetcher_for
+        or DefaultFetcherFactory(
+            settings,
+            requests.Session(),
+            ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),
+        ),
         clock=clock,
     )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]

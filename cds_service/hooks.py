@@ -21,7 +21,7 @@ from cds_service.services import Service, prefetch_templates
 
 M = TypeVar("M", bound=BaseModel)
 
-FetcherFactory = Callable[[HookRequest], Fetcher | None]
+FetcherFactory = Callable[[HookRequest], Fetcher]
 
 
 @dataclass(frozen=True)

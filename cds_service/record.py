@@ -17,6 +17,7 @@ from typing import Any
 
 from cds_service.errors import MissingData
 from cds_service.facts import ConditionFact, ObservationFact, PatientRecord
+from cds_service.fhir_client import FhirFetchError, next_link
 from cds_service.fhir_read import (
     Skipped,
     codings,
@@ -28,8 +29,8 @@ from cds_service.fhir_read import (
 from cds_service.fhir_time import parse_date
 from cds_service.knowledge import Knowledge
 
-Fetcher = Callable[[Mapping[str, str]], dict[str, Any]]
-"""Fetch ``{key: relative query}`` from the FHIR server; returns ``{key: JSON or None}``."""
+Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetchError"]]
+"""Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""
 
 _MISSING = object()
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
@@ -40,6 +41,15 @@ class Gathered:
     record: PatientRecord
     skipped: Skipped
     fetched: tuple[str, ...]
+
+
+def refuse(reason: str) -> Fetcher:
+    """A fetcher for a call whose data cannot be fetched at all, saying why."""
+
+    def fetch(queries: Mapping[str, str]) -> dict[str, dict[str, Any] | FhirFetchError]:
+        return {key: FhirFetchError(reason) for key in queries}
+
+    return fetch
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
@@ -65,35 +75,54 @@ def gather(
     templates: Mapping[str, str],
     context: Mapping[str, Any],
     knowledge: Knowledge,
-    fetch: Fetcher | None,
+    fetch: Fetcher,
 ) -> Gathered:
-    """Assemble the record from the prefetch and, for what is missing, from ``fetch``."""
+    """Assemble the record from the prefetch and, for what it lacks, from ``fetch``."""
+    given = prefetch or {}
     values: dict[str, Any] = {}
     wanted: dict[str, str] = {}
+    why: dict[str, str] = {}
     for key, template in templates.items():
-        value = (prefetch or {}).get(key, _MISSING)
-        if value is _MISSING or is_operation_outcome(value):
-            wanted[key] = template
+        value = given.get(key, _MISSING)
+        if value is _MISSING:
+            wanted[key], why[key] = render(template, context), "missing"
+        elif is_operation_outcome(value):
+            wanted[key], why[key] = render(template, context), "an OperationOutcome"
         else:
             values[key] = value
+            more = next_link(value) if isinstance(value, dict) else None
+            if more:
+                wanted[key], why[key] = more, "paged"
     if wanted:
-        if fetch is None:
-            key, template = next(iter(wanted.items()))
-            why = (
-                "missing"
-                if (prefetch or {}).get(key, _MISSING) is _MISSING
-                else ("an OperationOutcome")
-            )
+        results = fetch(wanted)
+        failed = [k for k in wanted if not isinstance(results.get(k), dict)]
+        if failed:
             raise MissingData(
-                f"prefetch key '{key}' is {why} and cannot be fetched: the request has no "
-                "fhirServer and fhirAuthorization",
-                expression=[f"prefetch.{key}"],
+                "; ".join(
+                    f"prefetch key '{k}' is {why[k]} and could not be fetched: "
+                    + reason_of(results, k)
+                    for k in failed
+                ),
+                expression=[f"prefetch.{k}" for k in failed],
             )
-        values.update(fetch({k: render(t, context) for k, t in wanted.items()}))
+        for key in wanted:
+            values[key] = merge(values.get(key), results[key])
     skipped = Skipped()
-    return Gathered(
-        read_record(values.values(), context, knowledge, skipped), skipped, tuple(wanted)
-    )
+    record = read_record(values.values(), context, knowledge, skipped)
+    return Gathered(record, skipped, tuple(wanted))
+
+
+def reason_of(results: Mapping[str, Any], key: str) -> str:
+    error = results.get(key)
+    return error.reason if isinstance(error, FhirFetchError) else "no answer"
+
+
+def merge(prefetched: Any, fetched: Any) -> Any:
+    """A paged prefetch Bundle with its fetched remaining pages; otherwise what was fetched."""
+    if not (isinstance(prefetched, dict) and prefetched.get("resourceType") == "Bundle"):
+        return fetched
+    entries = list(prefetched.get("entry") or []) + list(fetched.get("entry") or [])
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
 def is_operation_outcome(value: object) -> bool:

@@ -34,6 +34,29 @@ class Settings(BaseSettings):
     may_be_appropriate_rating: PamaCode = "appropriate"
     """Argonaut pama-rating code reported for a 'May be appropriate' order."""
 
+    fhir_allowlist: str = ""
+    """Comma-separated fhirServer URL prefixes the service may call; ``*`` for any; none when
+    empty (then missing prefetch is answered 412)."""
+
+    fhir_anonymous: bool = False
+    """Fetch from an allowlisted fhirServer even when the request has no fhirAuthorization
+    (open test servers, such as the CDS Hooks sandbox's default one)."""
+
+    fhir_connect_timeout: float = Field(default=0.25, gt=0)
+    """Seconds to connect to the FHIR server."""
+
+    fhir_read_timeout: float = Field(default=0.6, gt=0)
+    """Seconds to wait for each read from the FHIR server."""
+
+    fhir_deadline: float = Field(default=0.8, gt=0)
+    """Seconds all FHIR fetches of one hook call may take together."""
+
+    fhir_max_pages: int = Field(default=20, gt=0)
+    """Pages of one search the service follows; more is answered 412 (never a partial record)."""
+
+    fhir_max_workers: int = Field(default=16, gt=0)
+    """Threads for concurrent FHIR fetches, shared by all calls of a worker process."""
+
     log_level: str = "INFO"
 
 

@@ -1,0 +1,50 @@
+"""Which FHIR server a hook call may read, with which token: the outbound safety rules."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any
+
+import requests
+
+from cds_service.fhir_client import FhirClient, FhirFetchError, FhirLimits, allowed, read_all
+from cds_service.protocol import HookRequest
+from cds_service.record import Fetcher, refuse
+from cds_service.settings import Settings
+
+
+class FetcherFactory:
+    """Gives each hook call a fetcher bound to its fhirServer and token, or one that refuses.
+
+    The service only calls a ``fhirServer`` that matches ``CDS_FHIR_ALLOWLIST``; it needs the
+    call's ``fhirAuthorization`` unless ``CDS_FHIR_ANONYMOUS`` allows open servers.
+    """
+
+    def __init__(self, settings: Settings, session: requests.Session, executor: Executor) -> None:
+        self._settings = settings
+        self._session = session
+        self._executor = executor
+        self._limits = FhirLimits(
+            connect_timeout=settings.fhir_connect_timeout,
+            read_timeout=settings.fhir_read_timeout,
+            deadline=settings.fhir_deadline,
+            max_pages=settings.fhir_max_pages,
+        )
+
+    def __call__(self, request: HookRequest) -> Fetcher:
+        if request.fhirServer is None:
+            return refuse("the request has no fhirServer")
+        server = str(request.fhirServer)
+        if not allowed(server, self._settings.fhir_allowlist):
+            return refuse("its fhirServer is not in this service's CDS_FHIR_ALLOWLIST")
+        authorization = request.fhirAuthorization
+        if authorization is None and not self._settings.fhir_anonymous:
+            return refuse("the request has no fhirAuthorization")
+        token = authorization.access_token if authorization else None
+        client = FhirClient(self._session, server, token, self._limits)
+        executor = self._executor
+
+        def fetch(queries: Any) -> dict[str, dict[str, Any] | FhirFetchError]:
+            return read_all(client, queries, executor)
+
+        return fetch
