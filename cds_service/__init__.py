@@ -17,10 +17,14 @@ from cds_service.cards import CardPolicy
 from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
 from cds_service.hooks import Engine, FetcherFactory
 from cds_service.knowledge import load_knowledge
+from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
+from cds_service.store import Store
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("cds_service")
 __version__ = "0.1.0"
 
 
@@ -42,6 +46,9 @@ def create_app(
     """
     settings, flask_config = _split_config(config)
     knowledge = load_knowledge(settings.knowledge_file)
+    issuers = parse_trusted_issuers(settings.trusted_issuers)
+    store = Store(settings.database_url)
+    store.upgrade()
     app = Flask(__name__)
     app.config.update(flask_config)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -61,7 +68,20 @@ def create_app(
             ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),
         ),
         clock=clock,
+        store=store,
     )
+    app.extensions["cds_store"] = store
+    app.extensions["cds_authenticator"] = Authenticator(
+        issuers=issuers,
+        resolver=KeyResolver(issuers, requests.Session()),
+        claim_jti=lambda issuer, jti, expires: store.claim_jti(issuer, jti, expires, clock()),
+        leeway=settings.jwt_leeway,
+    )
+    if not issuers:
+        log.warning(
+            "CDS_TRUSTED_ISSUERS is not set: the service accepts calls from ANY client "
+            "without authentication. Use this for local development only."
+        )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
     wildcard = "*" in origins
     CORS(

@@ -19,8 +19,11 @@ from cds_service.errors import (
     UnknownService,
     operation_outcome,
 )
-from cds_service.hooks import Engine, handle
+from cds_service.hooks import Engine, handle, parse
+from cds_service.protocol import FeedbackRequest
+from cds_service.security import AuthenticationFailed, Authenticator
 from cds_service.services import Service, discovery
+from cds_service.store import FeedbackRow
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,31 @@ def _services() -> dict[str, Service]:
     return services
 
 
+OPEN_ENDPOINTS = frozenset({"cds.healthz"})
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    """Every call but health checks and CORS preflight carries the EHR's JWT (when configured)."""
+    authenticator: Authenticator = current_app.extensions["cds_authenticator"]
+    if not authenticator.enabled or request.method == "OPTIONS":
+        return None
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    base = current_app.extensions["cds_settings"].public_base_url
+    audience = base.rstrip("/") + request.path if base else request.base_url
+    try:
+        authenticator.verify(request.headers.get("Authorization"), audience)
+    except AuthenticationFailed as failure:
+        log.warning("refused %s %s: %s", request.method, request.path, failure.reason)
+        response = _outcome_response(
+            401, operation_outcome("authentication required", code="login")
+        )
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    return None
+
+
 @bp.get("/cds-services")
 def list_services() -> Response:
     return jsonify(discovery(_services(), _engine().knowledge))
@@ -50,6 +78,42 @@ def call_service(service_id: str) -> Response:
     if service is None:
         raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
     return jsonify(handle(service, json_body(), _engine()))
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    if service_id not in _services():
+        raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
+    entries = parse(FeedbackRequest, json_body()).feedback
+    for index, entry in enumerate(entries):
+        if entry.outcome == "accepted" and not entry.acceptedSuggestions:
+            raise BadRequest(
+                f"feedback.{index}.acceptedSuggestions: required when the outcome is accepted",
+                expression=[f"feedback.{index}.acceptedSuggestions"],
+            )
+    rows = [
+        FeedbackRow(
+            card_uuid=entry.card,
+            outcome=entry.outcome,
+            outcome_timestamp=entry.outcomeTimestamp,
+            accepted_suggestions=tuple(s.id for s in entry.acceptedSuggestions or ()),
+            override_system=_reason(entry, "system"),
+            override_code=_reason(entry, "code"),
+            override_display=_reason(entry, "display"),
+            has_user_comment=bool(entry.overrideReason and entry.overrideReason.userComment),
+        )
+        for entry in entries
+    ]
+    engine = _engine()
+    assert engine.store is not None
+    new = engine.store.record_feedback(service_id, rows, engine.clock())
+    return jsonify({"received": len(rows), "new": new})
+
+
+def _reason(entry: Any, field: str) -> str | None:
+    reason = entry.overrideReason.reason if entry.overrideReason else None
+    value = getattr(reason, field, None) if reason else None
+    return value if isinstance(value, str) else None
 
 
 @bp.get("/healthz")

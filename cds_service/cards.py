@@ -43,14 +43,27 @@ class CardPolicy:
     may_be_appropriate_rating: str = "appropriate"
 
 
+@dataclass(frozen=True)
+class Advice:
+    response: CdsResponse
+    cards: tuple[Card | None, ...]
+    """The card shown for each appraisal, in the same order (None: no card)."""
+    ratings: tuple[str | None, ...]
+    """The pama-rating code reported for each appraisal (None: no systemAction)."""
+
+
 def respond(
     appraisals: Sequence[Appraisal],
     draft_orders: Sequence[Order],
     knowledge: Knowledge,
     policy: CardPolicy,
     now: datetime,
-) -> CdsResponse:
-    """Cards and systemActions for a hook call (systemActions mirrored for the sandbox)."""
+    hidden: frozenset[str] = frozenset(),
+) -> Advice:
+    """Cards and systemActions for a hook call (systemActions mirrored for the sandbox).
+
+    ``hidden``: orders whose card the clinician already overrode; they keep their rating.
+    """
     preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
     preferred_codes = {
         (knowledge.code_systems[key].uri, code)
@@ -59,10 +72,25 @@ def respond(
     }
     preferred_drafted = any(set(o.codes) & preferred_codes for o in draft_orders)
     writer = _Writer(knowledge, policy, now, preferred_drafted)
-    cards = [card for a in appraisals if (card := writer.card(a)) is not None]
-    actions = [action for a in appraisals if (action := writer.rating_action(a)) is not None]
+    cards = tuple(
+        None if a.order.reference in hidden else writer.card(a) for a in appraisals
+    )
+    rated = [writer.rating_action(a) for a in appraisals]
+    actions = [action for action in rated if action is not None]
     extension = {"systemActions": [a.model_dump(mode="json") for a in actions]} if actions else None
-    return CdsResponse(cards=cards, systemActions=actions, extension=extension)
+    response = CdsResponse(
+        cards=[c for c in cards if c is not None], systemActions=actions, extension=extension
+    )
+    return Advice(response, cards, tuple(_rating_code(a) for a in rated))
+
+
+def _rating_code(action: Action | None) -> str | None:
+    if action is None or action.resource is None:
+        return None
+    for extension in action.resource.get("extension", []):
+        if extension.get("url") == PAMA_EXTENSION:
+            return str(extension["valueCodeableConcept"]["coding"][0]["code"])
+    return None
 
 
 class _Writer:

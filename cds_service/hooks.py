@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cds_service.cards import CardPolicy, respond
-from cds_service.criteria import appraise, classify_order
+from cds_service.cards import Advice, CardPolicy, respond
+from cds_service.criteria import Appraisal, Verdict, appraise, classify_order
 from cds_service.errors import BadRequest
 from cds_service.fhir_read import Skipped
 from cds_service.knowledge import Knowledge
@@ -18,6 +18,7 @@ from cds_service.orders import read_draft_orders, selected
 from cds_service.protocol import HookRequest, OrderSelectContext, to_wire
 from cds_service.record import Fetcher, gather
 from cds_service.services import Service, prefetch_templates
+from cds_service.store import AppraisalRow, Store
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,6 +33,7 @@ class Engine:
     policy: CardPolicy
     fetcher_for: FetcherFactory
     clock: Callable[[], datetime]
+    store: Store | None = None
 
 
 def parse(model: type[M], data: object, where: str = "") -> M:
@@ -74,4 +76,29 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> dict[st
     )
     now = engine.clock()
     appraisals = appraise(targets, gathered.record, knowledge, now, drafts.references)
-    return to_wire(respond(appraisals, drafts.orders, knowledge, engine.policy, now))
+    hidden: frozenset[str] = frozenset()
+    if engine.store is not None and not service.selected_orders_only:
+        refs = [o.reference for o in targets if o.reference]
+        hidden = frozenset(engine.store.overridden_orders(context.patientId, refs))
+    advice = respond(appraisals, drafts.orders, knowledge, engine.policy, now, hidden)
+    if engine.store is not None:
+        engine.store.record_call(request.hookInstance, service.id, now, context.patientId,
+                                 audit_rows(appraisals, advice))
+    return to_wire(advice.response)
+
+
+def audit_rows(appraisals: Sequence[Appraisal], advice: Advice) -> list[AppraisalRow]:
+    """What the store keeps of each appraised order: ids, codes, ratings, card uuids."""
+    return [
+        AppraisalRow(
+            order_ref=a.order.reference,
+            procedure=a.procedure.id if a.procedure else None,
+            verdict=a.verdict.value,
+            rating=a.category,
+            pama=rating,
+            card_uuid=card.uuid if card else None,
+            indicator=card.indicator if card else None,
+        )
+        for a, card, rating in zip(appraisals, advice.cards, advice.ratings, strict=True)
+        if a.verdict is not Verdict.NOT_APPLICABLE
+    ]

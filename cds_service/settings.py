@@ -57,6 +57,22 @@ class Settings(BaseSettings):
     fhir_max_workers: int = Field(default=16, gt=0)
     """Threads for concurrent FHIR fetches, shared by all calls of a worker process."""
 
+    database_url: str = "sqlite:///cds-service.sqlite3"
+    """SQLAlchemy URL of the store (hook calls, feedback, seen JWT ids); a SQLite file in the
+    working directory by default, ``postgresql+psycopg://...`` for several replicas."""
+
+    trusted_issuers: str = ""
+    """JSON, or ``@path`` to a JSON file, mapping each trusted JWT issuer to its keys:
+    ``{"<iss>": {"jwks": {"keys": [...]}}}`` or ``{"<iss>": {"jwks_url": "https://..."}}``
+    (optionally ``jku_allowlist`` and ``tenants``). Empty: no authentication (development)."""
+
+    public_base_url: str | None = None
+    """The service's public URL (``https://cds.example.org``) when it runs behind a proxy: the
+    JWT ``aud`` must equal this plus the path called. Unset: the URL of the request."""
+
+    jwt_leeway: float = Field(default=30.0, ge=0)
+    """Seconds of clock skew allowed on ``exp``, ``iat`` and ``nbf``."""
+
     log_level: str = "INFO"
 
 

@@ -1,0 +1,219 @@
+"""Authentication of the CDS client (the EHR) by the JWT that CDS Hooks 2.0 describes.
+
+``Authorization: Bearer <JWT>`` on discovery, hook calls and feedback. The signature must be
+ES384 or RS384 (ES256 and RS256 are accepted for clients that use them; never ``none`` or
+HMAC), by a key of a trusted issuer (inline JWKS, or a JWKS URL fetched with caching and
+refreshed on an unknown ``kid``); ``aud`` is the URL being called; ``exp``, ``iat`` and ``nbf``
+hold within a small leeway; ``jti`` is not reused within the token's lifetime (the store is
+shared by all workers and replicas); ``tenant`` is on the issuer's list when it has one.
+
+Every failure is an :class:`AuthenticationFailed` whose reason is logged by the caller; the
+client only learns that it is not authenticated. The token itself is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+from jwt import PyJWK, PyJWKSet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ("ES384", "RS384", "ES256", "RS256")
+JWKS_TTL_SECONDS = 3600
+REFRESH_MIN_INTERVAL = 30
+
+
+class AuthenticationFailed(Exception):
+    """The request is not from a trusted CDS client; ``reason`` is for the log only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConfigurationError(Exception):
+    """``CDS_TRUSTED_ISSUERS`` cannot be used."""
+
+
+class IssuerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jwks: dict[str, Any] | None = None
+    jwks_url: str | None = None
+    jku_allowlist: list[str] = Field(default_factory=list)
+    tenants: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> IssuerConfig:
+        if (self.jwks is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks or jwks_url")
+        if self.jwks is not None:
+            PyJWKSet.from_dict(self.jwks)  # refuse a JWKS that cannot be read, at start-up
+        return self
+
+    @property
+    def allowed_jkus(self) -> set[str]:
+        return set(self.jku_allowlist) | ({self.jwks_url} if self.jwks_url else set())
+
+
+def parse_trusted_issuers(value: str) -> dict[str, IssuerConfig]:
+    """``CDS_TRUSTED_ISSUERS``: JSON, or ``@path`` to a JSON file; empty means none."""
+    text = value.strip()
+    if not text:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"CDS_TRUSTED_ISSUERS file cannot be read: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"CDS_TRUSTED_ISSUERS is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError("CDS_TRUSTED_ISSUERS must map each issuer to its keys")
+    try:
+        return {str(iss): IssuerConfig.model_validate(cfg) for iss, cfg in data.items()}
+    except (ValidationError, jwt.PyJWKError, jwt.PyJWKSetError) as exc:
+        raise ConfigurationError(f"CDS_TRUSTED_ISSUERS: {exc}") from exc
+
+
+@dataclass
+class _CachedSet:
+    keys: dict[str, PyJWK]
+    fetched: float
+
+
+@dataclass
+class KeyResolver:
+    """Finds the verification key for (issuer, kid, jku); JWKS URLs are cached."""
+
+    issuers: Mapping[str, IssuerConfig]
+    session: requests.Session
+    timeout: float = 2.0
+    _cache: dict[str, _CachedSet] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def key(self, issuer: str, kid: str | None, jku: str | None) -> PyJWK:
+        config = self.issuers[issuer]
+        if config.jwks is not None and jku is None:
+            return _pick(_keys_of(config.jwks), kid)
+        url = jku or config.jwks_url
+        assert url is not None
+        keys = self._fetch(url, refresh=False)
+        if kid is not None and kid not in keys:
+            keys = self._fetch(url, refresh=True)
+        return _pick(keys, kid)
+
+    def _fetch(self, url: str, refresh: bool) -> dict[str, PyJWK]:
+        with self._lock:
+            cached = self._cache.get(url)
+            age = time.monotonic() - cached.fetched if cached else None
+            if cached and age is not None and (
+                age < (REFRESH_MIN_INTERVAL if refresh else JWKS_TTL_SECONDS)
+            ):
+                return cached.keys
+            try:
+                response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
+                response.raise_for_status()
+                keys = _keys_of(response.json())
+            except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+                if cached:
+                    return cached.keys
+                raise AuthenticationFailed(f"JWKS at {url} unavailable: {exc}") from exc
+            self._cache[url] = _CachedSet(keys, time.monotonic())
+            return keys
+
+
+def _keys_of(jwks: Mapping[str, Any]) -> dict[str, PyJWK]:
+    keys: dict[str, PyJWK] = {}
+    for index, data in enumerate(jwks.get("keys") or []):
+        try:
+            key = PyJWK.from_dict(data)
+        except (jwt.PyJWKError, jwt.InvalidKeyError):
+            continue
+        keys[key.key_id or f"#{index}"] = key
+    return keys
+
+
+def _pick(keys: Mapping[str, PyJWK], kid: str | None) -> PyJWK:
+    if kid is not None:
+        if kid not in keys:
+            raise AuthenticationFailed(f"unknown kid {kid!r}")
+        return keys[kid]
+    if len(keys) == 1:
+        return next(iter(keys.values()))
+    raise AuthenticationFailed("no kid, and the issuer has several keys")
+
+
+ClaimJti = Callable[[str, str, datetime], bool]
+"""Record (issuer, jti, expiry); False when the jti was already seen (a replay)."""
+
+
+@dataclass
+class Authenticator:
+    issuers: Mapping[str, IssuerConfig]
+    resolver: KeyResolver
+    claim_jti: ClaimJti
+    leeway: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuers)
+
+    def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
+        """The token's claims, or :class:`AuthenticationFailed` with the reason."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise AuthenticationFailed("no bearer token")
+        token = authorization.removeprefix("Bearer ").strip()
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"malformed token: {type(exc).__name__}") from exc
+        algorithm = header.get("alg")
+        if algorithm not in ALGORITHMS:
+            raise AuthenticationFailed(f"algorithm {algorithm!r} is not accepted")
+        issuer = unverified.get("iss")
+        if not isinstance(issuer, str) or issuer not in self.issuers:
+            raise AuthenticationFailed(f"issuer {issuer!r} is not trusted")
+        jku = header.get("jku")
+        if jku is not None and jku not in self.issuers[issuer].allowed_jkus:
+            raise AuthenticationFailed(f"jku {jku!r} is not allowlisted for {issuer}")
+        key = self.resolver.key(issuer, header.get("kid"), jku)
+        if key.algorithm_name != algorithm and key.algorithm_name not in ("", None):
+            raise AuthenticationFailed(f"key {key.key_id!r} is not for {algorithm}")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=audience,
+                issuer=issuer,
+                leeway=self.leeway,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"token rejected: {type(exc).__name__}: {exc}") from exc
+        issued = claims["iat"]
+        if not isinstance(issued, int | float) or issued > time.time() + self.leeway:
+            raise AuthenticationFailed("token issued in the future")
+        tenants = self.issuers[issuer].tenants
+        if tenants is not None and claims.get("tenant") not in tenants:
+            raise AuthenticationFailed(f"tenant {claims.get('tenant')!r} is not allowed")
+        expires = datetime.fromtimestamp(float(claims["exp"]) + self.leeway, UTC)
+        if not self.claim_jti(issuer, str(claims["jti"]), expires):
+            raise AuthenticationFailed("jti already used (replay)")
+        return claims

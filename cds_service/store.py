@@ -1,0 +1,234 @@
+"""The durable record: hook calls and what they advised, feedback, and seen JWT ids.
+
+SQLAlchemy, so a SQLite file (the default, zero set-up) or any SQLAlchemy URL such as
+PostgreSQL (``CDS_DATABASE_URL``). No tokens are stored, and no free text from the record: ids,
+codes, ratings and card uuids only. A clinician's free-text override comment is not kept either
+(only that there was one), because it may carry patient details.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class HookCall(Base):
+    __tablename__ = "hook_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hook_instance: Mapped[str] = mapped_column(String(200), index=True)
+    service: Mapped[str] = mapped_column(String(100))
+    called_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    patient_id: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class Appraised(Base):
+    """One appraised order of a call, its rating, and the card shown for it (if any)."""
+
+    __tablename__ = "appraisals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("hook_calls.id"), index=True)
+    order_ref: Mapped[str | None] = mapped_column(String(300), index=True)
+    procedure: Mapped[str | None] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(40))
+    rating: Mapped[str | None] = mapped_column(String(60))
+    pama: Mapped[str | None] = mapped_column(String(40))
+    card_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    indicator: Mapped[str | None] = mapped_column(String(20))
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("service", "card_uuid", "outcome", "outcome_timestamp"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(100))
+    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    outcome_timestamp: Mapped[str] = mapped_column(String(64))
+    accepted_suggestions: Mapped[str | None] = mapped_column(String(2000))
+    override_system: Mapped[str | None] = mapped_column(String(300))
+    override_code: Mapped[str | None] = mapped_column(String(100))
+    override_display: Mapped[str | None] = mapped_column(String(300))
+    has_user_comment: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeenJti(Base):
+    __tablename__ = "seen_jtis"
+    issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(300), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class AppraisalRow:
+    """What the store keeps of one appraised order (built by the hook handler)."""
+
+    order_ref: str | None
+    procedure: str | None
+    verdict: str
+    rating: str | None
+    pama: str | None
+    card_uuid: str | None
+    indicator: str | None
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    card_uuid: str
+    outcome: str
+    outcome_timestamp: str
+    accepted_suggestions: tuple[str, ...] = ()
+    override_system: str | None = None
+    override_code: str | None = None
+    override_display: str | None = None
+    has_user_comment: bool = False
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                options["poolclass"] = StaticPool
+        self.engine = create_engine(url, **options)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Create the tables that do not exist yet."""
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ----------------------------------------------------------------- hook calls
+
+    def record_call(self, hook_instance: str, service: str, called_at: datetime,
+                    patient_id: str, rows: Sequence[AppraisalRow]) -> None:
+        with self._sessions.begin() as session:
+            call = HookCall(hook_instance=hook_instance, service=service,
+                            called_at=called_at, patient_id=patient_id)
+            session.add(call)
+            session.flush()
+            session.add_all(Appraised(call_id=call.id, **row.__dict__) for row in rows)
+
+    def overridden_orders(self, patient_id: str, order_refs: Iterable[str]) -> set[str]:
+        """Orders of this patient whose order-select card the clinician overrode."""
+        refs = [r for r in order_refs if r]
+        if not refs:
+            return set()
+        query = (
+            select(Appraised.order_ref)
+            .join(HookCall, HookCall.id == Appraised.call_id)
+            .join(Feedback, Feedback.card_uuid == Appraised.card_uuid)
+            .where(HookCall.patient_id == patient_id, HookCall.service == "order-select",
+                   Appraised.order_ref.in_(refs), Feedback.outcome == "overridden")
+        )
+        with self._sessions() as session:
+            return {ref for ref in session.scalars(query) if ref}
+
+    # ----------------------------------------------------------------- feedback
+
+    def record_feedback(self, service: str, rows: Sequence[FeedbackRow], now: datetime) -> int:
+        """Store each entry once; a duplicate is ignored. Returns how many were new."""
+        stored = 0
+        for row in rows:
+            entry = Feedback(
+                service=service,
+                card_uuid=row.card_uuid,
+                outcome=row.outcome,
+                outcome_timestamp=row.outcome_timestamp,
+                accepted_suggestions=json.dumps(list(row.accepted_suggestions))
+                if row.accepted_suggestions else None,
+                override_system=row.override_system,
+                override_code=row.override_code,
+                override_display=row.override_display,
+                has_user_comment=row.has_user_comment,
+                received_at=now,
+            )
+            try:
+                with self._sessions.begin() as session:
+                    session.add(entry)
+            except IntegrityError:
+                continue
+            stored += 1
+        return stored
+
+    # ----------------------------------------------------------------- JWT replay
+
+    def claim_jti(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a token id; False when it was seen before and has not expired (a replay)."""
+        with self._sessions.begin() as session:
+            session.execute(delete(SeenJti).where(SeenJti.expires_at < now))
+        try:
+            with self._sessions.begin() as session:
+                session.add(SeenJti(issuer=issuer, jti=jti, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    # ----------------------------------------------------------------- report
+
+    def report(self) -> list[dict[str, Any]]:
+        """Per service and rating: calls, cards shown, accepted, overridden and the reasons."""
+        with self._sessions() as session:
+            appraisals = session.execute(
+                select(HookCall.service, Appraised.rating, Appraised.verdict,
+                       Appraised.card_uuid, HookCall.id)
+                .join(HookCall, HookCall.id == Appraised.call_id)
+            ).all()
+            feedback = session.execute(
+                select(Feedback.card_uuid, Feedback.outcome, Feedback.override_display,
+                       Feedback.override_code)
+            ).all()
+        outcomes: dict[str, list[tuple[str, str | None]]] = {}
+        for card_id, outcome, display, code in feedback:
+            outcomes.setdefault(card_id, []).append((outcome, display or code))
+        table: dict[tuple[str, str], dict[str, Any]] = {}
+        for service, rating, verdict, card_uuid, call_id in appraisals:
+            key: tuple[str, str] = (service, rating or verdict)
+            line = table.setdefault(key, {"service": service, "rating": key[1], "calls": set(),
+                                          "orders": 0, "cards": 0, "accepted": 0,
+                                          "overridden": 0, "reasons": {}})
+            line["calls"].add(call_id)
+            line["orders"] += 1
+            if card_uuid:
+                line["cards"] += 1
+                for outcome, reason in outcomes.get(card_uuid, []):
+                    line[outcome] += 1
+                    if outcome == "overridden":
+                        label = reason or "(no reason given)"
+                        line["reasons"][label] = line["reasons"].get(label, 0) + 1
+        for line in table.values():
+            line["calls"] = len(line["calls"])
+        return [table[k] for k in sorted(table)]
+
+    def count(self, table: type[Base]) -> int:
+        with self._sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
