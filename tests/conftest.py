@@ -12,7 +12,14 @@ from flask.testing import FlaskClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cds_service import create_app
+# Every app the tests create keeps its store in a throw-away SQLite file, unless
+# CDS_DATABASE_URL already points somewhere (PostgreSQL in CI): the same tests then run on it.
+os.environ.setdefault(
+    "CDS_DATABASE_URL",
+    f"sqlite:///{tempfile.mkdtemp(prefix='cds-service-tests-')}/store.sqlite3",
+)
+
+from cds_service import create_app  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
