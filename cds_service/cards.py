@@ -70,11 +70,9 @@ def respond(
         for key, codes in preferred.codes.items()
         for code in codes
     }
-    preferred_drafted = any(set(o.codes) & preferred_codes for o in draft_orders)
-    writer = _Writer(knowledge, policy, now, preferred_drafted)
-    cards = tuple(
-        None if a.order.reference in hidden else writer.card(a) for a in appraisals
-    )
+    preferred_orders = [o for o in draft_orders if set(o.codes) & preferred_codes]
+    writer = _Writer(knowledge, policy, now, preferred_orders)
+    cards = tuple(None if a.order.reference in hidden else writer.card(a) for a in appraisals)
     rated = [writer.rating_action(a) for a in appraisals]
     actions = [action for action in rated if action is not None]
     extension = {"systemActions": [a.model_dump(mode="json") for a in actions]} if actions else None
@@ -95,12 +93,17 @@ def _rating_code(action: Action | None) -> str | None:
 
 class _Writer:
     def __init__(
-        self, knowledge: Knowledge, policy: CardPolicy, now: datetime, preferred_drafted: bool
+        self,
+        knowledge: Knowledge,
+        policy: CardPolicy,
+        now: datetime,
+        preferred_orders: Sequence[Order],
     ) -> None:
         self.k = knowledge
         self.policy = policy
         self.now = now
-        self.preferred_drafted = preferred_drafted
+        self.preferred_orders = preferred_orders
+        self.preferred_drafted = bool(preferred_orders)
         guideline = knowledge.guideline
         self.source = Source(
             label=guideline.source_label,
@@ -157,7 +160,7 @@ class _Writer:
                 self._variant_line(),
             ]
         )
-        suggestions = self.suggestions(appraisal.order, conservative=True)
+        suggestions = self.suggestions(appraisal, conservative=True)
         return self._card(
             summary,
             detail,
@@ -196,7 +199,7 @@ class _Writer:
                 self._variant_line(),
             ]
         )
-        suggestions = self.suggestions(appraisal.order, conservative=False)
+        suggestions = self.suggestions(appraisal, conservative=False)
         return self._card(
             summary,
             detail,
@@ -208,55 +211,75 @@ class _Writer:
     def out_of_scope(self, appraisal: Appraisal) -> Card:
         texts = self.k.texts
         summary = _fit(texts.excluded_summary, "reasons", [f.label for f in appraisal.findings])
-        bullets = [
-            f"- **{f.label}**" + (f": {f.evidence}" if f.evidence else "")
-            for f in appraisal.findings
-        ]
-        redirects = list(dict.fromkeys(f.redirect for f in appraisal.findings))
+        unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)
+        intro = texts.unconfirmed_intro if unconfirmed else texts.excluded_intro
         detail = "\n\n".join(
-            [
-                texts.excluded_intro.format(variant=self.k.variant.title),
-                "\n".join(bullets),
-                *redirects,
-            ]
+            [intro.format(variant=self.k.variant.title), *self._findings(appraisal)]
         )
         return self._card(summary, detail, "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
-        evidence = [f"- {f.evidence}" for f in appraisal.findings if f.escalate and f.evidence]
-        detail = self.k.texts.escalation_detail
-        if evidence:
-            detail += "\n\n" + "\n".join(evidence)
-        return self._card(self.k.texts.escalation_summary, detail, "warning")
+        """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
+        deficits = [f"- {f.evidence}" for f in appraisal.findings if f.escalate and f.evidence]
+        others = [f for f in appraisal.findings if not f.escalate]
+        parts = [self.k.texts.escalation_detail, "\n".join(deficits)]
+        if others:
+            parts.extend(
+                self._findings(
+                    Appraisal(appraisal.order, appraisal.verdict, findings=tuple(others))
+                )
+            )
+        return self._card(
+            self.k.texts.escalation_summary, "\n\n".join(p for p in parts if p), "warning"
+        )
+
+    def _findings(self, appraisal: Appraisal) -> list[str]:
+        """A bullet per finding with its evidence, then where the guideline sends each."""
+        bullets = "\n".join(
+            f"- **{f.label}**" + (f": {f.evidence}" if f.evidence else "")
+            for f in appraisal.findings
+        )
+        return [bullets, *dict.fromkeys(f.redirect for f in appraisal.findings)]
 
     # ------------------------------------------------------------------ suggestions
 
-    def suggestions(self, order: Order, *, conservative: bool) -> list[Suggestion]:
-        """Replace with the preferred MRI (or just remove, when it is drafted already)."""
+    def suggestions(self, appraisal: Appraisal, *, conservative: bool) -> list[Suggestion]:
+        """Replace with the preferred MRI (or only remove, when it is drafted already), and
+        remove the imaging altogether. None is marked recommended: the seed rates even the MRI
+        only May be appropriate (Disagreement)."""
+        order, procedure = appraisal.order, _procedure(appraisal)
         if order.reference is None:  # an order without id cannot be deleted or replaced
             return []
         texts = self.k.texts
-        remove = Action(
-            type="delete",
-            description=f"Remove the draft order: {_procedure_name(self.k, order)}",
-            resourceId=order.reference,
-        )
+        remove = self._delete(order, procedure.name)
+        preferred = self.k.procedures_by_id[self.k.preferred_procedure]
+        found: list[Suggestion] = []
         if self.preferred_drafted:
-            first = Suggestion(
-                label=texts.keep_existing_label, isRecommended=True, actions=[remove]
-            )
-        else:
+            found.append(Suggestion(label=texts.keep_existing_label, actions=[remove]))
+        elif procedure.offer_replacement:
             create = Action(
                 type="create",
-                description=f"Order {self.k.procedures_by_id[self.k.preferred_procedure].name}",
+                description=f"Order {preferred.name}",
                 resource=self.replacement(order),
             )
-            first = Suggestion(
-                label=texts.replace_label, isRecommended=True, actions=[remove, create]
-            )
-        if not conservative:
-            return [first]
-        return [first, Suggestion(label=texts.conservative_label, actions=[remove])]
+            found.append(Suggestion(label=texts.replace_label, actions=[remove, create]))
+        if conservative:
+            if self.preferred_drafted:
+                also = [
+                    self._delete(o, preferred.name) for o in self.preferred_orders if o.reference
+                ]
+                found.append(
+                    Suggestion(label=texts.conservative_all_label, actions=[remove, *also])
+                )
+            else:
+                found.append(Suggestion(label=texts.conservative_label, actions=[remove]))
+        return found
+
+    @staticmethod
+    def _delete(order: Order, name: str) -> Action:
+        return Action(
+            type="delete", description=f"Remove the draft order: {name}", resourceId=order.reference
+        )
 
     def replacement(self, order: Order) -> dict[str, Any]:
         """A complete draft ServiceRequest for the preferred MRI, carrying the order's context."""
@@ -323,7 +346,11 @@ class _Writer:
         resource["extension"] = extensions
         return Action(
             type="update",
-            description=f"Record the appropriateness rating ({codings[0]['display']}) on the order",
+            description=(
+                "Record the rating on the order: "
+                + (f"ACR {codings[1]['display']}; " if len(codings) > 1 else "")
+                + f"pama-rating {codings[0]['code']}"
+            ),
             resource=resource,
         )
 
@@ -335,14 +362,6 @@ def _pama(code: str) -> dict[str, str]:
 def _procedure(appraisal: Appraisal) -> Procedure:
     assert appraisal.procedure is not None
     return appraisal.procedure
-
-
-def _procedure_name(knowledge: Knowledge, order: Order) -> str:
-    for system, code in order.codes:
-        procedure = knowledge.procedure_by_code.get((system, code.strip().upper()))
-        if procedure:
-            return procedure.name
-    return order.reference or "order"
 
 
 def _fit(template: str, field: str, parts: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -60,8 +61,9 @@ def _evaluate(path: Path, now: datetime | None) -> int:
     except (OSError, ValueError) as exc:
         print(f"cds-service: cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    app = create_app() if now is None else create_app(clock=lambda: now)
-    engine = app.extensions["cds_engine"]
+    config = {"CDS_DATABASE_URL": "sqlite://"}  # evaluate records nothing
+    app = create_app(config) if now is None else create_app(config, clock=lambda: now)
+    engine = dataclasses.replace(app.extensions["cds_engine"], store=None)  # nothing recorded
     services = app.extensions["cds_services"]
     hook = body.get("hook") if isinstance(body, dict) else None
     service = services.get(hook) if isinstance(hook, str) else None

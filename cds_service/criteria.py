@@ -85,8 +85,9 @@ def appraise(
             continue
         if findings is None:
             findings = patient_findings(record, knowledge, now)
-        if findings:
-            results.append(Appraisal(order, Verdict.EXCLUDED, procedure, findings=findings))
+        excluded = reason_findings(order, knowledge, index) + findings
+        if excluded:
+            results.append(Appraisal(order, Verdict.EXCLUDED, procedure, findings=excluded))
             continue
         category, rrl = knowledge.rating_for(procedure)
         verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
@@ -94,17 +95,31 @@ def appraise(
     return results
 
 
+RRL_ORDER = ("not stated", "O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢")
+
+
 def classify_order(order: Order, knowledge: Knowledge) -> Procedure | None:
-    """The table row an order's codes identify; None for other orders or conflicting codes."""
+    """The table row an order's codes identify; None for other orders or conflicting codes.
+
+    Codes that identify a study only together win (CT myelography: 72126 with 62284); a row
+    that states the contrast wins over an unspecified entry it is a candidate of; codings of
+    rows rated alike give the row with the highest radiation level; rows rated differently
+    give None (no rating is better than a guessed one).
+    """
+    codes = {(system, code.strip().upper()) for system, code in order.codes}
+    for combination, procedure in knowledge.procedure_combinations:
+        if combination <= codes:
+            return procedure
     found: list[Procedure] = []
-    for system, code in order.codes:
-        procedure = knowledge.procedure_by_code.get((system, code.strip().upper()))
-        if procedure is not None and procedure not in found:
-            found.append(procedure)
-    if not found:
+    for pair in sorted(codes):
+        row = knowledge.procedure_by_code.get(pair)
+        if row is not None and row not in found:
+            found.append(row)
+    stated = {p.id for p in found if not p.candidates}
+    found = [p for p in found if not (p.candidates and stated & set(p.candidates))]
+    if not found or len({knowledge.rating_for(p)[0] for p in found}) != 1:
         return None
-    ratings = {knowledge.rating_for(p)[0] for p in found}
-    return found[0] if len(ratings) == 1 else None
+    return max(found, key=lambda p: RRL_ORDER.index(knowledge.rating_for(p)[1] or "not stated"))
 
 
 def has_indication(
@@ -120,8 +135,33 @@ def has_indication(
             codes.extend(references.get(local_reference(reference), ()))
         return any_match(knowledge.indication_codes, codes)
     return any(
-        is_current(c) and any_match(knowledge.indication_codes, c.codes) for c in record.conditions
+        c.validated and is_current(c) and any_match(knowledge.indication_codes, c.codes)
+        for c in record.conditions
     )
+
+
+def reason_findings(
+    order: Order, knowledge: Knowledge, references: Mapping[str, tuple[CodePair, ...]]
+) -> tuple[Finding, ...]:
+    """Exclusions the clinician states on the order itself (its reasonCode or reasonReference)."""
+    codes = list(order.reason_codes)
+    for reference in order.reason_references:
+        codes.extend(references.get(local_reference(reference), ()))
+    findings = []
+    for group in knowledge.exclusions:
+        codes_match = any_match(knowledge.exclusion_codes[group.id], codes)
+        if codes_match or knowledge.names_match(group, order.reason_names):
+            escalate = group.escalate_within_days is not None
+            findings.append(
+                Finding(
+                    group.id,
+                    group.label,
+                    "given as a reason for this order",
+                    group.redirect,
+                    escalate,
+                )
+            )
+    return tuple(findings)
 
 
 def local_reference(reference: str) -> str:
@@ -171,7 +211,7 @@ def group_findings(
     codes = knowledge.exclusion_codes[group.id]
     findings: list[Finding] = []
     for condition in record.conditions:
-        named = any_match(codes, condition.codes) or group.names_match(condition.names)
+        named = any_match(codes, condition.codes) or knowledge.names_match(group, condition.names)
         if named and condition_counts(condition, group, now):
             findings.append(
                 Finding(
@@ -202,11 +242,11 @@ def condition_counts(condition: ConditionFact, group: ExclusionGroup, now: datet
 
 
 def is_new_deficit(condition: ConditionFact, group: ExclusionGroup, now: datetime) -> bool:
-    """A current deficit recorded within the escalation window (or undated) is 'new'."""
+    """A current deficit whose onset (else recorded date) is within the window, or undated."""
     if group.escalate_within_days is None or not is_current(condition):
         return False
-    latest = latest_date(condition)
-    return latest is None or latest >= now - timedelta(days=group.escalate_within_days)
+    started = condition.onset or condition.recorded
+    return started is None or started >= now - timedelta(days=group.escalate_within_days)
 
 
 def latest_date(condition: ConditionFact) -> datetime | None:
@@ -215,10 +255,18 @@ def latest_date(condition: ConditionFact) -> datetime | None:
 
 
 def condition_evidence(condition: ConditionFact) -> str:
+    """``Radiculopathy, cervical region (M54.12, active, onset 2026-09-24)``."""
     code = condition.codes[0][1] if condition.codes else ""
-    name = condition.display or code
-    status = condition.clinical_status or "status not recorded"
-    return f"{name} ({code}, {status})" if code and name != code else f"{name} ({status})"
+    name = condition.display or code or "Condition"
+    details = [code] if code and name != code else []
+    details.append(condition.clinical_status or "status not recorded")
+    if condition.onset:
+        details.append(f"onset {condition.onset.date()}")
+    elif condition.recorded:
+        details.append(f"recorded {condition.recorded.date()}")
+    else:
+        details.append("no date recorded")
+    return f"{name} ({', '.join(details)})"
 
 
 def observation_evidence(

@@ -19,6 +19,8 @@ class Order:
     codes: tuple[CodePair, ...]
     reason_codes: tuple[CodePair, ...] = ()
     reason_references: tuple[str, ...] = ()
+    reason_names: tuple[str, ...] = ()
+    """Displays and texts of the order's reasonCode, for display-term rules."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -38,6 +40,9 @@ class ConditionFact:
     abatement: datetime | None = None
     names: tuple[str, ...] = ()
     """Every coding display and the text of the code, for display-term rules."""
+    validated: bool = True
+    """False when the R4 models rejected the resource: it may still exclude (failing safe), but
+    it never supplies the indication."""
 
 
 @dataclass(frozen=True)

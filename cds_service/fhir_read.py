@@ -114,11 +114,16 @@ def read_order(resource: dict[str, Any], systems: Mapping[str, str]) -> Order:
         codes=codings(resource.get("code"), systems),
         reason_codes=concept_list_codings(resource.get("reasonCode"), systems),
         reason_references=references,
+        reason_names=tuple(
+            name for concept in resource.get("reasonCode") or () for name in names(concept)
+        ),
         raw=resource,
     )
 
 
-def read_condition(resource: Mapping[str, Any], systems: Mapping[str, str]) -> ConditionFact:
+def read_condition(
+    resource: Mapping[str, Any], systems: Mapping[str, str], validated: bool = True
+) -> ConditionFact:
     onset = resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
     abatement = resource.get("abatementDateTime") or (resource.get("abatementPeriod") or {}).get(
         "end"
@@ -133,6 +138,7 @@ def read_condition(resource: Mapping[str, Any], systems: Mapping[str, str]) -> C
         recorded=parse_datetime(resource.get("recordedDate")),
         abatement=parse_datetime(abatement),
         names=names(resource.get("code")),
+        validated=validated,
     )
 
 

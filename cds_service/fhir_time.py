@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -24,3 +24,17 @@ def parse_datetime(value: object) -> datetime | None:
 def parse_date(value: object) -> date | None:
     parsed = parse_datetime(value)
     return parsed.date() if parsed else None
+
+
+def latest_date(value: object) -> date | None:
+    """The last day a partial date can mean (``2008`` is up to 2008-12-31), for age checks."""
+    parsed = parse_date(value)
+    if parsed is None or not isinstance(value, str):
+        return parsed
+    text = value.strip()
+    if len(text) == 4:
+        return date(parsed.year, 12, 31)
+    if len(text) == 7:
+        following = date(parsed.year + parsed.month // 12, parsed.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return parsed

@@ -82,8 +82,9 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> dict[st
         hidden = frozenset(engine.store.overridden_orders(context.patientId, refs))
     advice = respond(appraisals, drafts.orders, knowledge, engine.policy, now, hidden)
     if engine.store is not None:
-        engine.store.record_call(request.hookInstance, service.id, now, context.patientId,
-                                 audit_rows(appraisals, advice))
+        engine.store.record_call(
+            request.hookInstance, service.id, now, context.patientId, audit_rows(appraisals, advice)
+        )
     return to_wire(advice.response)
 
 

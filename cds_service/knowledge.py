@@ -112,6 +112,10 @@ class Procedure(_Strict):
     rating_source: Literal["seed", "portal", "seed+portal"] | None = None
     candidates: list[str] = Field(default_factory=list)
     codes: CodeLists
+    code_combinations: list[CodeLists] = Field(default_factory=list)
+    """Sets of codes that identify the study only together (CT myelography in CPT)."""
+    offer_replacement: bool = True
+    """Offer MRI cervical spine without contrast instead (not for vascular studies)."""
     rationale: str
 
     @model_validator(mode="after")
@@ -119,10 +123,10 @@ class Procedure(_Strict):
         if self.candidates:
             if self.category or self.rrl:
                 raise ValueError("an unspecified-contrast entry takes candidates, not a rating")
+            if self.codes.is_empty():
+                raise ValueError("an unspecified-contrast entry needs at least one code")
         elif not (self.category and self.rrl and self.rating_source):
             raise ValueError("a table row needs category, rrl and rating_source")
-        if self.codes.is_empty():
-            raise ValueError("needs at least one code")
         return self
 
 
@@ -177,13 +181,15 @@ class ExclusionGroup(_Strict):
             return None
         return re.compile("|".join(re.escape(t) for t in self.ignore_terms), re.IGNORECASE)
 
-    def names_match(self, names: tuple[str, ...]) -> bool:
+    def names_match(self, names: tuple[str, ...], ignore_also: re.Pattern[str] | None) -> bool:
         """True when a display or text names the group (and no ignore term cancels it)."""
         pattern = self.display_pattern
         if pattern is None:
             return False
-        ignore = self.ignore_pattern
-        return any(pattern.search(name) and not (ignore and ignore.search(name)) for name in names)
+        ignores = [p for p in (self.ignore_pattern, ignore_also) if p is not None]
+        return any(
+            pattern.search(name) and not any(p.search(name) for p in ignores) for name in names
+        )
 
 
 class OverrideReason(_Strict):
@@ -202,6 +208,7 @@ class Texts(_Strict):
     unspecified_detail: str
     excluded_summary: str
     excluded_intro: str
+    unconfirmed_intro: str
     escalation_summary: str
     escalation_detail: str
     not_adult: str
@@ -209,6 +216,7 @@ class Texts(_Strict):
     replace_label: str
     keep_existing_label: str
     conservative_label: str
+    conservative_all_label: str
     link_label: str
 
 
@@ -226,6 +234,7 @@ class Knowledge(_Strict):
     preferred_procedure: str
     indication: CodeLists
     procedures: list[Procedure] = Field(min_length=1)
+    display_ignore_terms: list[str] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
@@ -313,9 +322,34 @@ class Knowledge(_Strict):
             result.update(codes)
         return result
 
+    @cached_property
+    def ignore_pattern(self) -> re.Pattern[str] | None:
+        if not self.display_ignore_terms:
+            return None
+        words = "|".join(re.escape(t) for t in self.display_ignore_terms)
+        return re.compile(words, re.IGNORECASE)
+
+    def names_match(self, group: ExclusionGroup, names: tuple[str, ...]) -> bool:
+        """A display or text names the group's finding (display terms, less ignore terms)."""
+        return group.names_match(names, self.ignore_pattern)
+
     def condition_named_in_rules(self, names: tuple[str, ...]) -> bool:
         """True when a Condition's display or text matches an exclusion group's terms."""
-        return any(group.names_match(names) for group in self.exclusions)
+        return any(self.names_match(group, names) for group in self.exclusions)
+
+    @cached_property
+    def procedure_combinations(self) -> list[tuple[frozenset[tuple[str, str]], Procedure]]:
+        """Code sets that identify a study only together, largest first."""
+        found = []
+        for procedure in self.procedures:
+            for combination in procedure.code_combinations:
+                codes = frozenset(
+                    (self.code_systems[key].uri, code.strip().upper())
+                    for key, codes in combination.items()
+                    for code in codes
+                )
+                found.append((codes, procedure))
+        return sorted(found, key=lambda item: -len(item[0]))
 
     @cached_property
     def observation_codes_of_interest(self) -> frozenset[str]:
@@ -357,6 +391,8 @@ def load_knowledge(path: Path | None = None) -> Knowledge:
         knowledge.procedure_by_code,
         knowledge.condition_codes_of_interest,
         knowledge.observation_codes_of_interest,
+        knowledge.procedure_combinations,
+        knowledge.ignore_pattern,
         [g.display_pattern for g in knowledge.exclusions],
         [g.ignore_pattern for g in knowledge.exclusions],
     )

@@ -6,6 +6,8 @@ cannot be fetched the call is answered 412 naming the key and the reason.
 
 Fast path: the record is read from the raw JSON, and only resources the rules need (by code)
 are validated with the R4B models, so irrelevant resources cost little more than decoding.
+A resource the models reject is logged and counted; it may still put the patient outside the
+variant (failing safe), but never supplies the indication.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from cds_service.fhir_read import (
     read_condition,
     read_observation,
 )
-from cds_service.fhir_time import parse_date
+from cds_service.fhir_time import latest_date
 from cds_service.knowledge import Knowledge
 
 Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetchError"]]
@@ -159,16 +161,16 @@ def read_record(
                 wanted = any(wanted_conditions.contains(s, c) for s, c in codes) or (
                     knowledge.condition_named_in_rules(names(resource.get("code")))
                 )
-                if wanted and is_valid(resource, skipped):
-                    conditions.append(read_condition(resource, systems))
+                if wanted:  # a rejected one still excludes, failing safe; see ConditionFact
+                    valid = is_valid(resource, skipped)
+                    conditions.append(read_condition(resource, systems, validated=valid))
             elif kind == "Observation":
                 codes = codings(resource.get("code"), systems)
-                if any(s == loinc and c in wanted_observations for s, c in codes) and is_valid(
-                    resource, skipped
-                ):
+                if any(s == loinc and c in wanted_observations for s, c in codes):
+                    is_valid(resource, skipped)  # logged when rejected; it can only exclude
                     observations.append(read_observation(resource, systems))
             elif kind == "Patient" and birth_date is None and is_valid(resource, skipped):
-                birth_date = parse_date(resource.get("birthDate"))
+                birth_date = latest_date(resource.get("birthDate"))
     return PatientRecord(
         patient_id=str(context.get("patientId")),
         birth_date=birth_date,

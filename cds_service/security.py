@@ -121,8 +121,10 @@ class KeyResolver:
         with self._lock:
             cached = self._cache.get(url)
             age = time.monotonic() - cached.fetched if cached else None
-            if cached and age is not None and (
-                age < (REFRESH_MIN_INTERVAL if refresh else JWKS_TTL_SECONDS)
+            if (
+                cached
+                and age is not None
+                and (age < (REFRESH_MIN_INTERVAL if refresh else JWKS_TTL_SECONDS))
             ):
                 return cached.keys
             try:

@@ -125,11 +125,21 @@ class Store:
 
     # ----------------------------------------------------------------- hook calls
 
-    def record_call(self, hook_instance: str, service: str, called_at: datetime,
-                    patient_id: str, rows: Sequence[AppraisalRow]) -> None:
+    def record_call(
+        self,
+        hook_instance: str,
+        service: str,
+        called_at: datetime,
+        patient_id: str,
+        rows: Sequence[AppraisalRow],
+    ) -> None:
         with self._sessions.begin() as session:
-            call = HookCall(hook_instance=hook_instance, service=service,
-                            called_at=called_at, patient_id=patient_id)
+            call = HookCall(
+                hook_instance=hook_instance,
+                service=service,
+                called_at=called_at,
+                patient_id=patient_id,
+            )
             session.add(call)
             session.flush()
             session.add_all(Appraised(call_id=call.id, **row.__dict__) for row in rows)
@@ -143,8 +153,12 @@ class Store:
             select(Appraised.order_ref)
             .join(HookCall, HookCall.id == Appraised.call_id)
             .join(Feedback, Feedback.card_uuid == Appraised.card_uuid)
-            .where(HookCall.patient_id == patient_id, HookCall.service == "order-select",
-                   Appraised.order_ref.in_(refs), Feedback.outcome == "overridden")
+            .where(
+                HookCall.patient_id == patient_id,
+                HookCall.service == "order-select",
+                Appraised.order_ref.in_(refs),
+                Feedback.outcome == "overridden",
+            )
         )
         with self._sessions() as session:
             return {ref for ref in session.scalars(query) if ref}
@@ -161,7 +175,8 @@ class Store:
                 outcome=row.outcome,
                 outcome_timestamp=row.outcome_timestamp,
                 accepted_suggestions=json.dumps(list(row.accepted_suggestions))
-                if row.accepted_suggestions else None,
+                if row.accepted_suggestions
+                else None,
                 override_system=row.override_system,
                 override_code=row.override_code,
                 override_display=row.override_display,
@@ -195,13 +210,21 @@ class Store:
         """Per service and rating: calls, cards shown, accepted, overridden and the reasons."""
         with self._sessions() as session:
             appraisals = session.execute(
-                select(HookCall.service, Appraised.rating, Appraised.verdict,
-                       Appraised.card_uuid, HookCall.id)
-                .join(HookCall, HookCall.id == Appraised.call_id)
+                select(
+                    HookCall.service,
+                    Appraised.rating,
+                    Appraised.verdict,
+                    Appraised.card_uuid,
+                    HookCall.id,
+                ).join(HookCall, HookCall.id == Appraised.call_id)
             ).all()
             feedback = session.execute(
-                select(Feedback.card_uuid, Feedback.outcome, Feedback.override_display,
-                       Feedback.override_code)
+                select(
+                    Feedback.card_uuid,
+                    Feedback.outcome,
+                    Feedback.override_display,
+                    Feedback.override_code,
+                )
             ).all()
         outcomes: dict[str, list[tuple[str, str | None]]] = {}
         for card_id, outcome, display, code in feedback:
@@ -209,9 +232,19 @@ class Store:
         table: dict[tuple[str, str], dict[str, Any]] = {}
         for service, rating, verdict, card_uuid, call_id in appraisals:
             key: tuple[str, str] = (service, rating or verdict)
-            line = table.setdefault(key, {"service": service, "rating": key[1], "calls": set(),
-                                          "orders": 0, "cards": 0, "accepted": 0,
-                                          "overridden": 0, "reasons": {}})
+            line = table.setdefault(
+                key,
+                {
+                    "service": service,
+                    "rating": key[1],
+                    "calls": set(),
+                    "orders": 0,
+                    "cards": 0,
+                    "accepted": 0,
+                    "overridden": 0,
+                    "reasons": {},
+                },
+            )
             line["calls"].add(call_id)
             line["orders"] += 1
             if card_uuid:

@@ -19,7 +19,7 @@ os.environ.setdefault(
     f"sqlite:///{tempfile.mkdtemp(prefix='cds-service-tests-')}/store.sqlite3",
 )
 
-from cds_service import create_app  # noqa: E402
+from cds_service import create_app
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

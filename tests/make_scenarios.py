@@ -541,6 +541,80 @@ def scenarios() -> dict[str, dict]:
         observations=[temperature("t1", 38.9)],
     )
 
+    # found in review: each of these once told an excluded patient "Usually not appropriate"
+    s["excl-radiculopathy-on-the-order"] = request(
+        "order-select",
+        [
+            order(
+                "ct-1",
+                (CPT, "72125"),
+                reasonCode=[
+                    {"coding": [CGH_SNOMED]},
+                    {
+                        "coding": [
+                            {
+                                "system": ICD,
+                                "code": "M54.12",
+                                "display": "Radiculopathy, cervical region",
+                            }
+                        ]
+                    },
+                ],
+            )
+        ],
+    )
+    excluded(
+        "excl-radiculopathy-text-only",
+        conditions=[
+            {**condition("c1", ICD, "x", "x"), "code": {"text": "Cervical radiculopathy, right C6"}}
+        ],
+    )
+    excluded(
+        "excl-radiculopathy-who-icd10",
+        conditions=[
+            condition(
+                "c1", "http://hl7.org/fhir/sid/icd-10", "M54.12", "Radiculopathy, cervical region"
+            )
+        ],
+    )
+    excluded(
+        "excl-rejected-condition-still-excludes",
+        conditions=[
+            {
+                **condition("c1", ICD, "M54.12", "Radiculopathy, cervical region"),
+                "unknownElement": True,
+            }
+        ],
+    )
+    excluded("excl-child-birth-year-only", birth="2008")
+    excluded(
+        "excl-glioblastoma-snomed-subtype",
+        conditions=[condition("c1", SNOMED, "393563007", "Glioblastoma multiforme")],
+    )
+    excluded(
+        "excl-neuro-deficit-old-onset-recorded-recently",
+        conditions=[
+            {
+                **condition("c1", ICD, "R26.89", "Other abnormalities of gait", onset_days=5800),
+                "recordedDate": ago(3),
+            }
+        ],
+    )
+    excluded(
+        "not-excl-lumbar-radiculopathy",
+        conditions=[condition("c1", SNOMED, "128196005", "Lumbar radiculopathy")],
+    )
+    excluded(
+        "not-excl-ankle-fracture",
+        conditions=[condition("c1", SNOMED, "16114001", "Fracture of ankle")],
+    )
+    s["ct-myelography-cpt-combination"] = request(
+        "order-select", [order("myelo-1", (CPT, "62284"), (CPT, "72126"))]
+    )
+    s["mri-cpt-with-unspecified-loinc"] = request(
+        "order-select", [order("mri-1", (CPT, "72141"), (LOINC, "24935-9"))]
+    )
+
     # order sets
     s["unrelated-order"] = request("order-select", [order("knee-1", (CPT, "73721"))])
     s["several-selected"] = request(

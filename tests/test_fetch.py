@@ -284,20 +284,34 @@ def test_the_deadline_bounds_a_slow_server(mock: responses.RequestsMock) -> None
     assert_412(response, "conditions", "deadline")
 
 
-def test_an_invalid_resource_is_skipped_logged_by_id_and_the_call_goes_on(
+def test_a_rejected_resource_is_logged_by_id_fails_safe_and_the_call_goes_on(
     client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # R4 has no Observation.privateRemark: fhir.resources rejects the resource
+    # R4 has no Observation.privateRemark / Condition.privateRemark: fhir.resources rejects them
     broken_fever = {**FEVER, "id": "bad-1", "privateRemark": "PRIVATE-NOTE"}
-    other_fever = {**FEVER, "id": "ok-1"}
-    prefetch = {
-        "patient": PATIENT,
-        "conditions": None,
-        "observations": searchset(broken_fever, other_fever),
+    broken_cgh = {
+        "resourceType": "Condition",
+        "id": "bad-2",
+        "privateRemark": "PRIVATE-NOTE",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "279016001"}]},
+        "subject": {"reference": "Patient/p1"},
     }
     with caplog.at_level("WARNING"):
+        # a rejected fever still puts the patient outside the variant: never a false warning
+        prefetch = {"patient": PATIENT, "conditions": None, "observations": searchset(broken_fever)}
         assert card_indicators(call(client, prefetch)) == ["info"]
-        only_broken = {**prefetch, "observations": searchset(broken_fever)}
-        assert card_indicators(call(client, only_broken)) == ["warning"]
-    assert "Observation/bad-1" in caplog.text
+        # a rejected Condition never supplies the indication: silence, not a rating
+        body = hook_request(
+            "order-sign",
+            [order("ct-1", code="72125", reason=False)],
+            prefetch={
+                "patient": PATIENT,
+                "conditions": searchset(broken_cgh),
+                "observations": None,
+            },
+        )
+        response = client.post("/cds-services/order-sign", json=body)
+        assert card_indicators(response) == []
+    assert "Observation/bad-1" in caplog.text and "Condition/bad-2" in caplog.text
     assert "PRIVATE-NOTE" not in caplog.text

@@ -103,19 +103,29 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "matches"),
+    ("group_id", "name", "matches"),
     [
-        ("Non-small cell lung cancer (disorder)", True),
-        ("Malignant neoplasm of breast (disorder)", True),
-        ("Metastasis to bone", True),
-        ("Screening for malignant neoplasm of cervix", False),
-        ("Family history of cancer", False),
-        ("Benign neoplasm of skin", False),
-        ("Cancerophobia", False),
-        ("Carcinoma in situ of cervix", False),
-        ("Chronic neck pain (finding)", False),
+        ("malignancy", "Non-small cell lung cancer (disorder)", True),
+        ("malignancy", "Malignant neoplasm of breast (disorder)", True),
+        ("malignancy", "Metastasis to bone", True),
+        ("malignancy", "Glioblastoma multiforme", True),
+        ("malignancy", "Screening for malignant neoplasm of cervix", False),
+        ("malignancy", "Family history of cancer", False),
+        ("malignancy", "Benign neoplasm of skin", False),
+        ("malignancy", "Cancerophobia", False),
+        ("malignancy", "Carcinoma in situ of cervix", False),
+        ("malignancy", "Malignant hypertension", False),
+        ("malignancy", "Chronic neck pain (finding)", False),
+        ("radiculopathy", "Cervical radiculopathy, right C6", True),
+        ("radiculopathy", "Lumbar radiculopathy", False),
+        ("trauma", "Whiplash injury to neck", True),
+        ("trauma", "Fracture of ankle", False),
+        ("fever-infection", "Fever (finding)", True),
+        ("fever-infection", "History of rheumatic fever", False),
+        ("neurologic-deficit", "Cervical myelopathy", True),
     ],
 )
-def test_malignancy_display_terms(name: str, matches: bool) -> None:
-    group = {g.id: g for g in load_knowledge().exclusions}["malignancy"]
-    assert group.names_match((name,)) is matches
+def test_display_terms(group_id: str, name: str, matches: bool) -> None:
+    knowledge = load_knowledge()
+    group = {g.id: g for g in knowledge.exclusions}[group_id]
+    assert knowledge.names_match(group, (name,)) is matches

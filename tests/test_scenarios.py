@@ -48,10 +48,12 @@ def text_of(card: dict[str, Any]) -> str:
 
 def suggestion_kind(suggestion: dict[str, Any]) -> str:
     types = [a["type"] for a in suggestion["actions"]]
-    if types == ["delete", "create"]:
-        return "replace"
-    assert types == ["delete"], types
-    return "keep-mri" if suggestion.get("isRecommended") else "conservative"
+    assert "isRecommended" not in suggestion
+    return {
+        ("delete", "create"): "replace",
+        ("delete",): "remove",
+        ("delete", "delete"): "remove-with-mri",
+    }[tuple(types)]
 
 
 def check_replacement(resource: dict[str, Any], original: dict[str, Any]) -> None:
@@ -88,10 +90,13 @@ def check_card(
     suggestions = card.get("suggestions", [])
     assert [suggestion_kind(s) for s in suggestions] == expected.get("suggestions", [])
     for suggestion in suggestions:
-        delete = suggestion["actions"][0]
+        delete, *others = suggestion["actions"]
         assert delete["resourceId"] == f"ServiceRequest/{key}"
-        for action in suggestion["actions"][1:]:
-            check_replacement(action["resource"], original)
+        for action in others:
+            if action["type"] == "create":
+                check_replacement(action["resource"], original)
+            else:  # remove-with-mri: the other delete is the drafted MRI without contrast
+                assert action["resourceId"] != delete["resourceId"]
 
 
 def pama_of(action: dict[str, Any]) -> list[dict[str, Any]]:
