@@ -33,10 +33,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="evaluation time, ISO 8601 with zone (default: now)",
     )
 
+    database = commands.add_parser("db", help="manage the store (CDS_DATABASE_URL)")
+    database.add_argument("action", choices=["upgrade"], help="create any missing tables")
+    commands.add_parser(
+        "report", help="print calls, cards, acceptances and overrides per service and rating"
+    )
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args.host, args.port)
+        if args.command == "db":
+            return _db_upgrade()
+        if args.command == "report":
+            return _report()
         return _evaluate(args.request, args.now)
     except KnowledgeError as exc:
         print(f"cds-service: {exc}", file=sys.stderr)
@@ -50,6 +60,55 @@ def _serve(host: str, port: int) -> int:
     app.logger.info("serving on http://%s:%d/cds-services", host, port)
     app.run(host=host, port=port, threaded=True)
     return 0
+
+
+def _db_upgrade() -> int:
+    from cds_service.settings import load_settings
+    from cds_service.store import Store
+
+    settings = load_settings()
+    Store(settings.database_url).upgrade()
+    print(f"cds-service: the store at {_safe_url(settings.database_url)} is up to date")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _report() -> int:
+    from cds_service.settings import load_settings
+    from cds_service.store import Store
+
+    store = Store(load_settings().database_url)
+    store.upgrade()
+    print(format_report(store.report()))
+    return 0
+
+
+def format_report(lines: list[dict[str, object]]) -> str:
+    """The report as a plain-text table, with the override reasons under each line."""
+    if not lines:
+        return "No hook calls recorded yet."
+    header = (
+        f"{'service':<14} {'rating':<34} {'calls':>6} {'orders':>7} {'cards':>6} "
+        f"{'accepted':>9} {'overridden':>11}"
+    )
+    out = [header, "-" * len(header)]
+    for line in lines:
+        out.append(
+            f"{line['service']!s:<14} {line['rating']!s:<34} {line['calls']!s:>6} "
+            f"{line['orders']!s:>7} {line['cards']!s:>6} {line['accepted']!s:>9} "
+            f"{line['overridden']!s:>11}"
+        )
+        reasons = line["reasons"]
+        assert isinstance(reasons, dict)
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            out.append(f"{'':<16}override reason: {reason} ({count})")
+    return "\n".join(out)
 
 
 def _evaluate(path: Path, now: datetime | None) -> int:

@@ -94,6 +94,7 @@ def parse_trusted_issuers(value: str) -> dict[str, IssuerConfig]:
 class _CachedSet:
     keys: dict[str, PyJWK]
     fetched: float
+    refreshed: float | None = None  # when an unknown kid last forced a fetch
 
 
 @dataclass
@@ -108,10 +109,13 @@ class KeyResolver:
 
     def key(self, issuer: str, kid: str | None, jku: str | None) -> PyJWK:
         config = self.issuers[issuer]
-        if config.jwks is not None and jku is None:
-            return _pick(_keys_of(config.jwks), kid)
+        if config.jwks is not None:
+            inline = _keys_of(config.jwks)
+            if jku is None or kid in inline:
+                return _pick(inline, kid)
         url = jku or config.jwks_url
-        assert url is not None
+        if url is None:
+            raise AuthenticationFailed("no key source for this token")
         keys = self._fetch(url, refresh=False)
         if kid is not None and kid not in keys:
             keys = self._fetch(url, refresh=True)
@@ -120,13 +124,12 @@ class KeyResolver:
     def _fetch(self, url: str, refresh: bool) -> dict[str, PyJWK]:
         with self._lock:
             cached = self._cache.get(url)
-            age = time.monotonic() - cached.fetched if cached else None
-            if (
-                cached
-                and age is not None
-                and (age < (REFRESH_MIN_INTERVAL if refresh else JWKS_TTL_SECONDS))
-            ):
+            now = time.monotonic()
+            if cached and not refresh and now - cached.fetched < JWKS_TTL_SECONDS:
                 return cached.keys
+            recently = cached and cached.refreshed and now - cached.refreshed < REFRESH_MIN_INTERVAL
+            if cached and refresh and recently:
+                return cached.keys  # unknown kids cannot make us fetch more often than this
             try:
                 response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
                 response.raise_for_status()
@@ -135,7 +138,7 @@ class KeyResolver:
                 if cached:
                     return cached.keys
                 raise AuthenticationFailed(f"JWKS at {url} unavailable: {exc}") from exc
-            self._cache[url] = _CachedSet(keys, time.monotonic())
+            self._cache[url] = _CachedSet(keys, now, now if refresh else None)
             return keys
 
 

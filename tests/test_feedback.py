@@ -1,0 +1,170 @@
+"""Feedback, the audit trail, order-sign after an override, and the report."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from builders import load
+from flask.testing import FlaskClient
+from test_scenarios import NOW
+
+from cds_service import create_app
+from cds_service.cli import main
+from cds_service.store import Feedback
+
+
+@pytest.fixture
+def client() -> FlaskClient:
+    return create_app({"TESTING": True}, clock=lambda: NOW).test_client()
+
+
+def sandbox_call(client: FlaskClient, hook: str, patient: str) -> dict[str, Any]:
+    """The sandbox's imaging request for a fresh patient (the store is shared across tests)."""
+    body = load("scenarios/sandbox-imaging-screen.json")
+    body["hook"] = hook
+    body["hookInstance"] = str(uuid.uuid4())
+    body["context"]["patientId"] = patient
+    if hook == "order-sign":
+        del body["context"]["selections"]
+    response = client.post(f"/cds-services/{hook}", json=body)
+    assert response.status_code == 200
+    result: dict[str, Any] = response.get_json()
+    return result
+
+
+def feedback(client: FlaskClient, entry: dict[str, Any], service: str = "order-select") -> Any:
+    return client.post(f"/cds-services/{service}/feedback", json={"feedback": [entry]})
+
+
+def overridden(card: str, code: str = "patient-preference") -> dict[str, Any]:
+    return {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-23T12:01:00Z",
+        "overrideReason": {
+            "reason": {
+                "system": "https://cds-service.example/CodeSystem/imaging-override-reason",
+                "code": code,
+                "display": "Patient preference",
+            },
+            "userComment": "patient details the store must not keep",
+        },
+    }
+
+
+def test_feedback_round_trip_and_report(
+    client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["report"])
+    before = capsys.readouterr().out
+    card = sandbox_call(client, "order-select", f"pat-{uuid.uuid4()}")["cards"][0]
+    suggestion = card["suggestions"][0]["uuid"]
+    accepted = {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion}],
+        "outcomeTimestamp": "2026-11-23T12:00:30Z",
+    }
+    first = feedback(client, accepted)
+    assert first.status_code == 200 and first.get_json() == {"received": 1, "new": 1}
+    second = feedback(client, overridden(card["uuid"]))
+    assert second.get_json() == {"received": 1, "new": 1}
+    duplicate = feedback(client, overridden(card["uuid"]))
+    assert duplicate.status_code == 200 and duplicate.get_json() == {"received": 1, "new": 0}
+
+    main(["report"])
+    after = capsys.readouterr().out
+    assert "order-select" in after and "usually-not-appropriate" in after
+    assert "override reason: Patient preference" in after
+    assert after != before
+    store = client.application.extensions["cds_store"]
+    with store._sessions() as session:
+        kept = session.query(Feedback).filter_by(card_uuid=card["uuid"]).all()
+    assert len(kept) == 2
+    assert all(not row.override_display or row.has_user_comment for row in kept)
+    assert "patient details" not in repr([row.__dict__ for row in kept])
+
+
+def test_report_counts_by_service_and_rating(client: FlaskClient) -> None:
+    store = client.application.extensions["cds_store"]
+
+    def line() -> dict[str, Any]:
+        for row in store.report():
+            if (row["service"], row["rating"]) == ("order-select", "usually-not-appropriate"):
+                return row
+        return {"calls": 0, "cards": 0, "accepted": 0, "overridden": 0, "reasons": {}}
+
+    before = line()
+    card = sandbox_call(client, "order-select", f"pat-{uuid.uuid4()}")["cards"][0]
+    feedback(client, overridden(card["uuid"], code="mri-contraindicated"))
+    after = line()
+    assert after["calls"] - before["calls"] == 1
+    assert after["cards"] - before["cards"] == 1
+    assert after["overridden"] - before["overridden"] == 1
+    assert (
+        after["reasons"].get("Patient preference", 0)
+        - before["reasons"].get("Patient preference", 0)
+        == 1
+    )
+
+
+def test_a_card_overridden_at_order_select_is_not_shown_again_at_order_sign(
+    client: FlaskClient,
+) -> None:
+    patient = f"pat-{uuid.uuid4()}"
+    selected = sandbox_call(client, "order-select", patient)
+    assert feedback(client, overridden(selected["cards"][0]["uuid"])).status_code == 200
+    signed = sandbox_call(client, "order-sign", patient)
+    assert signed["cards"] == []
+    assert signed["systemActions"][0]["resource"]["id"] == "example-request-id"
+    # another patient's order with the same id still gets its card
+    assert len(sandbox_call(client, "order-sign", f"pat-{uuid.uuid4()}")["cards"]) == 1
+
+
+def test_accepted_feedback_does_not_hide_the_card_at_order_sign(client: FlaskClient) -> None:
+    patient = f"pat-{uuid.uuid4()}"
+    card = sandbox_call(client, "order-select", patient)["cards"][0]
+    feedback(
+        client,
+        {
+            "card": card["uuid"],
+            "outcome": "accepted",
+            "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+            "outcomeTimestamp": "2026-11-23T12:00:30Z",
+        },
+    )
+    assert len(sandbox_call(client, "order-sign", patient)["cards"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({}, "feedback: Field required"),
+        ({"feedback": []}, "at least 1 item"),
+        (
+            {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "t"}]},
+            "feedback.0.outcome",
+        ),
+        (
+            {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]},
+            "acceptedSuggestions: required",
+        ),
+        ({"feedback": [{"outcome": "overridden", "outcomeTimestamp": "t"}]}, "feedback.0.card"),
+    ],
+)
+def test_invalid_feedback_is_a_400(client: FlaskClient, body: Any, why: str) -> None:
+    response = client.post("/cds-services/order-select/feedback", json=body)
+    assert response.status_code == 400
+    assert why in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_feedback_for_an_unknown_service_is_a_404(client: FlaskClient) -> None:
+    response = feedback(client, overridden("x"), service="nope")
+    assert response.status_code == 404
+
+
+def test_db_upgrade_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "up to date" in capsys.readouterr().out

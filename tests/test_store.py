@@ -1,0 +1,68 @@
+"""The store on its own; runs on CDS_DATABASE_URL (SQLite by default, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cds_service.store import AppraisalRow, FeedbackRow, SeenJti, Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    store = Store(os.environ["CDS_DATABASE_URL"])
+    store.upgrade()
+    return store
+
+
+def test_which_database(store: Store) -> None:
+    assert store.engine.dialect.name in ("sqlite", "postgresql")
+
+
+def test_jti_is_claimed_once_until_it_expires(store: Store) -> None:
+    jti = str(uuid.uuid4())
+    assert store.claim_jti("iss", jti, NOW + timedelta(minutes=5), NOW)
+    assert not store.claim_jti("iss", jti, NOW + timedelta(minutes=5), NOW)
+    assert store.claim_jti("other-iss", jti, NOW + timedelta(minutes=5), NOW)
+    later = NOW + timedelta(minutes=10)  # expired entries are purged; the id may come back
+    assert store.claim_jti("iss", jti, later + timedelta(minutes=5), later)
+
+
+def test_expired_jtis_are_purged(store: Store) -> None:
+    store.claim_jti("iss", str(uuid.uuid4()), NOW - timedelta(days=1), NOW - timedelta(days=2))
+    store.claim_jti("iss", str(uuid.uuid4()), NOW + timedelta(minutes=5), NOW)
+    with store._sessions() as session:
+        stale = session.query(SeenJti).filter(SeenJti.expires_at < NOW).count()
+    assert stale == 0
+
+
+def test_overridden_orders_are_per_patient_and_order(store: Store) -> None:
+    patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
+    row = AppraisalRow(
+        "ServiceRequest/a",
+        "xr-cspine",
+        "rated",
+        "usually-not-appropriate",
+        "not-appropriate",
+        card,
+        "warning",
+    )
+    store.record_call("h1", "order-select", NOW, patient, [row])
+    assert store.overridden_orders(patient, ["ServiceRequest/a"]) == set()
+    store.record_feedback("order-select", [FeedbackRow(card, "overridden", "t1")], NOW)
+    assert store.overridden_orders(patient, ["ServiceRequest/a", "ServiceRequest/b"]) == {
+        "ServiceRequest/a"
+    }
+    assert store.overridden_orders("someone-else", ["ServiceRequest/a"]) == set()
+
+
+def test_duplicate_feedback_is_ignored(store: Store) -> None:
+    card = str(uuid.uuid4())
+    rows = [FeedbackRow(card, "overridden", "t1"), FeedbackRow(card, "overridden", "t1")]
+    assert store.record_feedback("order-select", rows, NOW) == 1
+    assert store.record_feedback("order-select", rows[:1], NOW) == 0
