@@ -20,8 +20,9 @@ def store() -> Store:
     return store
 
 
-def test_which_database(store: Store) -> None:
-    assert store.engine.dialect.name in ("sqlite", "postgresql")
+def test_the_store_runs_on_the_configured_database(store: Store) -> None:
+    url = os.environ["CDS_DATABASE_URL"]
+    assert store.engine.dialect.name == ("postgresql" if url.startswith("postgresql") else "sqlite")
 
 
 def test_jti_is_claimed_once_until_it_expires(store: Store) -> None:
