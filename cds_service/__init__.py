@@ -17,6 +17,7 @@ from cds_service.cards import CardPolicy
 from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
 from cds_service.hooks import Engine, FetcherFactory
 from cds_service.knowledge import load_knowledge
+from cds_service.logs import configure_logging
 from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
@@ -45,6 +46,7 @@ def create_app(
     the environment. A broken knowledge file raises :class:`KnowledgeError` here, at start-up.
     """
     settings, flask_config = _split_config(config)
+    configure_logging(settings.log_level)
     knowledge = load_knowledge(settings.knowledge_file)
     issuers = parse_trusted_issuers(settings.trusted_issuers)
     store = Store(settings.database_url)
@@ -92,7 +94,6 @@ def create_app(
         max_age=600,
     )
     api.register(app)
-    logging.getLogger("cds_service").setLevel(settings.log_level.upper())
     return app
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service.errors import (
@@ -20,6 +21,8 @@ from cds_service.errors import (
     operation_outcome,
 )
 from cds_service.hooks import Engine, handle, parse
+from cds_service.logs import log_call
+from cds_service.metrics import CARDS, REQUEST_SECONDS, REQUESTS, exposition
 from cds_service.protocol import FeedbackRequest
 from cds_service.security import AuthenticationFailed, Authenticator
 from cds_service.services import Service, discovery
@@ -42,7 +45,34 @@ def _services() -> dict[str, Service]:
     return services
 
 
-OPEN_ENDPOINTS = frozenset({"cds.healthz"})
+OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.metrics"})
+
+
+@bp.before_request
+def start_timer() -> None:
+    g.cds_started = time.perf_counter()
+
+
+@bp.after_request
+def count_request(response: Response) -> Response:
+    """Requests and latency per service (or endpoint) and status, for /metrics."""
+    label = _metric_label()
+    if label is not None and "cds_started" in g:
+        status = str(response.status_code)
+        REQUESTS.labels(label, status).inc()
+        REQUEST_SECONDS.labels(label, status).observe(time.perf_counter() - g.cds_started)
+    return response
+
+
+def _metric_label() -> str | None:
+    endpoint = request.endpoint or ""
+    service_id = (request.view_args or {}).get("service_id")
+    known = service_id if service_id in _services() else "unknown"
+    return {
+        "cds.call_service": known,
+        "cds.feedback": f"{known}/feedback",
+        "cds.list_services": "discovery",
+    }.get(endpoint)
 
 
 @bp.before_request
@@ -74,10 +104,36 @@ def list_services() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    service = _services().get(service_id)
-    if service is None:
-        raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
-    return jsonify(handle(service, json_body(), _engine()))
+    """A hook call: exactly one log line, whatever happens."""
+    started = time.perf_counter()
+    fields: dict[str, Any] = {"service": service_id[:64], "hookInstance": None, "status": 500}
+    try:
+        service = _services().get(service_id)
+        if service is None:
+            raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
+        body = json_body()
+        instance = body.get("hookInstance")
+        fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
+        outcome = handle(service, body, _engine())
+        fields.update(
+            status=200,
+            cards=outcome.cards,
+            ratings=list(outcome.ratings),
+            fetched=list(outcome.fetched),
+            skipped=outcome.skipped,
+        )
+        for indicator, rating in zip(outcome.indicators, outcome.ratings, strict=True):
+            CARDS.labels(indicator, rating).inc()
+        return jsonify(outcome.body)
+    except CdsError as error:  # the message names fields and reasons, never values
+        fields.update(status=error.status, error=error.code, detail=error.message[:300])
+        raise
+    except HTTPException as error:
+        fields.update(status=error.code, error=error.name)
+        raise
+    finally:
+        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        log_call(**fields)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -114,6 +170,12 @@ def _reason(entry: Any, field: str) -> str | None:
     reason = entry.overrideReason.reason if entry.overrideReason else None
     value = getattr(reason, field, None) if reason else None
     return value if isinstance(value, str) else None
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    payload, content_type = exposition()
+    return Response(payload, content_type=content_type)
 
 
 @bp.get("/healthz")
@@ -170,7 +232,6 @@ def _outcome_response(status: int, body: dict[str, Any]) -> Response:
 
 
 def on_cds_error(error: CdsError) -> Response:
-    log.info("client error %s: %s", error.status, error.message)
     return _outcome_response(
         error.status,
         operation_outcome(error.message, code=error.code, expression=error.expression),

@@ -140,7 +140,7 @@ def _evaluate(path: Path, now: datetime | None) -> int:
         )
         print()
         return 1
-    json.dump(response, sys.stdout, indent=2, ensure_ascii=False)
+    json.dump(response.body, sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0
 

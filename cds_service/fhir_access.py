@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Executor
 from typing import Any
 
 import requests
 
 from cds_service.fhir_client import FhirClient, FhirFetchError, FhirLimits, allowed, read_all
+from cds_service.metrics import FHIR_FETCH_SECONDS, FHIR_FETCHES
 from cds_service.protocol import HookRequest
 from cds_service.record import Fetcher, refuse
 from cds_service.settings import Settings
@@ -45,6 +47,12 @@ class FetcherFactory:
         executor = self._executor
 
         def fetch(queries: Any) -> dict[str, dict[str, Any] | FhirFetchError]:
-            return read_all(client, queries, executor)
+            started = time.perf_counter()
+            results = read_all(client, queries, executor)
+            FHIR_FETCH_SECONDS.observe(time.perf_counter() - started)
+            for key, result in results.items():
+                outcome = "ok" if isinstance(result, dict) else "error"
+                FHIR_FETCHES.labels(key, outcome).inc()
+            return results
 
         return fetch

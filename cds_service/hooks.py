@@ -49,7 +49,23 @@ def parse(model: type[M], data: object, where: str = "") -> M:
         raise BadRequest("; ".join(problems), expression=paths) from None
 
 
-def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Outcome:
+    """The response of a hook call and what its log line and metrics say of it."""
+
+    body: dict[str, Any]
+    hook_instance: str
+    ratings: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+    fetched: tuple[str, ...] = ()
+    skipped: int = 0
+
+    @property
+    def cards(self) -> int:
+        return len(self.body.get("cards", ()))
+
+
+def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome:
     """Validate a hook request for ``service``, appraise its orders, return the response."""
     request = parse(HookRequest, body)
     if request.hook != service.hook:
@@ -66,7 +82,8 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> dict[st
     if service.selected_orders_only and isinstance(context, OrderSelectContext):
         targets = selected(targets, context.selections)
     if not any(classify_order(order, knowledge) for order in targets):
-        return {"cards": []}  # nothing to appraise: no need for the record
+        # nothing to appraise: no need for the record
+        return Outcome({"cards": []}, request.hookInstance)
     gathered = gather(
         request.prefetch,
         prefetch_templates(knowledge),
@@ -85,7 +102,20 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> dict[st
         engine.store.record_call(
             request.hookInstance, service.id, now, context.patientId, audit_rows(appraisals, advice)
         )
-    return to_wire(advice.response)
+    shown = [(a, c) for a, c in zip(appraisals, advice.cards, strict=True) if c is not None]
+    return Outcome(
+        body=to_wire(advice.response),
+        hook_instance=request.hookInstance,
+        ratings=tuple(rating_label(a) for a, _ in shown),
+        indicators=tuple(c.indicator for _, c in shown),
+        fetched=gathered.fetched,
+        skipped=len(gathered.skipped.resources),
+    )
+
+
+def rating_label(appraisal: Appraisal) -> str:
+    """The ACR category of a rated order, else why it has none (excluded, unspecified)."""
+    return appraisal.category or appraisal.verdict.value
 
 
 def audit_rows(appraisals: Sequence[Appraisal], advice: Advice) -> list[AppraisalRow]:
