@@ -1,114 +1,33 @@
-"""CDS Hooks 2.0 service: ACR Appropriateness Criteria for suspected cervicogenic headache."""
+"""CDS Hooks 2.0 service: ACR Appropriateness Criteria for suspected cervicogenic headache.
+
+The package itself stays light (``create_app`` imports the app on first use), so that the
+``cds-service`` command can prepare the environment (metrics in multiprocess mode) before
+anything else is imported.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import requests
-from flask import Flask
-from flask_cors import CORS
+if TYPE_CHECKING:
+    from flask import Flask
 
-from cds_service import api
-from cds_service.cards import CardPolicy
-from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
-from cds_service.hooks import Engine, FetcherFactory
-from cds_service.knowledge import load_knowledge
-from cds_service.logs import configure_logging
-from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
-from cds_service.services import build_services
-from cds_service.settings import Settings, load_settings
-from cds_service.store import Store
+    from cds_service.hooks import FetcherFactory
+    from cds_service.settings import Settings
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("cds_service")
 __version__ = "0.1.0"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(
     config: Settings | Mapping[str, Any] | None = None,
     *,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] | None = None,
     fetcher_for: FetcherFactory | None = None,
 ) -> Flask:
-    """Build the Flask app.
+    """Build the Flask app (see :func:`cds_service.app.create_app`)."""
+    from cds_service.app import create_app as build
 
-    ``config`` is a :class:`Settings`, or a mapping whose keys are settings (any case, with or
-    without the ``CDS_`` prefix) or Flask config keys (``TESTING``); unset settings come from
-    the environment. A broken knowledge file raises :class:`KnowledgeError` here, at start-up.
-    """
-    settings, flask_config = _split_config(config)
-    configure_logging(settings.log_level)
-    knowledge = load_knowledge(settings.knowledge_file)
-    issuers = parse_trusted_issuers(settings.trusted_issuers)
-    store = Store(settings.database_url)
-    store.upgrade()
-    app = Flask(__name__)
-    app.config.update(flask_config)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["cds_settings"] = settings
-    app.extensions["cds_services"] = build_services(knowledge)
-    app.extensions["cds_engine"] = Engine(
-        knowledge=knowledge,
-        policy=CardPolicy(
-            out_of_scope_cards=settings.out_of_scope_cards,
-            may_be_appropriate_rating=settings.may_be_appropriate_rating,
-        ),
-        fetcher_for=fetcher_for
-        or DefaultFetcherFactory(
-            settings,
-            requests.Session(),
-            ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),
-        ),
-        clock=clock,
-        store=store,
-    )
-    app.extensions["cds_store"] = store
-    app.extensions["cds_authenticator"] = Authenticator(
-        issuers=issuers,
-        resolver=KeyResolver(issuers, requests.Session()),
-        claim_jti=lambda issuer, jti, expires: store.claim_jti(issuer, jti, expires, clock()),
-        leeway=settings.jwt_leeway,
-    )
-    if not issuers:
-        log.warning(
-            "CDS_TRUSTED_ISSUERS is not set: the service accepts calls from ANY client "
-            "without authentication. Use this for local development only."
-        )
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
-    wildcard = "*" in origins
-    CORS(
-        app,
-        origins="*" if wildcard else origins,
-        send_wildcard=wildcard,
-        supports_credentials=False,
-        max_age=600,
-    )
-    api.register(app)
-    return app
-
-
-def _split_config(
-    config: Settings | Mapping[str, Any] | None,
-) -> tuple[Settings, dict[str, Any]]:
-    if isinstance(config, Settings):
-        return config, {}
-    overrides: dict[str, Any] = {}
-    flask_config: dict[str, Any] = {}
-    fields = Settings.model_fields
-    for key, value in (config or {}).items():
-        name = key.lower().removeprefix("cds_")
-        if name in fields:
-            overrides[name] = value
-        else:
-            flask_config[key] = value
-    return load_settings(overrides), flask_config
+    return build(config, clock=clock, fetcher_for=fetcher_for)

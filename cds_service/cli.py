@@ -21,6 +21,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default CDS_WORKERS, 2)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per worker (default CDS_THREADS, 4)",
+    )
+    serve.add_argument(
+        "--dev", action="store_true", help="Flask's development server with the reloader"
+    )
 
     evaluate = commands.add_parser(
         "evaluate", help="print the CDS Hooks response for a hook request file, without a server"
@@ -42,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args.host, args.port)
+            return _serve(args.host, args.port, args.workers, args.threads, args.dev)
         if args.command == "db":
             return _db_upgrade()
         if args.command == "report":
@@ -53,12 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _serve(host: str, port: int) -> int:
-    from cds_service import create_app
+def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> int:
+    from cds_service.settings import load_settings
 
-    app = create_app()
-    app.logger.info("serving on http://%s:%d/cds-services", host, port)
-    app.run(host=host, port=port, threaded=True)
+    settings = load_settings()
+    if dev:
+        from cds_service import create_app
+
+        create_app().run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
+        return 0
+    from cds_service.server import serve
+
+    serve(
+        host,
+        port,
+        workers or settings.workers,
+        threads or settings.threads,
+        settings.worker_timeout,
+    )
     return 0
 
 

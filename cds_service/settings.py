@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     jwt_leeway: float = Field(default=30.0, ge=0)
     """Seconds of clock skew allowed on ``exp``, ``iat`` and ``nbf``."""
 
+    workers: int = Field(default=2, gt=0)
+    """gunicorn worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
+
+    threads: int = Field(default=4, gt=0)
+    """Threads per worker (requests wait on the FHIR server and the database)."""
+
+    worker_timeout: int = Field(default=30, gt=0)
+    """Seconds before gunicorn restarts a worker that stopped answering."""
+
     log_level: str = "INFO"
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     delete,
+    event,
     func,
     select,
 )
@@ -114,6 +115,8 @@ class Store:
             if url in ("sqlite://", "sqlite:///:memory:"):
                 options["poolclass"] = StaticPool
         self.engine = create_engine(url, **options)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
@@ -261,6 +264,14 @@ class Store:
     def count(self, table: type[Base]) -> int:
         with self._sessions() as session:
             return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _sqlite_pragmas(connection: Any, record: Any) -> None:
+    """WAL lets readers and one writer work at once (several gunicorn threads and workers)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def utcnow() -> datetime:
