@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,7 +155,13 @@ def main() -> None:
         help="calls per size (default: 200 for small sizes, fewer for large)",
     )
     args = parser.parse_args()
-    client = create_app({"CDS_MAX_BODY_BYTES": 200_000_000}, clock=lambda: NOW).test_client()
+    store = tempfile.mkdtemp(prefix="cds-bench-")
+    config = {
+        "CDS_MAX_BODY_BYTES": 200_000_000,
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_DATABASE_URL": f"sqlite:///{store}/store.sqlite3",
+    }
+    client = create_app(config, clock=lambda: NOW).test_client()
     print(
         f"{'resources':>9} {'body MB':>8} {'call p50 ms':>12} {'call p99 ms':>12} "
         f"{'floor p50 ms':>13} {'floor p99 ms':>13} {'ratio p50':>10}"

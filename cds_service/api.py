@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cds_service.errors import (
     ISSUE_EXCEPTION,
@@ -190,7 +190,7 @@ def json_body() -> dict[str, Any]:
         raise _UnsupportedMediaType(
             f"Content-Type must be application/json, not '{request.content_type or 'none'}'"
         )
-    raw = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -198,6 +198,22 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object", expression=["(body)"])
     return body
+
+
+def read_body(limit: int) -> bytes:
+    """The body in one read of the declared length (413 past ``limit``); a body without
+    Content-Length (chunked) is read up to ``limit`` + 1 bytes."""
+    stream = request.environ["wsgi.input"]
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+        data: bytes = stream.read(length)
+        return data
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 def _reject_constant(name: str) -> None:

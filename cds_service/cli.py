@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--threads",
         type=int,
         default=None,
-        help="threads per worker (default CDS_THREADS, 4)",
+        help="threads per worker (default CDS_THREADS, 2)",
     )
     serve.add_argument(
         "--dev", action="store_true", help="Flask's development server with the reloader"

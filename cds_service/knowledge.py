@@ -333,8 +333,24 @@ class Knowledge(_Strict):
         """A display or text names the group's finding (display terms, less ignore terms)."""
         return group.names_match(names, self.ignore_pattern)
 
+    @cached_property
+    def decision_cache(self) -> dict[object, bool]:
+        """Memo of per-CodeableConcept decisions on the hot path (see record.py)."""
+        return {}
+
+    @cached_property
+    def any_term_pattern(self) -> re.Pattern[str] | None:
+        """Every group's display terms in one pattern: the cheap first test on the hot path."""
+        terms = [t for group in self.exclusions for t in group.display_terms]
+        if not terms:
+            return None
+        return re.compile(rf"\b({'|'.join(re.escape(t) for t in terms)})\b", re.IGNORECASE)
+
     def condition_named_in_rules(self, names: tuple[str, ...]) -> bool:
         """True when a Condition's display or text matches an exclusion group's terms."""
+        pattern = self.any_term_pattern
+        if pattern is None or not any(pattern.search(name) for name in names):
+            return False
         return any(self.names_match(group, names) for group in self.exclusions)
 
     @cached_property
@@ -393,6 +409,7 @@ def load_knowledge(path: Path | None = None) -> Knowledge:
         knowledge.observation_codes_of_interest,
         knowledge.procedure_combinations,
         knowledge.ignore_pattern,
+        knowledge.any_term_pattern,
         [g.display_pattern for g in knowledge.exclusions],
         [g.ignore_pattern for g in knowledge.exclusions],
     )

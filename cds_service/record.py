@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cds_service.codes import CodeSet
 from cds_service.errors import MissingData
 from cds_service.facts import ConditionFact, ObservationFact, PatientRecord
 from cds_service.fhir_client import FhirFetchError, next_link
@@ -35,6 +36,7 @@ Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetch
 """Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""
 
 _MISSING = object()
+DECISION_CACHE_LIMIT = 20_000
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 
 
@@ -143,6 +145,53 @@ def resources(value: object) -> Iterator[dict[str, Any]]:
         yield value
 
 
+def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> bool:
+    """Does any rule read a Condition with this code? Records repeat the same few codes, so
+    the answer is kept per distinct CodeableConcept, on the knowledge object (bounded)."""
+    cache = knowledge.decision_cache
+    try:
+        key = _freeze(concept)
+        known = cache.get(key)
+    except TypeError:  # an unhashable oddity: decide without the cache
+        key, known = None, None
+    if known is not None:
+        return known
+    answer = any(wanted.contains(s, c) for s, c in codings(concept, knowledge.system_uris)) or (
+        knowledge.condition_named_in_rules(names(concept))
+    )
+    if key is not None:
+        if len(cache) >= DECISION_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = answer
+    return answer
+
+
+def _freeze(concept: object) -> object:
+    """A hashable key for the parts of a CodeableConcept that decide whether it is wanted."""
+    if not isinstance(concept, dict):
+        return None
+    found = tuple(
+        (c.get("system"), c.get("code"), c.get("display"))
+        for c in concept.get("coding") or ()
+        if isinstance(c, dict)
+    )
+    return (found, concept.get("text"))
+
+
+def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) -> bool:
+    """The hot path's first test, on the raw JSON: a coding with one of ``codes``."""
+    if not isinstance(concept, dict):
+        return False
+    for coding in concept.get("coding") or ():
+        if (
+            isinstance(coding, dict)
+            and coding.get("code") in codes  # the cheap test first
+            and coding.get("system") in systems
+        ):
+            return True
+    return False
+
+
 def read_record(
     values: Any, context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
 ) -> PatientRecord:
@@ -150,6 +199,7 @@ def read_record(
     wanted_conditions = knowledge.condition_codes_of_interest
     wanted_observations = knowledge.observation_codes_of_interest
     loinc = knowledge.code_systems["loinc"].uri
+    loinc_uris = frozenset(uri for uri, canonical in systems.items() if canonical == loinc)
     birth_date = None
     conditions: list[ConditionFact] = []
     observations: list[ObservationFact] = []
@@ -157,16 +207,13 @@ def read_record(
         for resource in resources(value):
             kind = resource.get("resourceType")
             if kind == "Condition":
-                codes = codings(resource.get("code"), systems)
-                wanted = any(wanted_conditions.contains(s, c) for s, c in codes) or (
-                    knowledge.condition_named_in_rules(names(resource.get("code")))
-                )
-                if wanted:  # a rejected one still excludes, failing safe; see ConditionFact
+                if condition_wanted(
+                    resource.get("code"), knowledge, wanted_conditions
+                ):  # a rejected one still excludes, failing safe; see ConditionFact
                     valid = is_valid(resource, skipped)
                     conditions.append(read_condition(resource, systems, validated=valid))
             elif kind == "Observation":
-                codes = codings(resource.get("code"), systems)
-                if any(s == loinc and c in wanted_observations for s, c in codes):
+                if has_code(resource.get("code"), wanted_observations, loinc_uris):
                     is_valid(resource, skipped)  # logged when rejected; it can only exclude
                     observations.append(read_observation(resource, systems))
             elif kind == "Patient" and birth_date is None and is_valid(resource, skipped):

@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, gt=0)
     """gunicorn worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
 
-    threads: int = Field(default=4, gt=0)
-    """Threads per worker (requests wait on the FHIR server and the database)."""
+    threads: int = Field(default=2, gt=0)
+    """Threads per worker: a second thread covers waits on the FHIR server and the database;
+    more only contend for the interpreter on this CPU-bound work (see the load test)."""
 
     worker_timeout: int = Field(default=30, gt=0)
     """Seconds before gunicorn restarts a worker that stopped answering."""

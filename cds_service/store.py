@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -109,7 +110,7 @@ class FeedbackRow:
 
 class Store:
     def __init__(self, url: str) -> None:
-        options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+        options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 15}
             if url in ("sqlite://", "sqlite:///:memory:"):
@@ -136,16 +137,21 @@ class Store:
         patient_id: str,
         rows: Sequence[AppraisalRow],
     ) -> None:
-        with self._sessions.begin() as session:
-            call = HookCall(
-                hook_instance=hook_instance,
-                service=service,
-                called_at=called_at,
-                patient_id=patient_id,
-            )
-            session.add(call)
-            session.flush()
-            session.add_all(Appraised(call_id=call.id, **row.__dict__) for row in rows)
+        """One transaction: the call, then its appraised orders (Core inserts: this is hot)."""
+        with self.engine.begin() as connection:
+            call_id = connection.execute(
+                insert(HookCall).returning(HookCall.id),
+                {
+                    "hook_instance": hook_instance,
+                    "service": service,
+                    "called_at": called_at,
+                    "patient_id": patient_id,
+                },
+            ).scalar_one()
+            if rows:
+                connection.execute(
+                    insert(Appraised), [{"call_id": call_id, **row.__dict__} for row in rows]
+                )
 
     def overridden_orders(self, patient_id: str, order_refs: Iterable[str]) -> set[str]:
         """Orders of this patient whose order-select card the clinician overrode."""
@@ -163,8 +169,8 @@ class Store:
                 Feedback.outcome == "overridden",
             )
         )
-        with self._sessions() as session:
-            return {ref for ref in session.scalars(query) if ref}
+        with self.engine.connect() as connection:  # Core: this runs on every order-sign call
+            return {ref for ref in connection.scalars(query) if ref}
 
     # ----------------------------------------------------------------- feedback
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -217,3 +219,24 @@ def test_500_is_an_operation_outcome_without_internals(app: Any) -> None:
     response = app.test_client().get("/boom")
     issue = assert_outcome(response, 500)
     assert "secret internals" not in issue["diagnostics"]
+
+
+def test_413_for_a_chunked_body_over_the_limit() -> None:
+    client = create_app({"max_body_bytes": 1000}).test_client()
+    body = json.dumps({"padding": "x" * 2000}).encode()
+    response = client.post(
+        "/cds-services/order-sign",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    assert_outcome(response, 413, "1000 bytes")
+
+
+def test_a_chunked_body_under_the_limit_is_read(client: FlaskClient) -> None:
+    body = json.dumps(hook_request("order-sign", [order("r1")])).encode()
+    response = client.post(
+        "/cds-services/order-sign",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    assert response.status_code == 200

@@ -1,0 +1,45 @@
+"""The load test's floor: the same server settings, an endpoint that only decodes the body.
+
+python benchmarks/floor_app.py --port 8092
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from flask import Flask, Response, jsonify, request
+
+from cds_service.server import serve
+from cds_service.settings import load_settings
+
+
+def floor_app() -> Flask:
+    app = Flask("floor")
+
+    @app.post("/cds-services/<service_id>")
+    def decode_only(service_id: str) -> Response:
+        json.loads(request.get_data())
+        return jsonify({"cards": []})
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8092)
+    args = parser.parse_args()
+    settings = load_settings()
+    serve(
+        args.host,
+        args.port,
+        settings.workers,
+        settings.threads,
+        settings.worker_timeout,
+        loader=floor_app,
+    )

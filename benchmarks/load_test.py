@@ -1,0 +1,252 @@
+"""Load test: the service under gunicorn, driven over HTTP from this (second) process.
+
+Starts ``cds-service serve`` (production settings) and, for comparison, the floor: the same
+server settings running an endpoint that only decodes the same body and returns no cards. Each
+is driven for a fixed time at a fixed concurrency with a realistic order-sign request (a patient
+with ~1,000 resources in the prefetch). Prints throughput, p50/p95/p99 latency, errors, and the
+server's memory (all its processes) at start, after warm-up and at the end, side by side.
+
+    python benchmarks/load_test.py [--duration 60] [--concurrency 8] [--resources 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_record import request_body
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def family(root: int) -> set[int]:
+    """A process and all its descendants (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [c for c, p in parents.items() if p == pid and c not in found]
+        found.update(children)
+        frontier.extend(children)
+    return found
+
+
+def cpu_seconds(root: int) -> float:
+    """User and system CPU time of a process family so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in family(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / ticks
+
+
+def rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (from /proc)."""
+    total = 0
+    for pid in family(root):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def start(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server on port {port} did not start")
+
+
+def drive(url: str, body: bytes, concurrency: int, seconds: float) -> Run:
+    run = Run()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        session = requests.Session()
+        headers = {"Content-Type": "application/json"}
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                ok = session.post(url, data=body, headers=headers, timeout=10).status_code == 200
+            except requests.RequestException:
+                ok = False
+            took = time.perf_counter() - started
+            with run.lock:
+                if ok:
+                    run.latencies.append(took)
+                else:
+                    run.errors += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run.elapsed = time.perf_counter() - began
+    return run
+
+
+def pct(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+
+
+def measure(
+    name: str,
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    body: bytes,
+    args: argparse.Namespace,
+) -> dict[str, float]:
+    process = start(command, port, env)
+    try:
+        url = f"http://127.0.0.1:{port}/cds-services/order-sign"
+        at_start = rss_mb(process.pid)
+        drive(url, body, args.concurrency, args.warmup)
+        after_warmup = rss_mb(process.pid)
+        server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
+        run = drive(url, body, args.concurrency, args.duration)
+        server_cpu = cpu_seconds(process.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
+        at_end = rss_mb(process.pid)
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=20)
+    if not run.latencies:
+        raise SystemExit(f"{name}: no successful request ({run.errors} errors)")
+    return {
+        "requests": len(run.latencies),
+        "throughput": len(run.latencies) / run.elapsed,
+        "p50": pct(run.latencies, 0.50),
+        "p95": pct(run.latencies, 0.95),
+        "p99": pct(run.latencies, 0.99),
+        "mean": statistics.fmean(run.latencies) * 1000,
+        "errors": run.errors,
+        "server_cpu_ms": server_cpu / max(len(run.latencies), 1) * 1000,
+        "client_cpu_ms": client_cpu / max(len(run.latencies), 1) * 1000,
+        "rss_start": at_start,
+        "rss_warm": after_warmup,
+        "rss_end": at_end,
+        "rss_growth_pct": (at_end - after_warmup) / after_warmup * 100,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--resources", type=int, default=1000)
+    parser.add_argument(
+        "--database-url", default=None, help="the service's store (default: a new SQLite file)"
+    )
+    args = parser.parse_args()
+    body = request_body(args.resources)
+    store = tempfile.mkdtemp(prefix="cds-load-")
+    env = {
+        **os.environ,
+        "CDS_DATABASE_URL": args.database_url or f"sqlite:///{store}/store.sqlite3",
+        "CDS_LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": f"{store}/metrics",
+    }
+    print(
+        f"order-sign with {args.resources} resources in the prefetch ({len(body) / 1e6:.2f} MB),"
+        f" concurrency {args.concurrency}, {args.duration:.0f} s after {args.warmup:.0f} s warm-up;"
+        f" {os.cpu_count()} cores",
+        flush=True,
+    )
+    service_port, floor_port = free_port(), free_port()
+    service = measure(
+        "service",
+        [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
+        service_port,
+        env,
+        body,
+        args,
+    )
+    floor = measure(
+        "floor",
+        [sys.executable, str(HERE / "floor_app.py"), "--port", str(floor_port)],
+        floor_port,
+        env,
+        body,
+        args,
+    )
+    rows = [
+        ("requests", "{:.0f}"),
+        ("throughput", "{:.1f} req/s"),
+        ("p50", "{:.1f} ms"),
+        ("p95", "{:.1f} ms"),
+        ("p99", "{:.1f} ms"),
+        ("mean", "{:.1f} ms"),
+        ("errors", "{:.0f}"),
+        ("server_cpu_ms", "{:.2f} /req"),
+        ("client_cpu_ms", "{:.2f} /req"),
+        ("rss_start", "{:.1f} MB"),
+        ("rss_warm", "{:.1f} MB"),
+        ("rss_end", "{:.1f} MB"),
+        ("rss_growth_pct", "{:+.1f} %"),
+    ]
+    print(f"{'':<16}{'service':>16}{'floor (decode only)':>22}")
+    for key, fmt in rows:
+        print(f"{key:<16}{fmt.format(service[key]):>16}{fmt.format(floor[key]):>22}")
+    ratio = service["throughput"] / floor["throughput"]
+    print(f"throughput: service / floor = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
