@@ -28,7 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 
@@ -74,6 +74,16 @@ class Feedback(Base):
     override_display: Mapped[str | None] = mapped_column(String(300))
     has_user_comment: Mapped[bool] = mapped_column(default=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OverriddenOrder(Base):
+    """An order-select card the clinician overrode: written when the feedback arrives, so that
+    order-sign, which asks on every call, needs one key lookup."""
+
+    __tablename__ = "overridden_orders"
+    patient_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    order_ref: Mapped[str] = mapped_column(String(300), primary_key=True)
+    card_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class SeenJti(Base):
@@ -158,19 +168,11 @@ class Store:
         refs = [r for r in order_refs if r]
         if not refs:
             return set()
-        query = (
-            select(Appraised.order_ref)
-            .join(HookCall, HookCall.id == Appraised.call_id)
-            .join(Feedback, Feedback.card_uuid == Appraised.card_uuid)
-            .where(
-                HookCall.patient_id == patient_id,
-                HookCall.service == "order-select",
-                Appraised.order_ref.in_(refs),
-                Feedback.outcome == "overridden",
-            )
+        query = select(OverriddenOrder.order_ref).where(
+            OverriddenOrder.patient_id == patient_id, OverriddenOrder.order_ref.in_(refs)
         )
         with self.engine.connect() as connection:  # Core: this runs on every order-sign call
-            return {ref for ref in connection.scalars(query) if ref}
+            return set(connection.scalars(query))
 
     # ----------------------------------------------------------------- feedback
 
@@ -195,10 +197,25 @@ class Store:
             try:
                 with self._sessions.begin() as session:
                     session.add(entry)
+                    if row.outcome == "overridden":
+                        self._remember_override(session, row.card_uuid)
             except IntegrityError:
                 continue
             stored += 1
         return stored
+
+    @staticmethod
+    def _remember_override(session: Session, card_uuid: str) -> None:
+        found = session.execute(
+            select(HookCall.patient_id, Appraised.order_ref)
+            .join(HookCall, HookCall.id == Appraised.call_id)
+            .where(Appraised.card_uuid == card_uuid, HookCall.service == "order-select")
+        ).first()
+        if found is None or found.order_ref is None:
+            return
+        key = {"patient_id": found.patient_id, "order_ref": found.order_ref, "card_uuid": card_uuid}
+        if session.get(OverriddenOrder, key) is None:
+            session.add(OverriddenOrder(**key))
 
     # ----------------------------------------------------------------- JWT replay
 
