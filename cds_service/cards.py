@@ -147,23 +147,11 @@ class _Writer:
         return f"*ACR variant: {self.k.variant.title}*"
 
     def not_appropriate(self, appraisal: Appraisal) -> Card:
-        procedure = _procedure(appraisal)
-        assert appraisal.category is not None
-        summary = self.k.texts.not_appropriate_summary.format(
-            procedure=procedure.name, category=self.k.categories[appraisal.category].label
-        )
-        detail = "\n\n".join(
-            [
-                self._rating_line(appraisal),
-                procedure.rationale,
-                self.k.texts.preferred_alternative,
-                self._variant_line(),
-            ]
-        )
         suggestions = self.suggestions(appraisal, conservative=True)
-        return self._card(
-            summary,
-            detail,
+        return self._rated(
+            appraisal,
+            self.k.texts.not_appropriate_summary,
+            self.k.texts.preferred_alternative,
             "warning",
             suggestions=suggestions,
             selectionBehavior="at-most-one" if suggestions else None,
@@ -174,20 +162,24 @@ class _Writer:
         )
 
     def may_be_appropriate(self, appraisal: Appraisal) -> Card:
+        return self._rated(appraisal, self.k.texts.mri_summary, self.k.texts.mri_detail, "info")
+
+    def _rated(
+        self, appraisal: Appraisal, summary: str, advice: str, indicator: str, **extra: Any
+    ) -> Card:
+        """A rated order: summary, rating and RRL, the row's rationale, the advice, variant."""
         procedure = _procedure(appraisal)
         assert appraisal.category is not None
-        summary = self.k.texts.mri_summary.format(
-            procedure=procedure.name, category=self.k.categories[appraisal.category].label
-        )
+        category = self.k.categories[appraisal.category].label
         detail = "\n\n".join(
-            [
-                self._rating_line(appraisal),
-                procedure.rationale,
-                self.k.texts.mri_detail,
-                self._variant_line(),
-            ]
+            [self._rating_line(appraisal), procedure.rationale, advice, self._variant_line()]
         )
-        return self._card(summary, detail, "info")
+        return self._card(
+            summary.format(procedure=procedure.name, category=category),
+            detail,
+            indicator,
+            **extra,
+        )
 
     def unspecified(self, appraisal: Appraisal) -> Card:
         procedure = _procedure(appraisal)
