@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 SUMMARY_MAX = 139  # "<140 characters" (CDS Hooks 2.0, Card attributes)
+ID_MAX = 200  # ids the store keeps (hookInstance, patientId, ...): longer is refused, not cut
 
 
 class _Lenient(BaseModel):
@@ -47,9 +48,9 @@ class FhirAuthorization(_Lenient):
 class OrderSignContext(_Lenient):
     """Context of the ``order-sign`` hook."""
 
-    userId: str = Field(min_length=1)
-    patientId: str = Field(min_length=1)
-    encounterId: str | None = None
+    userId: str = Field(min_length=1, max_length=ID_MAX)
+    patientId: str = Field(min_length=1, max_length=ID_MAX)
+    encounterId: str | None = Field(default=None, max_length=ID_MAX)
     draftOrders: dict[str, Any]
 
     @field_validator("draftOrders")
@@ -75,8 +76,8 @@ class OrderSelectContext(OrderSignContext):
 class HookRequest(_Lenient):
     """The body of ``POST /cds-services/{id}``."""
 
-    hook: str = Field(min_length=1)
-    hookInstance: str = Field(min_length=1)
+    hook: str = Field(min_length=1, max_length=100)
+    hookInstance: str = Field(min_length=1, max_length=ID_MAX)
     fhirServer: AnyHttpUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
@@ -197,13 +198,13 @@ def to_wire(response: CdsResponse) -> dict[str, Any]:
 
 
 class AcceptedSuggestion(_Lenient):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=64)
 
 
 class OverrideReasonCoding(_Lenient):
-    code: str = Field(min_length=1)
-    system: str | None = None
-    display: str | None = None
+    code: str = Field(min_length=1, max_length=100)
+    system: str | None = Field(default=None, max_length=300)
+    display: str | None = Field(default=None, max_length=300)
 
 
 class OverrideReason(_Lenient):
@@ -212,11 +213,11 @@ class OverrideReason(_Lenient):
 
 
 class FeedbackEntry(_Lenient):
-    card: str = Field(min_length=1)
+    card: str = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=20)
     overrideReason: OverrideReason | None = None
-    outcomeTimestamp: str = Field(min_length=1)
+    outcomeTimestamp: str = Field(min_length=1, max_length=64)
 
 
 class FeedbackRequest(_Lenient):

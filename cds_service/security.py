@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("ES384", "RS384", "ES256", "RS256")
 JWKS_TTL_SECONDS = 3600
 REFRESH_MIN_INTERVAL = 30
+JTI_MAX = 300  # the replay store's column
 
 
 class AuthenticationFailed(Exception):
@@ -218,7 +219,10 @@ class Authenticator:
         tenants = self.issuers[issuer].tenants
         if tenants is not None and claims.get("tenant") not in tenants:
             raise AuthenticationFailed(f"tenant {claims.get('tenant')!r} is not allowed")
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX:
+            raise AuthenticationFailed("jti must be a string of at most 300 characters")
         expires = datetime.fromtimestamp(float(claims["exp"]) + self.leeway, UTC)
-        if not self.claim_jti(issuer, str(claims["jti"]), expires):
+        if not self.claim_jti(issuer, jti, expires):
             raise AuthenticationFailed("jti already used (replay)")
         return claims

@@ -168,3 +168,16 @@ def test_feedback_for_an_unknown_service_is_a_404(client: FlaskClient) -> None:
 def test_db_upgrade_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("card", "c" * 65), ("outcomeTimestamp", "t" * 65)],
+)
+def test_values_too_long_for_the_store_are_a_400_not_a_database_error(
+    client: FlaskClient, field: str, value: str
+) -> None:
+    entry = {**overridden("x"), field: value}
+    response = feedback(client, entry)
+    assert response.status_code == 400
+    assert field in response.get_json()["issue"][0]["diagnostics"]

@@ -240,3 +240,15 @@ def test_a_chunked_body_under_the_limit_is_read(client: FlaskClient) -> None:
         headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("where", "field"), [((), "hookInstance"), (("context",), "patientId")])
+def test_ids_too_long_for_the_store_are_a_400(
+    client: FlaskClient, where: tuple[str, ...], field: str
+) -> None:
+    body = hook_request("order-sign", [order("r1")])
+    target = body
+    for key in where:
+        target = target[key]
+    target[field] = "x" * 201
+    assert_outcome(post(client, "order-sign", body), 400, field)

@@ -153,6 +153,8 @@ REFUSED = {
     "issued in the future": token(iat=int(time.time()) + 300),
     "no jti": token(jti=None),
     "no exp": token(exp=None),
+    "jti too long for the replay store": token(jti="j" * 301),
+    "jti not a string": token(jti=12345),
     "RSA key used as ES384": token(kid="rsa-1", key=EC_KEY, alg="ES384"),
 }
 
