@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from cds_service.codes import any_match
 from cds_service.facts import CodePair, ConditionFact, ObservationFact, Order, PatientRecord
+from cds_service.fhir_read import local_reference
 from cds_service.knowledge import (
     CategoryKey,
     ExclusionGroup,
@@ -71,10 +72,14 @@ def appraise(
     now: datetime,
     references: Mapping[str, tuple[CodePair, ...]] | None = None,
 ) -> list[Appraisal]:
-    """Appraise each order. ``references`` maps ``Type/id`` to codes, for reasonReference."""
+    """Appraise each order. ``references`` maps ``Type/id`` (and a draft Bundle entry's
+    ``urn:uuid:`` fullUrl) to codes, for reasonReference."""
     index = dict(references or {})
-    for condition in record.conditions:
-        if condition.id:
+    for condition in record.conditions:  # only trustworthy ones may be cited as a reason
+        trusted = condition.validated and condition.verification_status not in (
+            IGNORED_VERIFICATION
+        )
+        if condition.id and trusted:
             index.setdefault(f"Condition/{condition.id}", condition.codes)
     findings: tuple[Finding, ...] | None = None  # computed once, only if an order needs it
     results = []
@@ -130,23 +135,28 @@ def has_indication(
 ) -> bool:
     """Suspected cervicogenic headache: the order's reason, or the problem list if it has none."""
     if order.reason_codes or order.reason_references:
-        codes = list(order.reason_codes)
-        for reference in order.reason_references:
-            codes.extend(references.get(local_reference(reference), ()))
-        return any_match(knowledge.indication_codes, codes)
+        return any_match(knowledge.indication_codes, reason_codes(order, references))
     return any(
         c.validated and is_current(c) and any_match(knowledge.indication_codes, c.codes)
         for c in record.conditions
     )
 
 
+def reason_codes(order: Order, references: Mapping[str, tuple[CodePair, ...]]) -> list[CodePair]:
+    """The order's reasonCode codings and those of the resources its reasonReference names
+    (in the record, in the draft Bundle, or contained in the order)."""
+    codes = list(order.reason_codes)
+    for reference in order.reason_references:
+        key = local_reference(reference)
+        codes.extend(order.contained.get(key) or references.get(key, ()))
+    return codes
+
+
 def reason_findings(
     order: Order, knowledge: Knowledge, references: Mapping[str, tuple[CodePair, ...]]
 ) -> tuple[Finding, ...]:
     """Exclusions the clinician states on the order itself (its reasonCode or reasonReference)."""
-    codes = list(order.reason_codes)
-    for reference in order.reason_references:
-        codes.extend(references.get(local_reference(reference), ()))
+    codes = reason_codes(order, references)
     findings = []
     for group in knowledge.exclusions:
         codes_match = any_match(knowledge.exclusion_codes[group.id], codes)
@@ -162,12 +172,6 @@ def reason_findings(
                 )
             )
     return tuple(findings)
-
-
-def local_reference(reference: str) -> str:
-    """``Type/id`` from a relative, absolute or versioned reference."""
-    parts = reference.split("/_history/")[0].rstrip("/").split("/")
-    return "/".join(parts[-2:])
 
 
 def is_current(condition: ConditionFact) -> bool:
@@ -237,7 +241,7 @@ def condition_counts(condition: ConditionFact, group: ExclusionGroup, now: datet
         return True
     if group.inactive_lookback_days is None:
         return False
-    latest = latest_date(condition)
+    latest = most_recent_date(condition)
     return latest is not None and latest >= now - timedelta(days=group.inactive_lookback_days)
 
 
@@ -249,7 +253,7 @@ def is_new_deficit(condition: ConditionFact, group: ExclusionGroup, now: datetim
     return started is None or started >= now - timedelta(days=group.escalate_within_days)
 
 
-def latest_date(condition: ConditionFact) -> datetime | None:
+def most_recent_date(condition: ConditionFact) -> datetime | None:
     dates = [d for d in (condition.onset, condition.recorded, condition.abatement) if d]
     return max(dates) if dates else None
 

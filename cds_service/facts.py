@@ -21,6 +21,8 @@ class Order:
     reason_references: tuple[str, ...] = ()
     reason_names: tuple[str, ...] = ()
     """Displays and texts of the order's reasonCode, for display-term rules."""
+    contained: dict[str, tuple[CodePair, ...]] = field(default_factory=dict, compare=False)
+    """``#id`` of each contained resource to its codes, for reasonReference."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

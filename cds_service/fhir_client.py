@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
@@ -38,11 +38,6 @@ class FhirLimits:
     read_timeout: float = 0.6
     deadline: float = 0.8
     max_pages: int = 20
-
-
-def same_origin(url: str, base: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
 def allowed(server: str, allowlist: str) -> bool:
@@ -83,23 +78,23 @@ class FhirClient:
     def read(self, query: str) -> dict[str, Any]:
         """One query (relative to the base, or an absolute URL on the same host), all pages."""
         url = urljoin(self._base, query)
-        if not same_origin(url, self._base):
-            raise FhirFetchError("refused to follow a URL on another host")
+        if not url.startswith(self._base):
+            raise FhirFetchError("refused a URL outside the FHIR server's base")
         body = self._get(url)
         if body.get("resourceType") != "Bundle":
             return body
-        entries = list(body.get("entry") or [])
+        entries = _entries(body)
         pages = 1
         while (next_url := next_link(body)) is not None:
-            if not same_origin(next_url, self._base):
-                log.warning("not following a next link to another host")
-                raise FhirFetchError("the next page is on another host; not followed")
+            if not next_url.startswith(self._base):
+                log.warning("not following a next link outside the FHIR server's base")
+                raise FhirFetchError("the next page is on another host or path; not followed")
             if pages >= self._limits.max_pages:
                 raise FhirFetchError(f"the search has more than {self._limits.max_pages} pages")
             body = self._get(next_url)
             if body.get("resourceType") != "Bundle":
                 raise FhirFetchError("a next page is not a Bundle")
-            entries.extend(body.get("entry") or [])
+            entries.extend(_entries(body))
             pages += 1
         return {
             "resourceType": "Bundle",
@@ -143,8 +138,14 @@ class FhirClient:
         return body
 
 
+def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+    entries = bundle.get("entry")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
 def next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             return url if isinstance(url, str) and url else None

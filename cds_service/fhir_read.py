@@ -56,67 +56,82 @@ def is_valid(resource: Mapping[str, Any], skipped: Skipped) -> bool:
     return True
 
 
+def as_list(value: object) -> list[Any]:
+    """Raw JSON is read as it should be or not at all: a non-list is an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def codings(concept: object, systems: Mapping[str, str]) -> tuple[CodePair, ...]:
     """(canonical system, code) for each complete coding of a CodeableConcept."""
-    if not isinstance(concept, dict):
-        return ()
     result = []
-    for coding in concept.get("coding") or ():
-        if isinstance(coding, dict):
-            system, code = coding.get("system"), coding.get("code")
-            if isinstance(system, str) and isinstance(code, str) and system and code:
-                result.append((systems.get(system, system), code))
+    for coding in as_list(as_dict(concept).get("coding")):
+        system, code = as_str(as_dict(coding).get("system")), as_str(as_dict(coding).get("code"))
+        if system and code:
+            result.append((systems.get(system, system), code))
     return tuple(result)
 
 
 def concept_list_codings(concepts: object, systems: Mapping[str, str]) -> tuple[CodePair, ...]:
-    if not isinstance(concepts, list):
-        return ()
-    return tuple(pair for concept in concepts for pair in codings(concept, systems))
-
-
-def first_display(concept: object) -> str | None:
-    if not isinstance(concept, dict):
-        return None
-    for coding in concept.get("coding") or ():
-        if isinstance(coding, dict) and isinstance(coding.get("display"), str):
-            return str(coding["display"])
-    text = concept.get("text")
-    return text if isinstance(text, str) else None
+    return tuple(pair for concept in as_list(concepts) for pair in codings(concept, systems))
 
 
 def names(concept: object) -> tuple[str, ...]:
     """Every coding display and the text of a CodeableConcept."""
-    if not isinstance(concept, dict):
-        return ()
-    found = [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+    concept = as_dict(concept)
+    found = [as_dict(c).get("display") for c in as_list(concept.get("coding"))]
     found.append(concept.get("text"))
     return tuple(n for n in found if isinstance(n, str) and n)
 
 
+def first_display(concept: object) -> str | None:
+    found = names(concept)
+    return found[0] if found else None
+
+
 def status_code(concept: object) -> str | None:
-    if isinstance(concept, dict):
-        for coding in concept.get("coding") or ():
-            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                return str(coding["code"])
+    for coding in as_list(as_dict(concept).get("coding")):
+        code = as_str(as_dict(coding).get("code"))
+        if code:
+            return code
     return None
+
+
+def local_reference(reference: str) -> str:
+    """``Type/id`` from a relative, absolute or versioned reference (``#id`` and ``urn:`` as is)."""
+    if reference.startswith(("#", "urn:")):
+        return reference
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:])
 
 
 def read_order(resource: dict[str, Any], systems: Mapping[str, str]) -> Order:
     references = tuple(
-        ref["reference"]
-        for ref in resource.get("reasonReference") or ()
-        if isinstance(ref, dict) and isinstance(ref.get("reference"), str)
+        ref
+        for item in as_list(resource.get("reasonReference"))
+        if (ref := as_str(as_dict(item).get("reference")))
     )
     return Order(
         resource_type=str(resource.get("resourceType")),
-        id=resource.get("id") if isinstance(resource.get("id"), str) else None,
+        id=as_str(resource.get("id")),
         codes=codings(resource.get("code"), systems),
         reason_codes=concept_list_codings(resource.get("reasonCode"), systems),
         reason_references=references,
         reason_names=tuple(
-            name for concept in resource.get("reasonCode") or () for name in names(concept)
+            name for concept in as_list(resource.get("reasonCode")) for name in names(concept)
         ),
+        contained={
+            f"#{item['id']}": codings(item.get("code"), systems)
+            for item in as_list(resource.get("contained"))
+            if as_str(as_dict(item).get("id"))
+        },
         raw=resource,
     )
 
@@ -124,43 +139,45 @@ def read_order(resource: dict[str, Any], systems: Mapping[str, str]) -> Order:
 def read_condition(
     resource: Mapping[str, Any], systems: Mapping[str, str], validated: bool = True
 ) -> ConditionFact:
-    onset = resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
-    abatement = resource.get("abatementDateTime") or (resource.get("abatementPeriod") or {}).get(
-        "end"
+    """Partial dates (``2026``, ``2026-11``) are read as the latest instant they can mean, so
+    look-backs and the 'new deficit' window err toward counting the finding."""
+    onset_period, abatement_period = (
+        as_dict(resource.get("onsetPeriod")),
+        as_dict(resource.get("abatementPeriod")),
     )
+    onset = resource.get("onsetDateTime") or onset_period.get("end") or onset_period.get("start")
+    abatement = resource.get("abatementDateTime") or abatement_period.get("end")
     return ConditionFact(
-        id=resource.get("id"),
+        id=as_str(resource.get("id")),
         codes=codings(resource.get("code"), systems),
         display=first_display(resource.get("code")),
         clinical_status=status_code(resource.get("clinicalStatus")),
         verification_status=status_code(resource.get("verificationStatus")),
-        onset=parse_datetime(onset),
-        recorded=parse_datetime(resource.get("recordedDate")),
-        abatement=parse_datetime(abatement),
+        onset=parse_datetime(onset, latest=True),
+        recorded=parse_datetime(resource.get("recordedDate"), latest=True),
+        abatement=parse_datetime(abatement, latest=True),
         names=names(resource.get("code")),
         validated=validated,
     )
 
 
 def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) -> ObservationFact:
-    quantity = resource.get("valueQuantity") or {}
-    value = quantity.get("value") if isinstance(quantity, dict) else None
-    unit = None
-    if isinstance(quantity, dict):
-        unit = quantity.get("code") or quantity.get("unit")
+    quantity = as_dict(resource.get("valueQuantity"))
+    value = quantity.get("value")
+    period = as_dict(resource.get("effectivePeriod"))
     effective = (
         resource.get("effectiveDateTime")
-        or (resource.get("effectivePeriod") or {}).get("end")
-        or (resource.get("effectivePeriod") or {}).get("start")
+        or period.get("end")
+        or period.get("start")
         or resource.get("effectiveInstant")
     )
     return ObservationFact(
-        id=resource.get("id"),
+        id=as_str(resource.get("id")),
         codes=codings(resource.get("code"), systems),
-        status=resource.get("status"),
+        status=as_str(resource.get("status")),
         value=float(value)
         if isinstance(value, int | float) and not isinstance(value, bool)
         else None,
-        unit=unit if isinstance(unit, str) else None,
+        unit=as_str(quantity.get("code")) or as_str(quantity.get("unit")),
         effective=parse_datetime(effective),
     )

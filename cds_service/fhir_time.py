@@ -5,18 +5,30 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 
-def parse_datetime(value: object) -> datetime | None:
-    """``2026``, ``2026-11``, ``2026-11-20`` or a full dateTime; None when absent or invalid."""
+def parse_datetime(value: object, latest: bool = False) -> datetime | None:
+    """``2026``, ``2026-11``, ``2026-11-20`` or a full dateTime; None when absent or invalid.
+
+    A partial date means its first instant, or with ``latest`` its last (``2026`` up to
+    2026-12-31T23:59:59Z), for rules that must not miss a recent finding.
+    """
     if not isinstance(value, str) or not value:
         return None
     text = value.strip()
     try:
-        if len(text) == 4:
-            return datetime(int(text), 1, 1, tzinfo=UTC)
-        if len(text) == 7:
-            return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+        if len(text) in (4, 7, 10):
+            first = datetime(int(text[:4]), int(text[5:7] or 1), int(text[8:10] or 1), tzinfo=UTC)
+            if not latest:
+                return first
+            if len(text) == 4:
+                return datetime(first.year, 12, 31, 23, 59, 59, tzinfo=UTC)
+            if len(text) == 7:
+                following = datetime(
+                    first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC
+                )
+                return following - timedelta(seconds=1)
+            return first + timedelta(days=1, seconds=-1)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

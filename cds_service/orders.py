@@ -6,9 +6,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.criteria import local_reference
 from cds_service.facts import CodePair, Order
-from cds_service.fhir_read import Skipped, codings, is_valid, read_order
+from cds_service.fhir_read import (
+    Skipped,
+    as_dict,
+    as_list,
+    as_str,
+    codings,
+    is_valid,
+    local_reference,
+    read_order,
+)
 
 
 @dataclass(frozen=True)
@@ -25,16 +33,19 @@ def read_draft_orders(
     """Parse the Bundle's entries one by one: a Bundle without ``type`` is still read."""
     orders: list[Order] = []
     references: dict[str, tuple[CodePair, ...]] = {}
-    for entry in bundle.get("entry") or ():
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        kind = resource.get("resourceType")
+    for entry in as_list(bundle.get("entry")):
+        resource = as_dict(as_dict(entry).get("resource"))
+        kind = as_str(resource.get("resourceType"))
         if kind == "ServiceRequest":
             if is_valid(resource, skipped):
                 orders.append(read_order(resource, systems))
-        elif isinstance(kind, str) and isinstance(resource.get("id"), str):
-            references[f"{kind}/{resource['id']}"] = codings(resource.get("code"), systems)
+            continue
+        codes = codings(resource.get("code"), systems)
+        if kind and as_str(resource.get("id")):
+            references[f"{kind}/{resource['id']}"] = codes
+        full_url = as_str(as_dict(entry).get("fullUrl"))
+        if full_url and full_url.startswith("urn:"):
+            references[full_url] = codes
     return DraftOrders(tuple(orders), references)
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from cds_service.codes import CodeSet
 from cds_service.errors import MissingData
@@ -23,6 +24,8 @@ from cds_service.facts import ConditionFact, ObservationFact, PatientRecord
 from cds_service.fhir_client import FhirFetchError, next_link
 from cds_service.fhir_read import (
     Skipped,
+    as_dict,
+    as_list,
     codings,
     is_valid,
     names,
@@ -36,6 +39,7 @@ Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetch
 """Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""
 
 _MISSING = object()
+FETCH_PAGE_SIZE = 200
 DECISION_CACHE_LIMIT = 20_000
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 
@@ -69,9 +73,17 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             found = user.split("/", 1)[1] if user.startswith(kind + "/") else None
         if not isinstance(found, str | int) or isinstance(found, bool):
             raise MissingData(f"prefetch token {{{{{token}}}}} has no value in this call")
-        return str(found)
+        return quote(str(found), safe="")  # an id never escapes its place in the URL
 
     return _TOKEN.sub(value, template)
+
+
+def fetch_query(template: str, context: Mapping[str, Any]) -> str:
+    """The rendered template, asking for large pages when it is a search."""
+    query = render(template, context)
+    if "?" in query and "_count=" not in query:
+        query += f"&_count={FETCH_PAGE_SIZE}"
+    return query
 
 
 def gather(
@@ -89,9 +101,9 @@ def gather(
     for key, template in templates.items():
         value = given.get(key, _MISSING)
         if value is _MISSING:
-            wanted[key], why[key] = render(template, context), "missing"
+            wanted[key], why[key] = fetch_query(template, context), "missing"
         elif is_operation_outcome(value):
-            wanted[key], why[key] = render(template, context), "an OperationOutcome"
+            wanted[key], why[key] = fetch_query(template, context), "an OperationOutcome"
         else:
             values[key] = value
             more = next_link(value) if isinstance(value, dict) else None
@@ -123,24 +135,37 @@ def reason_of(results: Mapping[str, Any], key: str) -> str:
 
 def merge(prefetched: Any, fetched: Any) -> Any:
     """A paged prefetch Bundle with its fetched remaining pages; otherwise what was fetched."""
-    if not (isinstance(prefetched, dict) and prefetched.get("resourceType") == "Bundle"):
+    if as_dict(prefetched).get("resourceType") != "Bundle":
         return fetched
-    entries = list(prefetched.get("entry") or []) + list(fetched.get("entry") or [])
+    entries = as_list(prefetched.get("entry")) + as_list(as_dict(fetched).get("entry"))
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
 def is_operation_outcome(value: object) -> bool:
-    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+    """An OperationOutcome in place of the data, or a Bundle carrying an error or fatal one
+    (the EHR failed part of the search); a warning (search mode 'outcome') is fine."""
+    value = as_dict(value)
+    if value.get("resourceType") == "OperationOutcome":
+        return True
+    if value.get("resourceType") != "Bundle":
+        return False
+    return any(
+        resource.get("resourceType") == "OperationOutcome"
+        and any(
+            as_dict(i).get("severity") in ("error", "fatal") for i in as_list(resource.get("issue"))
+        )
+        for resource in resources(value)
+    )
 
 
 def resources(value: object) -> Iterator[dict[str, Any]]:
     """The resources of a prefetch value: a resource, or a Bundle's entry resources."""
-    if not isinstance(value, dict):
-        return
+    value = as_dict(value)
     if value.get("resourceType") == "Bundle":
-        for entry in value.get("entry") or ():
-            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                yield entry["resource"]
+        for entry in as_list(value.get("entry")):
+            resource = as_dict(entry).get("resource")
+            if isinstance(resource, dict):
+                yield resource
     elif isinstance(value.get("resourceType"), str):
         yield value
 
@@ -182,13 +207,11 @@ def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) ->
     """The hot path's first test, on the raw JSON: a coding with one of ``codes``."""
     if not isinstance(concept, dict):
         return False
-    for coding in concept.get("coding") or ():
-        if (
-            isinstance(coding, dict)
-            and coding.get("code") in codes  # the cheap test first
-            and coding.get("system") in systems
-        ):
-            return True
+    for coding in as_list(concept.get("coding")):
+        if isinstance(coding, dict):
+            code = coding.get("code")
+            if isinstance(code, str) and code in codes and coding.get("system") in systems:
+                return True
     return False
 
 

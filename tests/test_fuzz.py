@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any
 
 from builders import hook_request, order
@@ -13,6 +14,66 @@ from hypothesis import strategies as st
 from cds_service import create_app
 
 APP = create_app({"TESTING": True})
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+# a record with every kind of resource the rules read, so that random changes reach the readers
+RECORD = {
+    "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
+    "conditions": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c1",
+                    "clinicalStatus": {"coding": [{"code": "resolved"}]},
+                    "onsetPeriod": {"start": "2026-01-01"},
+                    "abatementDateTime": "2026",
+                    "code": {
+                        "coding": [{"system": ICD, "code": "M54.12", "display": "Radiculopathy"}]
+                    },
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c2",
+                    "code": {
+                        "coding": [{"system": "http://snomed.info/sct", "code": "279016001"}],
+                        "text": "CGH",
+                    },
+                }
+            },
+        ],
+    },
+    "observations": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "o1",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOINC, "code": "8310-5"}]},
+                    "effectivePeriod": {"end": "2026-11-20"},
+                    "valueQuantity": {"value": 38.5, "code": "Cel"},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "o2",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
+                    "effectiveDateTime": "2026-10-01",
+                    "valueQuantity": {"value": 80, "unit": "kg"},
+                }
+            },
+        ],
+    },
+}
 
 scalars = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -41,9 +102,30 @@ FIELDS = [
     "code",
     "coding",
     "system",
+    "display",
+    "text",
     "reasonCode",
+    "reasonReference",
+    "reference",
+    "contained",
+    "fullUrl",
     "birthDate",
     "valueQuantity",
+    "value",
+    "unit",
+    "status",
+    "clinicalStatus",
+    "verificationStatus",
+    "onsetDateTime",
+    "onsetPeriod",
+    "abatementPeriod",
+    "effectiveDateTime",
+    "effectivePeriod",
+    "link",
+    "relation",
+    "url",
+    "issue",
+    "severity",
 ]
 keys = st.sampled_from(FIELDS) | st.text(max_size=8)
 shaped = st.recursive(
@@ -51,6 +133,30 @@ shaped = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(keys, children, max_size=5),
     max_leaves=30,
 )
+STEPS = [
+    "context",
+    "draftOrders",
+    "entry",
+    0,
+    1,
+    "resource",
+    "code",
+    "coding",
+    "prefetch",
+    "patient",
+    "conditions",
+    "observations",
+    "reasonCode",
+    "status",
+    "clinicalStatus",
+    "onsetPeriod",
+    "effectivePeriod",
+    "valueQuantity",
+    "link",
+    "birthDate",
+    "value",
+    "system",
+]
 
 
 def check(service: str, body: Any) -> None:
@@ -69,33 +175,16 @@ def test_arbitrary_json_never_5xx(service: str, body: Any) -> None:
     check(service, body)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     service=st.sampled_from(["order-select", "order-sign"]),
-    path=st.lists(
-        st.sampled_from(
-            [
-                "context",
-                "draftOrders",
-                "entry",
-                0,
-                "resource",
-                "code",
-                "prefetch",
-                "patient",
-                "conditions",
-                "reasonCode",
-            ]
-        ),
-        min_size=1,
-        max_size=5,
-    ),
+    path=st.lists(st.sampled_from(STEPS), min_size=1, max_size=7),
     value=shaped,
 )
 def test_valid_requests_with_a_random_part_never_5xx(
     service: str, path: list[Any], value: Any
 ) -> None:
-    body = hook_request(service, [order("r1")])
+    body = hook_request(service, [order("r1", code="72125")], prefetch=copy.deepcopy(RECORD))
     target: Any = body
     for step in path[:-1]:
         try:
