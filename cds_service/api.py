@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from cds_service.errors import (
     ISSUE_EXCEPTION,
@@ -110,7 +110,7 @@ def call_service(service_id: str) -> Response:
     try:
         service = _services().get(service_id)
         if service is None:
-            raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
+            raise UnknownService(f"no CDS service '{service_id[:64]}'; see GET /cds-services")
         body = json_body()
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
@@ -139,7 +139,7 @@ def call_service(service_id: str) -> Response:
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     if service_id not in _services():
-        raise UnknownService(f"no CDS service '{service_id}'; see GET /cds-services")
+        raise UnknownService(f"no CDS service '{service_id[:64]}'; see GET /cds-services")
     entries = parse(FeedbackRequest, json_body()).feedback
     for index, entry in enumerate(entries):
         if entry.outcome == "accepted" and not entry.acceptedSuggestions:
@@ -161,7 +161,8 @@ def feedback(service_id: str) -> Response:
         for entry in entries
     ]
     engine = _engine()
-    assert engine.store is not None
+    if engine.store is None:  # only an app built without a store (cds-service evaluate)
+        raise ServiceUnavailable("feedback is not stored by this instance")
     new = engine.store.record_feedback(service_id, rows, engine.clock())
     return jsonify({"received": len(rows), "new": new})
 

@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
 from cds_service.cards import CardPolicy
 from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
+from cds_service.fhir_client import cookieless_session
 from cds_service.hooks import Engine, FetcherFactory
 from cds_service.knowledge import load_knowledge
 from cds_service.logs import configure_logging
@@ -64,7 +64,7 @@ def create_app(
         fetcher_for=fetcher_for
         or DefaultFetcherFactory(
             settings,
-            requests.Session(),
+            cookieless_session(),
             ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),
         ),
         clock=clock,
@@ -73,10 +73,15 @@ def create_app(
     app.extensions["cds_store"] = store
     app.extensions["cds_authenticator"] = Authenticator(
         issuers=issuers,
-        resolver=KeyResolver(issuers, requests.Session()),
+        resolver=KeyResolver(issuers, cookieless_session()),
         claim_jti=lambda issuer, jti, expires: store.claim_jti(issuer, jti, expires, clock()),
         leeway=settings.jwt_leeway,
     )
+    if issuers and not settings.public_base_url:
+        log.warning(
+            "CDS_PUBLIC_BASE_URL is not set: a JWT's aud is checked against the URL in the "
+            "request's Host header, which the caller controls. Set it in production."
+        )
     if not issuers:
         log.warning(
             "CDS_TRUSTED_ISSUERS is not set: the service accepts calls from ANY client "

@@ -12,11 +12,9 @@ from typing import Any
 # FHIR issue-type codes (http://hl7.org/fhir/issue-type) used by the service.
 ISSUE_INVALID = "invalid"
 ISSUE_STRUCTURE = "structure"
-ISSUE_REQUIRED = "required"
 ISSUE_NOT_FOUND = "not-found"
 ISSUE_NOT_SUPPORTED = "not-supported"
 ISSUE_TOO_LONG = "too-long"
-ISSUE_SECURITY = "security"
 ISSUE_INCOMPLETE = "incomplete"
 ISSUE_EXCEPTION = "exception"
 

@@ -9,6 +9,7 @@ different keys run concurrently. Every failure of the server or the network beco
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import time
 from collections.abc import Mapping
@@ -38,6 +39,14 @@ class FhirLimits:
     read_timeout: float = 0.6
     deadline: float = 0.8
     max_pages: int = 20
+
+
+def cookieless_session() -> requests.Session:
+    """A Session that never keeps cookies: calls for different patients and tokens share it,
+    so nothing a server sets for one call may ride along on the next."""
+    session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
 
 
 def allowed(server: str, allowlist: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +21,9 @@ from cds_service.services import Service, prefetch_templates
 from cds_service.store import AppraisalRow, Store
 
 M = TypeVar("M", bound=BaseModel)
+
+OVERRIDE_WINDOW = timedelta(hours=24)
+"""An order-select override hides the same card at order-sign for this long."""
 
 FetcherFactory = Callable[[HookRequest], Fetcher]
 
@@ -54,7 +57,6 @@ class Outcome:
     """The response of a hook call and what its log line and metrics say of it."""
 
     body: dict[str, Any]
-    hook_instance: str
     ratings: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     fetched: tuple[str, ...] = ()
@@ -83,7 +85,7 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
         targets = selected(targets, context.selections)
     if not any(classify_order(order, knowledge) for order in targets):
         # nothing to appraise: no need for the record
-        return Outcome({"cards": []}, request.hookInstance)
+        return Outcome({"cards": []})
     gathered = gather(
         request.prefetch,
         prefetch_templates(knowledge),
@@ -96,7 +98,16 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
     hidden: frozenset[str] = frozenset()
     if engine.store is not None and not service.selected_orders_only:
         refs = [o.reference for o in targets if o.reference]
-        hidden = frozenset(engine.store.overridden_orders(context.patientId, refs))
+        overridden = engine.store.overridden_orders(
+            context.patientId, refs, since=now - OVERRIDE_WINDOW
+        )
+        hidden = frozenset(
+            a.order.reference
+            for a in appraisals
+            if a.order.reference
+            and (a.order.reference, a.procedure.id if a.procedure else None, rating_label(a))
+            in overridden
+        )
     advice = respond(appraisals, drafts.orders, knowledge, engine.policy, now, hidden)
     if engine.store is not None:
         engine.store.record_call(
@@ -105,7 +116,6 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
     shown = [(a, c) for a, c in zip(appraisals, advice.cards, strict=True) if c is not None]
     return Outcome(
         body=to_wire(advice.response),
-        hook_instance=request.hookInstance,
         ratings=tuple(rating_label(a) for a, _ in shown),
         indicators=tuple(c.indicator for _, c in shown),
         fetched=gathered.fetched,

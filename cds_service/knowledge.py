@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cds_service.codes import CodePattern, CodeSet
 
+SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
 
 SystemKey = Literal["cpt", "loinc", "radlex", "snomed", "icd10cm"]
@@ -260,7 +261,24 @@ class Knowledge(_Strict):
             if key not in self.code_systems:
                 raise ValueError(f"code_systems lacks {key!r}")
         self._check_codes_unique()
+        self._check_summaries_fit()
         return self
+
+    def _check_summaries_fit(self) -> None:
+        """Every summary a card can show is under 140 characters (CDS Hooks 2.0)."""
+        texts = self.texts
+        for procedure in self.procedures:
+            for template in (
+                texts.not_appropriate_summary,
+                texts.mri_summary,
+                texts.unspecified_summary,
+            ):
+                for category in self.categories.values():
+                    summary = template.format(procedure=procedure.name, category=category.label)
+                    if len(summary) > SUMMARY_LIMIT:
+                        raise ValueError(f"summary too long ({len(summary)}): {summary!r}")
+        if len(texts.escalation_summary) > SUMMARY_LIMIT:
+            raise ValueError("texts.escalation_summary is 140 characters or more")
 
     def _check_codes_unique(self) -> None:
         seen: dict[tuple[str, str], str] = {}

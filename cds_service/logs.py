@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,12 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[0] is not None:
-            entry["error"] = record.exc_info[0].__name__  # the type only: no values, no trace
+            # the type and where it was raised: no message, no values (they could hold PHI)
+            entry["error"] = record.exc_info[0].__name__
+            entry["where"] = [
+                f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}:{frame.name}"
+                for frame in traceback.extract_tb(record.exc_info[2])[-5:]
+            ]
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

@@ -8,9 +8,10 @@ from these models and serialised by :func:`to_wire`, which drops every empty opt
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -21,6 +22,16 @@ from pydantic import (
 
 SUMMARY_MAX = 139  # "<140 characters" (CDS Hooks 2.0, Card attributes)
 ID_MAX = 200  # ids the store keeps (hookInstance, patientId, ...): longer is refused, not cut
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Stored = Annotated[str, AfterValidator(_no_nul)]
+"""A string the store keeps: PostgreSQL refuses NUL characters, so they are refused here."""
 
 
 class _Lenient(BaseModel):
@@ -48,9 +59,9 @@ class FhirAuthorization(_Lenient):
 class OrderSignContext(_Lenient):
     """Context of the ``order-sign`` hook."""
 
-    userId: str = Field(min_length=1, max_length=ID_MAX)
-    patientId: str = Field(min_length=1, max_length=ID_MAX)
-    encounterId: str | None = Field(default=None, max_length=ID_MAX)
+    userId: Stored = Field(min_length=1, max_length=ID_MAX)
+    patientId: Stored = Field(min_length=1, max_length=ID_MAX)
+    encounterId: Stored | None = Field(default=None, max_length=ID_MAX)
     draftOrders: dict[str, Any]
 
     @field_validator("draftOrders")
@@ -77,7 +88,7 @@ class HookRequest(_Lenient):
     """The body of ``POST /cds-services/{id}``."""
 
     hook: str = Field(min_length=1, max_length=100)
-    hookInstance: str = Field(min_length=1, max_length=ID_MAX)
+    hookInstance: Stored = Field(min_length=1, max_length=ID_MAX)
     fhirServer: AnyHttpUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
@@ -198,13 +209,13 @@ def to_wire(response: CdsResponse) -> dict[str, Any]:
 
 
 class AcceptedSuggestion(_Lenient):
-    id: str = Field(min_length=1, max_length=64)
+    id: Stored = Field(min_length=1, max_length=64)
 
 
 class OverrideReasonCoding(_Lenient):
-    code: str = Field(min_length=1, max_length=100)
-    system: str | None = Field(default=None, max_length=300)
-    display: str | None = Field(default=None, max_length=300)
+    code: Stored = Field(min_length=1, max_length=100)
+    system: Stored | None = Field(default=None, max_length=300)
+    display: Stored | None = Field(default=None, max_length=300)
 
 
 class OverrideReason(_Lenient):
@@ -213,11 +224,11 @@ class OverrideReason(_Lenient):
 
 
 class FeedbackEntry(_Lenient):
-    card: str = Field(min_length=1, max_length=64)
+    card: Stored = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=20)
     overrideReason: OverrideReason | None = None
-    outcomeTimestamp: str = Field(min_length=1, max_length=64)
+    outcomeTimestamp: Stored = Field(min_length=1, max_length=64)
 
 
 class FeedbackRequest(_Lenient):

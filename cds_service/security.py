@@ -34,6 +34,7 @@ ALGORITHMS = ("ES384", "RS384", "ES256", "RS256")
 JWKS_TTL_SECONDS = 3600
 REFRESH_MIN_INTERVAL = 30
 JTI_MAX = 300  # the replay store's column
+MAX_LIFETIME = 3600  # seconds from iat to exp; CDS clients issue minutes-long tokens
 
 
 class AuthenticationFailed(Exception):
@@ -180,10 +181,20 @@ class Authenticator:
         return bool(self.issuers)
 
     def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
-        """The token's claims, or :class:`AuthenticationFailed` with the reason."""
-        if not authorization or not authorization.startswith("Bearer "):
+        """The token's claims, or :class:`AuthenticationFailed` with the reason (never another
+        exception: whatever a caller sends, the answer is a 401)."""
+        try:
+            return self._verify(authorization, audience)
+        except AuthenticationFailed:
+            raise
+        except Exception as exc:  # a shape nobody foresaw is a refusal, not a 500
+            raise AuthenticationFailed(f"token not usable: {type(exc).__name__}") from exc
+
+    def _verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("no bearer token")
-        token = authorization.removeprefix("Bearer ").strip()
+        token = token.strip()
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -192,15 +203,18 @@ class Authenticator:
         algorithm = header.get("alg")
         if algorithm not in ALGORITHMS:
             raise AuthenticationFailed(f"algorithm {algorithm!r} is not accepted")
+        kid, jku = header.get("kid"), header.get("jku")
+        if not isinstance(kid, str | None) or not isinstance(jku, str | None):
+            raise AuthenticationFailed("kid and jku must be strings")
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or issuer not in self.issuers:
             raise AuthenticationFailed(f"issuer {issuer!r} is not trusted")
-        jku = header.get("jku")
         if jku is not None and jku not in self.issuers[issuer].allowed_jkus:
             raise AuthenticationFailed(f"jku {jku!r} is not allowlisted for {issuer}")
-        key = self.resolver.key(issuer, header.get("kid"), jku)
-        if key.algorithm_name != algorithm and key.algorithm_name not in ("", None):
-            raise AuthenticationFailed(f"key {key.key_id!r} is not for {algorithm}")
+        key = self.resolver.key(issuer, kid, jku)
+        declared = getattr(key, "_jwk_data", {}).get("alg")  # a JWK need not declare one
+        if declared is not None and declared != algorithm:
+            raise AuthenticationFailed(f"key {key.key_id!r} is for {declared}, not {algorithm}")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -213,16 +227,18 @@ class Authenticator:
             )
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed(f"token rejected: {type(exc).__name__}: {exc}") from exc
-        issued = claims["iat"]
+        issued, expires_at = claims["iat"], claims["exp"]
         if not isinstance(issued, int | float) or issued > time.time() + self.leeway:
             raise AuthenticationFailed("token issued in the future")
+        if not isinstance(expires_at, int | float) or expires_at - issued > MAX_LIFETIME:
+            raise AuthenticationFailed(f"token lifetime over {MAX_LIFETIME} s")
         tenants = self.issuers[issuer].tenants
         if tenants is not None and claims.get("tenant") not in tenants:
             raise AuthenticationFailed(f"tenant {claims.get('tenant')!r} is not allowed")
         jti = claims["jti"]
-        if not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX:
+        if not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX or "\x00" in jti:
             raise AuthenticationFailed("jti must be a string of at most 300 characters")
-        expires = datetime.fromtimestamp(float(claims["exp"]) + self.leeway, UTC)
+        expires = datetime.fromtimestamp(float(expires_at) + self.leeway, UTC)
         if not self.claim_jti(issuer, jti, expires):
             raise AuthenticationFailed("jti already used (replay)")
         return claims

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +23,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    func,
     insert,
     select,
 )
@@ -84,6 +83,9 @@ class OverriddenOrder(Base):
     patient_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     order_ref: Mapped[str] = mapped_column(String(300), primary_key=True)
     card_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure: Mapped[str | None] = mapped_column(String(100))
+    rating: Mapped[str] = mapped_column(String(60))
+    overridden_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SeenJti(Base):
@@ -163,16 +165,25 @@ class Store:
                     insert(Appraised), [{"call_id": call_id, **row.__dict__} for row in rows]
                 )
 
-    def overridden_orders(self, patient_id: str, order_refs: Iterable[str]) -> set[str]:
-        """Orders of this patient whose order-select card the clinician overrode."""
+    def overridden_orders(
+        self, patient_id: str, order_refs: Iterable[str], since: datetime
+    ) -> set[tuple[str, str | None, str]]:
+        """(order, procedure, rating) of this patient's order-select cards the clinician
+        overrode since ``since``."""
         refs = [r for r in order_refs if r]
         if not refs:
             return set()
-        query = select(OverriddenOrder.order_ref).where(
-            OverriddenOrder.patient_id == patient_id, OverriddenOrder.order_ref.in_(refs)
+        query = select(
+            OverriddenOrder.order_ref, OverriddenOrder.procedure, OverriddenOrder.rating
+        ).where(
+            OverriddenOrder.patient_id == patient_id,
+            OverriddenOrder.order_ref.in_(refs),
+            OverriddenOrder.overridden_at >= since,
         )
         with self.engine.connect() as connection:  # Core: this runs on every order-sign call
-            return set(connection.scalars(query))
+            return {
+                (ref, procedure, rating) for ref, procedure, rating in connection.execute(query)
+            }
 
     # ----------------------------------------------------------------- feedback
 
@@ -197,17 +208,25 @@ class Store:
             try:
                 with self._sessions.begin() as session:
                     session.add(entry)
-                    if row.outcome == "overridden":
-                        self._remember_override(session, row.card_uuid)
+                    if row.outcome == "overridden" and service == "order-select":
+                        self._remember_override(session, row.card_uuid, now)
             except IntegrityError:
                 continue
             stored += 1
         return stored
 
     @staticmethod
-    def _remember_override(session: Session, card_uuid: str) -> None:
+    def _remember_override(session: Session, card_uuid: str, now: datetime) -> None:
+        """The card's order, procedure and rating, so that order-sign can recognise the same
+        card; a card this service did not issue at order-select is not remembered."""
         found = session.execute(
-            select(HookCall.patient_id, Appraised.order_ref)
+            select(
+                HookCall.patient_id,
+                Appraised.order_ref,
+                Appraised.procedure,
+                Appraised.rating,
+                Appraised.verdict,
+            )
             .join(HookCall, HookCall.id == Appraised.call_id)
             .where(Appraised.card_uuid == card_uuid, HookCall.service == "order-select")
         ).first()
@@ -215,7 +234,14 @@ class Store:
             return
         key = {"patient_id": found.patient_id, "order_ref": found.order_ref, "card_uuid": card_uuid}
         if session.get(OverriddenOrder, key) is None:
-            session.add(OverriddenOrder(**key))
+            session.add(
+                OverriddenOrder(
+                    **key,
+                    procedure=found.procedure,
+                    rating=found.rating or found.verdict,
+                    overridden_at=now,
+                )
+            )
 
     # ----------------------------------------------------------------- JWT replay
 
@@ -284,10 +310,6 @@ class Store:
             line["calls"] = len(line["calls"])
         return [table[k] for k in sorted(table)]
 
-    def count(self, table: type[Base]) -> int:
-        with self._sessions() as session:
-            return int(session.scalar(select(func.count()).select_from(table)) or 0)
-
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
     """WAL lets readers and one writer work at once (several gunicorn threads and workers)."""
@@ -295,7 +317,3 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -121,6 +122,38 @@ def test_a_card_overridden_at_order_select_is_not_shown_again_at_order_sign(
     assert signed["systemActions"][0]["resource"]["id"] == "example-request-id"
     # another patient's order with the same id still gets its card
     assert len(sandbox_call(client, "order-sign", f"pat-{uuid.uuid4()}")["cards"]) == 1
+
+
+def test_an_override_does_not_hide_a_different_order_under_the_same_id(
+    client: FlaskClient,
+) -> None:
+    """The sandbox reuses one order id: an MRI overridden at order-select must not silence a
+    CT drafted later under that id."""
+    patient = f"pat-{uuid.uuid4()}"
+    body = load("scenarios/sandbox-imaging-screen.json")
+    body["context"]["patientId"] = patient
+    mri = body["context"]["draftOrders"]["entry"][0]["resource"]["code"]["coding"][0]
+    mri.update(code="72141", display="MRI cervical spine without contrast")
+    card = client.post("/cds-services/order-select", json=body).get_json()["cards"][0]
+    assert card["indicator"] == "info"
+    feedback(client, overridden(card["uuid"]))
+    signed = sandbox_call(client, "order-sign", patient)  # the CT, same id
+    assert [c["indicator"] for c in signed["cards"]] == ["warning"]
+
+
+def test_an_override_is_forgotten_after_a_day(client: FlaskClient) -> None:
+    patient = f"pat-{uuid.uuid4()}"
+    card = sandbox_call(client, "order-select", patient)["cards"][0]
+    feedback(client, overridden(card["uuid"]))
+    later = create_app({"TESTING": True}, clock=lambda: NOW + timedelta(days=2)).test_client()
+    assert len(sandbox_call(later, "order-sign", patient)["cards"]) == 1
+
+
+def test_an_override_sent_to_order_sign_feedback_hides_nothing(client: FlaskClient) -> None:
+    patient = f"pat-{uuid.uuid4()}"
+    card = sandbox_call(client, "order-select", patient)["cards"][0]
+    feedback(client, overridden(card["uuid"]), service="order-sign")
+    assert len(sandbox_call(client, "order-sign", patient)["cards"]) == 1
 
 
 def test_accepted_feedback_does_not_hide_the_card_at_order_sign(client: FlaskClient) -> None:

@@ -315,3 +315,17 @@ def test_a_rejected_resource_is_logged_by_id_fails_safe_and_the_call_goes_on(
         assert card_indicators(response) == []
     assert "Observation/bad-1" in caplog.text and "Condition/bad-2" in caplog.text
     assert "PRIVATE-NOTE" not in caplog.text
+
+
+def test_cookies_set_by_a_fhir_server_never_ride_along_on_the_next_call(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    mock.get(
+        f"{BASE}/Condition",
+        json=EMPTY,
+        headers={"Set-Cookie": "SESSION=for-the-first-token; Path=/"},
+    )
+    for _ in range(2):
+        call(client, {"patient": PATIENT, "observations": None})
+    assert len(mock.calls) == 2
+    assert "Cookie" not in mock.calls[1].request.headers

@@ -252,3 +252,10 @@ def test_ids_too_long_for_the_store_are_a_400(
         target = target[key]
     target[field] = "x" * 201
     assert_outcome(post(client, "order-sign", body), 400, field)
+
+
+@pytest.mark.parametrize("field", ["hookInstance", "patientId"])
+def test_nul_characters_in_stored_ids_are_a_400(client: FlaskClient, field: str) -> None:
+    body = hook_request("order-sign", [order("r1")])
+    (body if field == "hookInstance" else body["context"])[field] = "p\u0000"
+    assert_outcome(post(client, "order-sign", body), 400, "NUL")

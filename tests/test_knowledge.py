@@ -86,6 +86,10 @@ def mutated(tmp_path: Path, change: object) -> Path:
         (lambda d: d["exclusions"][0]["codes"].update(icd10cm=["M99-M10"]), "reversed"),
         (lambda d: d.pop("texts"), "texts"),
         (lambda d: d["procedures"][0].update(rrl="☢☢☢☢☢☢"), "rrl"),
+        (
+            lambda d: d["procedures"][0].update(name="A very long procedure name " * 4),
+            "summary too long",
+        ),
     ],
 )
 def test_a_broken_file_names_its_fault(tmp_path: Path, change: object, fault: str) -> None:
@@ -123,6 +127,11 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
         ("fever-infection", "Fever (finding)", True),
         ("fever-infection", "History of rheumatic fever", False),
         ("neurologic-deficit", "Cervical myelopathy", True),
+        ("neurologic-deficit", "Stress incontinence", False),
+        ("neurologic-deficit", "Fecal incontinence", True),
+        ("immunosuppression", "Dependence on walking aids", False),
+        ("immunosuppression", "Hearing aids in use", False),
+        ("immunosuppression", "HIV infection", True),
     ],
 )
 def test_display_terms(group_id: str, name: str, matches: bool) -> None:

@@ -178,3 +178,18 @@ def test_no_log_line_ever_contains_the_access_token_or_the_jwt(logs: Collect) ->
     for token in sent:
         for part in token.split("."):  # nor any part of a JWT
             assert part not in text
+
+
+def test_an_unexpected_error_logs_where_it_happened_but_no_values(logs: Collect) -> None:
+    app = create_app({"TESTING": True})
+
+    @app.get("/boom")
+    def boom() -> None:
+        secret = "PATIENT-NAME"
+        raise RuntimeError(secret)
+
+    assert app.test_client().get("/boom").status_code == 500
+    line = json.loads(logs.lines[-1])
+    assert line["error"] == "RuntimeError"
+    assert any(":boom" in where for where in line["where"])
+    assert "PATIENT-NAME" not in logs.lines[-1]

@@ -154,6 +154,12 @@ REFUSED = {
     "no jti": token(jti=None),
     "no exp": token(exp=None),
     "jti too long for the replay store": token(jti="j" * 301),
+    "jku not a string (forged, unsigned)": unsigned(
+        {"alg": "ES384", "typ": "JWT", "kid": "ec-1", "jku": ["x"]}, claims()
+    )
+    + "AAAA",
+    "lifetime over an hour": token(exp=int(time.time()) + 7200),
+    "exp beyond any calendar": token(exp=10**20),
     "jti not a string": token(jti=12345),
     "RSA key used as ES384": token(kid="rsa-1", key=EC_KEY, alg="ES384"),
 }
@@ -290,3 +296,16 @@ def test_trusted_issuers_from_a_file(tmp_path: Path) -> None:
     client = create_app({"CDS_TRUSTED_ISSUERS": f"@{path}"}).test_client()
     assert get(client, token()).status_code == 200
     assert get(client, None).status_code == 401
+
+
+def test_rs384_with_a_jwk_that_declares_no_alg() -> None:
+    bare = {k: v for k, v in jwk(RSA_KEY.public_key(), "rsa-bare", "RS384").items() if k != "alg"}
+    config = json.dumps({ISS: {"jwks": {"keys": [bare]}}})
+    client = create_app({"CDS_TRUSTED_ISSUERS": config}).test_client()
+    assert get(client, token(kid="rsa-bare", key=RSA_KEY, alg="RS384")).status_code == 200
+    assert get(client, token(kid="rsa-bare", key=RSA_KEY, alg="RS256")).status_code == 200
+
+
+def test_the_scheme_is_case_insensitive(client: FlaskClient) -> None:
+    response = client.get("/cds-services", headers={"Authorization": f"bearer {token()}"})
+    assert response.status_code == 200

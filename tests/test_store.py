@@ -42,7 +42,7 @@ def test_expired_jtis_are_purged(store: Store) -> None:
     assert stale == 0
 
 
-def test_overridden_orders_are_per_patient_and_order(store: Store) -> None:
+def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store) -> None:
     patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
     row = AppraisalRow(
         "ServiceRequest/a",
@@ -54,12 +54,30 @@ def test_overridden_orders_are_per_patient_and_order(store: Store) -> None:
         "warning",
     )
     store.record_call("h1", "order-select", NOW, patient, [row])
-    assert store.overridden_orders(patient, ["ServiceRequest/a"]) == set()
+    since = NOW - timedelta(hours=1)
+    assert store.overridden_orders(patient, ["ServiceRequest/a"], since) == set()
     store.record_feedback("order-select", [FeedbackRow(card, "overridden", "t1")], NOW)
-    assert store.overridden_orders(patient, ["ServiceRequest/a", "ServiceRequest/b"]) == {
-        "ServiceRequest/a"
+    assert store.overridden_orders(patient, ["ServiceRequest/a", "ServiceRequest/b"], since) == {
+        ("ServiceRequest/a", "xr-cspine", "usually-not-appropriate")
     }
-    assert store.overridden_orders("someone-else", ["ServiceRequest/a"]) == set()
+    assert store.overridden_orders("someone-else", ["ServiceRequest/a"], since) == set()
+    assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW + timedelta(days=1)) == set()
+
+
+def test_an_override_sent_to_another_service_is_not_remembered(store: Store) -> None:
+    patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
+    row = AppraisalRow(
+        "ServiceRequest/a",
+        "ct-cspine-without",
+        "rated",
+        "usually-not-appropriate",
+        "not-appropriate",
+        card,
+        "warning",
+    )
+    store.record_call("h1", "order-select", NOW, patient, [row])
+    store.record_feedback("order-sign", [FeedbackRow(card, "overridden", "t1")], NOW)
+    assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW - timedelta(hours=1)) == set()
 
 
 def test_duplicate_feedback_is_ignored(store: Store) -> None:
