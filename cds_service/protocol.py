@@ -8,6 +8,7 @@ from these models and serialised by :func:`to_wire`, which drops every empty opt
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -230,9 +231,21 @@ class FeedbackEntry(_Lenient):
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: Stored = Field(min_length=1, max_length=64)
 
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        """An ISO 8601 instant, stored in one spelling so duplicates are recognised."""
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time") from None
+        if parsed.tzinfo is None:
+            raise ValueError("must carry a time zone")
+        return parsed.astimezone(UTC).isoformat()
+
 
 class FeedbackRequest(_Lenient):
-    feedback: list[FeedbackEntry] = Field(min_length=1)
+    feedback: list[FeedbackEntry] = Field(min_length=1, max_length=100)
 
 
 # --------------------------------------------------------------------------- discovery

@@ -26,8 +26,10 @@ from cds_service.fhir_read import (
     Skipped,
     as_dict,
     as_list,
+    as_str,
     codings,
     is_valid,
+    local_reference,
     names,
     read_condition,
     read_observation,
@@ -215,6 +217,19 @@ def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) ->
     return False
 
 
+def about_someone_else(resource: Mapping[str, Any], patient_id: str) -> bool:
+    """A Patient with another id, or a resource whose subject is another Patient: not this
+    call's patient's data (an _include, or a prefetch gone wrong)."""
+    if resource.get("resourceType") == "Patient":
+        own = resource.get("id")
+        return isinstance(own, str) and own != patient_id
+    subject = as_str(as_dict(resource.get("subject")).get("reference"))
+    if subject is None or subject.startswith(("urn:", "#")):
+        return False
+    kind, _, subject_id = local_reference(subject).partition("/")
+    return kind == "Patient" and subject_id != patient_id
+
+
 def read_record(
     values: Any, context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
 ) -> PatientRecord:
@@ -226,9 +241,12 @@ def read_record(
     birth_date = None
     conditions: list[ConditionFact] = []
     observations: list[ObservationFact] = []
+    patient_id = str(context.get("patientId"))
     for value in values:
         for resource in resources(value):
             kind = resource.get("resourceType")
+            if about_someone_else(resource, patient_id):
+                continue
             if kind == "Condition":
                 if condition_wanted(
                     resource.get("code"), knowledge, wanted_conditions
@@ -242,7 +260,7 @@ def read_record(
             elif kind == "Patient" and birth_date is None and is_valid(resource, skipped):
                 birth_date = latest_date(resource.get("birthDate"))
     return PatientRecord(
-        patient_id=str(context.get("patientId")),
+        patient_id=patient_id,
         birth_date=birth_date,
         conditions=tuple(conditions),
         observations=tuple(observations),

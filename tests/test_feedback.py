@@ -27,6 +27,7 @@ def sandbox_call(client: FlaskClient, hook: str, patient: str) -> dict[str, Any]
     body["hook"] = hook
     body["hookInstance"] = str(uuid.uuid4())
     body["context"]["patientId"] = patient
+    body["prefetch"]["patient"]["id"] = patient
     if hook == "order-sign":
         del body["context"]["selections"]
     response = client.post(f"/cds-services/{hook}", json=body)
@@ -132,6 +133,7 @@ def test_an_override_does_not_hide_a_different_order_under_the_same_id(
     patient = f"pat-{uuid.uuid4()}"
     body = load("scenarios/sandbox-imaging-screen.json")
     body["context"]["patientId"] = patient
+    body["prefetch"]["patient"]["id"] = patient
     mri = body["context"]["draftOrders"]["entry"][0]["resource"]["code"]["coding"][0]
     mri.update(code="72141", display="MRI cervical spine without contrast")
     card = client.post("/cds-services/order-select", json=body).get_json()["cards"][0]
@@ -177,14 +179,25 @@ def test_accepted_feedback_does_not_hide_the_card_at_order_sign(client: FlaskCli
         ({}, "feedback: Field required"),
         ({"feedback": []}, "at least 1 item"),
         (
-            {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "t"}]},
+            {
+                "feedback": [
+                    {"card": "x", "outcome": "ignored", "outcomeTimestamp": "2026-11-23T12:00:00Z"}
+                ]
+            },
             "feedback.0.outcome",
         ),
         (
-            {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]},
+            {
+                "feedback": [
+                    {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T12:00:00Z"}
+                ]
+            },
             "acceptedSuggestions: required",
         ),
-        ({"feedback": [{"outcome": "overridden", "outcomeTimestamp": "t"}]}, "feedback.0.card"),
+        (
+            {"feedback": [{"outcome": "overridden", "outcomeTimestamp": "2026-11-23T12:00:00Z"}]},
+            "feedback.0.card",
+        ),
     ],
 )
 def test_invalid_feedback_is_a_400(client: FlaskClient, body: Any, why: str) -> None:
@@ -205,12 +218,25 @@ def test_db_upgrade_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("card", "c" * 65), ("outcomeTimestamp", "t" * 65)],
+    [
+        ("card", "c" * 65),
+        ("outcomeTimestamp", "t" * 65),
+        ("outcomeTimestamp", "yesterday"),
+        ("outcomeTimestamp", "2026-11-23T12:00:00"),
+    ],
 )
-def test_values_too_long_for_the_store_are_a_400_not_a_database_error(
+def test_feedback_values_the_store_cannot_keep_are_a_400(
     client: FlaskClient, field: str, value: str
 ) -> None:
     entry = {**overridden("x"), field: value}
     response = feedback(client, entry)
     assert response.status_code == 400
     assert field in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_the_same_instant_spelled_twice_is_one_entry(client: FlaskClient) -> None:
+    card = sandbox_call(client, "order-select", f"pat-{uuid.uuid4()}")["cards"][0]
+    first = {**overridden(card["uuid"]), "outcomeTimestamp": "2026-11-23T12:01:00Z"}
+    second = {**overridden(card["uuid"]), "outcomeTimestamp": "2026-11-23T13:01:00+01:00"}
+    assert feedback(client, first).get_json()["new"] == 1
+    assert feedback(client, second).get_json()["new"] == 0

@@ -259,3 +259,17 @@ def test_a_next_link_to_another_path_on_the_same_host_is_not_followed(
     response = client.post("/cds-services/order-sign", json=body)
     assert response.status_code == 412
     assert len(mock.calls) == 1
+
+
+def test_another_patients_resources_in_the_prefetch_are_not_read(
+    scenario_client: FlaskClient,
+) -> None:
+    theirs = with_changes(RADICULOPATHY, subject={"reference": "Patient/someone-else"})
+    assert indicators(scenario_client, request(conditions=bundle(theirs))) == ["warning"]
+    ours = with_changes(
+        RADICULOPATHY, subject={"reference": "https://ehr.example.org/fhir/Patient/p1"}
+    )
+    assert indicators(scenario_client, request(conditions=bundle(ours))) == ["info"]
+    body = request()
+    body["prefetch"]["patient"]["id"] = "someone-else"  # not this patient: age unknown
+    assert indicators(scenario_client, body) == ["info"]
