@@ -245,19 +245,26 @@ def read_record(
     for value in values:
         for resource in resources(value):
             kind = resource.get("resourceType")
-            if about_someone_else(resource, patient_id):
-                continue
+            # the cheap code tests first: only what the rules read is checked further
             if kind == "Condition":
-                if condition_wanted(
-                    resource.get("code"), knowledge, wanted_conditions
-                ):  # a rejected one still excludes, failing safe; see ConditionFact
+                if not condition_wanted(resource.get("code"), knowledge, wanted_conditions):
+                    continue
+                if not about_someone_else(resource, patient_id):
+                    # a rejected one still excludes, failing safe; see ConditionFact
                     valid = is_valid(resource, skipped)
                     conditions.append(read_condition(resource, systems, validated=valid))
             elif kind == "Observation":
-                if has_code(resource.get("code"), wanted_observations, loinc_uris):
+                if not has_code(resource.get("code"), wanted_observations, loinc_uris):
+                    continue
+                if not about_someone_else(resource, patient_id):
                     is_valid(resource, skipped)  # logged when rejected; it can only exclude
                     observations.append(read_observation(resource, systems))
-            elif kind == "Patient" and birth_date is None and is_valid(resource, skipped):
+            elif (
+                kind == "Patient"
+                and birth_date is None
+                and not about_someone_else(resource, patient_id)
+                and is_valid(resource, skipped)
+            ):
                 birth_date = latest_date(resource.get("birthDate"))
     return PatientRecord(
         patient_id=patient_id,
