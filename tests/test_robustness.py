@@ -212,12 +212,11 @@ def mock() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-def test_a_patient_id_cannot_walk_out_of_the_fhir_base(mock: responses.RequestsMock) -> None:
-    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
-    mock.get(f"{BASE}/Condition", json=bundle())
+def conditions_from_the_server(patient_id: str = "p1") -> dict[str, Any]:
+    """A request whose conditions must be read from BASE, with a token."""
     body = request(observations=None)
     del body["prefetch"]["conditions"]
-    body["context"]["patientId"] = "../../admin/secrets?x="
+    body["context"]["patientId"] = patient_id
     body.update(
         fhirServer=BASE,
         fhirAuthorization={
@@ -228,7 +227,15 @@ def test_a_patient_id_cannot_walk_out_of_the_fhir_base(mock: responses.RequestsM
             "subject": "c",
         },
     )
-    client.post("/cds-services/order-sign", json=body)
+    return body
+
+
+def test_a_patient_id_cannot_walk_out_of_the_fhir_base(mock: responses.RequestsMock) -> None:
+    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
+    mock.get(f"{BASE}/Condition", json=bundle())
+    client.post(
+        "/cds-services/order-sign", json=conditions_from_the_server("../../admin/secrets?x=")
+    )
     assert mock.calls, "the Condition search was made"
     for call in mock.calls:
         assert call.request.url.startswith(f"{BASE}/Condition?patient=..%2F..%2Fadmin")
@@ -244,19 +251,7 @@ def test_a_next_link_to_another_path_on_the_same_host_is_not_followed(
             link=[{"relation": "next", "url": "https://gateway.example.org/fhir/tenant-b/p2"}]
         ),
     )
-    body = request(observations=None)
-    del body["prefetch"]["conditions"]
-    body.update(
-        fhirServer=BASE,
-        fhirAuthorization={
-            "access_token": "t",
-            "token_type": "Bearer",
-            "expires_in": 60,
-            "scope": "s",
-            "subject": "c",
-        },
-    )
-    response = client.post("/cds-services/order-sign", json=body)
+    response = client.post("/cds-services/order-sign", json=conditions_from_the_server())
     assert response.status_code == 412
     assert len(mock.calls) == 1
 
