@@ -3,10 +3,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -32,3 +34,10 @@ def app() -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def mock() -> Iterator[responses.RequestsMock]:
+    """Every outbound HTTP call of the test answered by responses; an unregistered URL fails."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps

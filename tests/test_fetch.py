@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,12 +52,6 @@ def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[s
 def client() -> FlaskClient:
     config = {"TESTING": True, "CDS_FHIR_ALLOWLIST": BASE, "CDS_FHIR_DEADLINE": 2.0}
     return create_app(config, clock=lambda: NOW).test_client()
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def call(client: FlaskClient, prefetch: dict[str, Any], **extra: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -204,12 +203,6 @@ def test_a_refuted_condition_cited_as_the_reason_is_no_indication(
 
 
 BASE = "https://gateway.example.org/fhir/tenant-a"
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def conditions_from_the_server(patient_id: str = "p1") -> dict[str, Any]:

@@ -8,7 +8,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +61,6 @@ def issuers(**extra: Any) -> str:
 @pytest.fixture
 def client() -> FlaskClient:
     return create_app({"CDS_TRUSTED_ISSUERS": issuers()}).test_client()
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def claims(**changes: Any) -> dict[str, Any]:

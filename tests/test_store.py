@@ -42,11 +42,12 @@ def test_expired_jtis_are_purged(store: Store) -> None:
     assert stale == 0
 
 
-def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store) -> None:
+def card_recorded_at_order_select(store: Store, procedure: str) -> tuple[str, str]:
+    """A fresh patient and the uuid of the warning card order-select showed for Order a."""
     patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
     row = AppraisalRow(
         "ServiceRequest/a",
-        "xr-cspine",
+        procedure,
         "rated",
         "usually-not-appropriate",
         "not-appropriate",
@@ -54,6 +55,11 @@ def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store
         "warning",
     )
     store.record_call("h1", "order-select", NOW, patient, [row])
+    return patient, card
+
+
+def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store) -> None:
+    patient, card = card_recorded_at_order_select(store, "xr-cspine")
     since = NOW - timedelta(hours=1)
     assert store.overridden_orders(patient, ["ServiceRequest/a"], since) == set()
     store.record_feedback("order-select", [FeedbackRow(card, "overridden", "t1")], NOW)
@@ -65,17 +71,7 @@ def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store
 
 
 def test_an_override_sent_to_another_service_is_not_remembered(store: Store) -> None:
-    patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
-    row = AppraisalRow(
-        "ServiceRequest/a",
-        "ct-cspine-without",
-        "rated",
-        "usually-not-appropriate",
-        "not-appropriate",
-        card,
-        "warning",
-    )
-    store.record_call("h1", "order-select", NOW, patient, [row])
+    patient, card = card_recorded_at_order_select(store, "ct-cspine-without")
     store.record_feedback("order-sign", [FeedbackRow(card, "overridden", "t1")], NOW)
     assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW - timedelta(hours=1)) == set()
 
