@@ -73,22 +73,12 @@ def respond(
     preferred_orders = [o for o in draft_orders if set(o.codes) & preferred_codes]
     writer = _Writer(knowledge, policy, now, preferred_orders)
     cards = tuple(None if a.order.reference in hidden else writer.card(a) for a in appraisals)
-    rated = [writer.rating_action(a) for a in appraisals]
-    actions = [action for action in rated if action is not None]
+    actions = [action for a in appraisals if (action := writer.rating_action(a)) is not None]
     extension = {"systemActions": [a.model_dump(mode="json") for a in actions]} if actions else None
     response = CdsResponse(
         cards=[c for c in cards if c is not None], systemActions=actions, extension=extension
     )
-    return Advice(response, cards, tuple(_rating_code(a) for a in rated))
-
-
-def _rating_code(action: Action | None) -> str | None:
-    if action is None or action.resource is None:
-        return None
-    for extension in action.resource.get("extension", []):
-        if extension.get("url") == PAMA_EXTENSION:
-            return str(extension["valueCodeableConcept"]["coding"][0]["code"])
-    return None
+    return Advice(response, cards, tuple(writer.pama_code(a) for a in appraisals))
 
 
 class _Writer:
@@ -305,30 +295,33 @@ class _Writer:
 
     # ------------------------------------------------------------------ systemActions
 
+    def pama_code(self, appraisal: Appraisal) -> str | None:
+        """The Argonaut pama-rating for an appraised order, or None when it has no rating."""
+        if appraisal.order.id is None:
+            return None  # nothing can reference the order to update it
+        if appraisal.verdict is Verdict.EXCLUDED:
+            return "no-criteria-apply"
+        if appraisal.verdict is Verdict.RATED and appraisal.category:
+            pama = self.k.categories[appraisal.category].pama_rating
+            return self.policy.may_be_appropriate_rating if pama == "configurable" else pama
+        return None
+
     def rating_action(self, appraisal: Appraisal) -> Action | None:
         """An update adding the Argonaut pama-rating extension to the draft order."""
-        order = appraisal.order
-        if order.id is None:
+        pama = self.pama_code(appraisal)
+        if pama is None:
             return None
-        codings: list[dict[str, str]]
-        if appraisal.verdict is Verdict.EXCLUDED:
-            codings = [_pama("no-criteria-apply")]
-        elif appraisal.verdict is Verdict.RATED and appraisal.category:
+        codings = [_pama(pama)]
+        if appraisal.verdict is Verdict.RATED and appraisal.category:
             category = self.k.categories[appraisal.category]
-            pama = category.pama_rating
-            if pama == "configurable":
-                pama = self.policy.may_be_appropriate_rating  # type: ignore[assignment]
-            codings = [
-                _pama(pama),
+            codings.append(
                 {
                     "system": self.k.rating_code_system,
                     "code": appraisal.category,
                     "display": category.label,
-                },
-            ]
-        else:
-            return None
-        resource = copy.deepcopy(order.raw)
+                }
+            )
+        resource = copy.deepcopy(appraisal.order.raw)
         extensions = [
             e
             for e in resource.get("extension") or ()
@@ -341,7 +334,7 @@ class _Writer:
             description=(
                 "Record the rating on the order: "
                 + (f"ACR {codings[1]['display']}; " if len(codings) > 1 else "")
-                + f"pama-rating {codings[0]['code']}"
+                + f"pama-rating {pama}"
             ),
             resource=resource,
         )
