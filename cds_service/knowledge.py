@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import yaml
@@ -167,6 +168,9 @@ class ExclusionGroup(_Strict):
     ignore_terms: list[str] = Field(default_factory=list)
     """Words that cancel a display-term match (``screening``, ``family history``)."""
     observations: list[FeverRule | WeightLossRule] = Field(default_factory=list)
+    snomed_roots: list[str] = Field(default_factory=list)
+    """SNOMED CT concepts whose every descendant counts (``<< root``); the descendants come
+    from a terminology server (see terminology.py), else only the listed codes count."""
     redirect: str
 
     @cached_property
@@ -239,6 +243,9 @@ class Knowledge(_Strict):
     exclusions: list[ExclusionGroup]
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
+    snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
+    """Root concept to its descendants, from a terminology server; never written in the file
+    (see :meth:`with_expansions`)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Knowledge:
@@ -329,7 +336,28 @@ class Knowledge(_Strict):
 
     @cached_property
     def exclusion_codes(self) -> dict[str, CodeSet]:
-        return {group.id: self.code_set(group.codes) for group in self.exclusions}
+        """Each group's codes, with the expanded descendants of its SNOMED CT roots."""
+        snomed = self.code_systems["snomed"].uri
+        found = {}
+        for group in self.exclusions:
+            codes = self.code_set(group.codes)
+            for root in group.snomed_roots:
+                codes.add(snomed, CodePattern.parse(root))
+                for code in self.snomed_expansions.get(root, ()):
+                    codes.add(snomed, CodePattern.parse(code))
+            found[group.id] = codes
+        return found
+
+    @property
+    def snomed_roots(self) -> list[str]:
+        """Every group's SNOMED CT roots, for the terminology server."""
+        return sorted({root for group in self.exclusions for root in group.snomed_roots})
+
+    def with_expansions(self, expansions: Mapping[str, Iterable[str]]) -> Knowledge:
+        """A copy whose groups also hold the given descendants of their SNOMED CT roots."""
+        data = self.model_dump()
+        data["snomed_expansions"] = {root: sorted(set(codes)) for root, codes in expansions.items()}
+        return compile_knowledge(Knowledge.model_validate(data))
 
     @cached_property
     def condition_codes_of_interest(self) -> CodeSet:
@@ -419,7 +447,11 @@ def load_knowledge(path: Path | None = None) -> Knowledge:
             for err in exc.errors()
         )
         raise KnowledgeError(f"knowledge file {source}: {faults}") from exc
-    # build every look-up now, so that nothing about the file can fail at request time
+    return compile_knowledge(knowledge)
+
+
+def compile_knowledge(knowledge: Knowledge) -> Knowledge:
+    """Build every look-up now, so that nothing about the file can fail at request time."""
     _ = (
         knowledge.system_uris,
         knowledge.procedure_by_code,

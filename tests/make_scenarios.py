@@ -655,6 +655,15 @@ def scenarios() -> dict[str, dict]:
         "order-sign", [{k: v for k, v in order("x", (CPT, "72040")).items() if k != "id"}]
     )
     s["sandbox-imaging-screen"] = sandbox_imaging_request()
+    # later sets, one module each (imported here: they build on the helpers above)
+    from scenarios_prior import prior_imaging_scenarios
+    from scenarios_record import record_scenarios
+    from scenarios_text import text_scenarios
+
+    for more in (text_scenarios(), record_scenarios(), prior_imaging_scenarios()):
+        clash = set(more) & set(s)
+        assert not clash, f"scenario names used twice: {clash}"
+        s.update(more)
     return s
 
 

@@ -1,0 +1,15 @@
+"""Scenarios: Findings in texts (ConText assertions), codes by hierarchy, where findings are read.
+
+Built with the helpers of ``make_scenarios.py``; their expectations are in ``tests/scenarios.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from make_scenarios import CPT, ICD, LOINC, SNOMED, condition, order, request  # noqa: F401
+
+
+def text_scenarios() -> dict[str, dict[str, Any]]:
+    s: dict[str, dict[str, Any]] = {}
+    return s
