@@ -136,6 +136,9 @@ def request_body(size: int) -> bytes:
             "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
             "conditions": bundle(conditions),
             "observations": bundle(observations),
+            "procedures": None,
+            "diagnosticReports": None,
+            "imagingStudies": None,
         },
     }
     return json.dumps(body).encode()

@@ -16,12 +16,13 @@ from cds_service.cards import CardPolicy
 from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
 from cds_service.fhir_client import cookieless_session
 from cds_service.hooks import Engine, FetcherFactory
-from cds_service.knowledge import load_knowledge
+from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.logs import configure_logging
 from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
 from cds_service.store import Store
+from cds_service.terminology import KnowledgeUpdater, TerminologyClient
 
 log = logging.getLogger("cds_service")
 
@@ -46,6 +47,7 @@ def create_app(
     settings, flask_config = _split_config(config)
     configure_logging(settings.log_level)
     knowledge = load_knowledge(settings.knowledge_file)
+    terminology = _terminology(knowledge, settings)
     issuers = parse_trusted_issuers(settings.trusted_issuers)
     store = Store(settings.database_url)
     store.upgrade()
@@ -55,8 +57,9 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["cds_settings"] = settings
     app.extensions["cds_services"] = build_services(knowledge)
+    app.extensions["cds_terminology"] = terminology
     app.extensions["cds_engine"] = Engine(
-        knowledge=knowledge,
+        knowledge_source=terminology,
         policy=CardPolicy(
             out_of_scope_cards=settings.out_of_scope_cards,
             may_be_appropriate_rating=settings.may_be_appropriate_rating,
@@ -69,6 +72,7 @@ def create_app(
         ),
         clock=clock,
         store=store,
+        tzinfo=settings.zone,
     )
     app.extensions["cds_store"] = store
     app.extensions["cds_authenticator"] = Authenticator(
@@ -98,6 +102,22 @@ def create_app(
     )
     api.register(app)
     return app
+
+
+def _terminology(knowledge: Knowledge, settings: Settings) -> KnowledgeUpdater:
+    """The SNOMED CT expansions: the cache file's, refreshed now if a server is set and the
+    cache is missing or stale (the refresh thread starts later, in each worker process)."""
+    client = None
+    if settings.terminology_url:
+        client = TerminologyClient(settings.terminology_url, timeout=settings.terminology_timeout)
+    updater = KnowledgeUpdater(
+        knowledge,
+        client,
+        cache=settings.terminology_cache,
+        refresh_hours=settings.terminology_refresh_hours,
+    )
+    updater.start_up()
+    return updater
 
 
 def _split_config(

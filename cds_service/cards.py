@@ -136,6 +136,23 @@ class _Writer:
     def _variant_line(self) -> str:
         return f"*ACR variant: {self.k.variant.title}*"
 
+    def _checked_line(self, appraisal: Appraisal) -> str:
+        """Where the indication came from and what was read before rating the order."""
+        texts, indication, checked = self.k.texts, appraisal.indication, appraisal.checked
+        if indication is None or checked is None:
+            return ""
+        evidence = ", ".join(p for p in (indication.display, indication.code) if p)
+        source = (
+            texts.indication_order
+            if indication.source == "order"
+            else texts.indication_problem_list
+        )
+        return texts.checked.format(
+            indication=source.format(evidence=evidence),
+            conditions=checked.conditions,
+            observations=checked.observations,
+        )
+
     def not_appropriate(self, appraisal: Appraisal) -> Card:
         suggestions = self.suggestions(appraisal, conservative=True)
         return self._rated(
@@ -162,7 +179,13 @@ class _Writer:
         assert appraisal.category is not None
         category = self.k.categories[appraisal.category].label
         detail = "\n\n".join(
-            [self._rating_line(appraisal), procedure.rationale, advice, self._variant_line()]
+            [
+                self._rating_line(appraisal),
+                procedure.rationale,
+                advice,
+                self._variant_line(),
+                self._checked_line(appraisal),
+            ]
         )
         return self._card(
             summary.format(procedure=procedure.name, category=category),
@@ -179,6 +202,7 @@ class _Writer:
                 self.k.texts.unspecified_detail,
                 self.k.texts.preferred_alternative,
                 self._variant_line(),
+                self._checked_line(appraisal),
             ]
         )
         suggestions = self.suggestions(appraisal, conservative=False)

@@ -1,4 +1,4 @@
-"""The ``cds-service`` command: ``serve`` and ``evaluate``."""
+"""The ``cds-service`` command: ``serve``, ``evaluate``, ``db``, ``report``, ``terminology``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cds_service.errors import CdsError, operation_outcome
@@ -53,6 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "report", help="print calls, cards, acceptances and overrides per service and rating"
     )
+    terminology = commands.add_parser(
+        "terminology", help="SNOMED CT expansions from CDS_TERMINOLOGY_URL"
+    )
+    terminology.add_argument(
+        "action", choices=["refresh"], help="expand every SNOMED CT root now and write the file"
+    )
+    terminology.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="file to write (default CDS_TERMINOLOGY_CACHE)",
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -62,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_upgrade()
         if args.command == "report":
             return _report()
+        if args.command == "terminology":
+            return _terminology_refresh(args.output)
         return _evaluate(args.request, args.now)
     except KnowledgeError as exc:
         print(f"cds-service: {exc}", file=sys.stderr)
@@ -113,6 +127,44 @@ def _report() -> int:
     store = Store(load_settings().database_url)
     store.upgrade()
     print(format_report(store.report()))
+    return 0
+
+
+def _terminology_refresh(output: Path | None) -> int:
+    """Expand every root now and write the cache file; one line either way."""
+    from cds_service.knowledge import load_knowledge
+    from cds_service.settings import load_settings
+    from cds_service.terminology import (
+        Expansions,
+        KnowledgeUpdater,
+        TerminologyClient,
+        TerminologyError,
+        safe_url,
+        write_cache,
+    )
+
+    settings = load_settings()
+    target = output or settings.terminology_cache
+    if not settings.terminology_url:
+        print("cds-service: terminology refresh: CDS_TERMINOLOGY_URL is not set", file=sys.stderr)
+        return 1
+    if target is None:
+        print("cds-service: terminology refresh: no --output and no cache file", file=sys.stderr)
+        return 1
+    client = TerminologyClient(settings.terminology_url, timeout=settings.terminology_timeout)
+    updater = KnowledgeUpdater(load_knowledge(settings.knowledge_file), client, cache=None)
+    try:
+        expansions = updater.refresh_now()
+        fetched = updater.fetched or datetime.now(UTC)
+        write_cache(target, Expansions(safe_url(client.base_url), fetched, expansions))
+    except TerminologyError as exc:
+        print(f"cds-service: terminology refresh failed: {exc.reason}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cds-service: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{root}: {len(codes)} codes" for root, codes in expansions.items())
+    print(f"cds-service: wrote {len(expansions)} SNOMED CT roots to {target} ({counts})")
     return 0
 
 

@@ -1,8 +1,10 @@
-"""Code matching: exact codes, ICD-10-CM prefixes (``Z85*``) and ranges (``C00-C96``).
+"""Code matching: exact codes per system, and ICD-10-CM by hierarchy.
 
-A :class:`CodeSet` answers "is this (system, code) in the set?" in O(1) for exact codes and
-O(patterns) for the few prefix and range patterns, which is what lets the record layer pick the
-relevant resources out of thousands on the raw JSON.
+A :class:`CodeSet` answers "is this (system, code) in the set?" with set look-ups, which is what
+lets the record layer pick the relevant resources out of thousands on the raw JSON. ICD-10-CM
+entries of the knowledge file are expanded to every code below them (see ``icd10cm.py``); a
+record's ICD-10-CM code also matches through its ancestors, so a code deeper than the tabular
+knows (a local extension, a newer release) still counts under its category (failing safe).
 """
 
 from __future__ import annotations
@@ -10,81 +12,50 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+SHORTEST_ICD_CATEGORY = 3
+
 
 def normalise(code: str) -> str:
-    """ICD-10-CM codes compare without the dot and case-insensitively; others are kept."""
+    """Codes compare without dots and case-insensitively (ICD-10-CM ``m54.12`` = ``M5412``)."""
     return code.strip().replace(".", "").upper()
-
-
-@dataclass(frozen=True)
-class CodePattern:
-    """One entry of a code list: exact (``M54.12``), prefix (``Z85*``) or range (``C00-C96``)."""
-
-    text: str
-    low: str
-    high: str | None  # None: exact or prefix
-    prefix: bool
-
-    @classmethod
-    def parse(cls, text: str) -> CodePattern:
-        raw = text.strip()
-        if not raw:
-            raise ValueError("empty code")
-        if raw.endswith("*"):
-            stem = normalise(raw.rstrip("*"))
-            if not stem:
-                raise ValueError(f"pattern {text!r} has no stem")
-            return cls(text, stem, None, True)
-        if "-" in raw and not raw[0].isdigit():
-            # ranges are ICD-10-CM only; LOINC codes (digits, dash) stay exact
-            low, _, high = raw.partition("-")
-            lo, hi = normalise(low), normalise(high)
-            if not lo or not hi or lo > hi:
-                raise ValueError(f"range {text!r} is empty or reversed")
-            return cls(text, lo, hi, False)
-        return cls(text, raw, None, False)
-
-    @property
-    def is_exact(self) -> bool:
-        return self.high is None and not self.prefix
-
-    def matches(self, code: str) -> bool:
-        value = normalise(code)
-        if self.prefix:
-            return value.startswith(self.low)
-        if self.high is not None:
-            # inclusive, and a code below the upper bound's category (C96.4 under C96) is in
-            return self.low <= value and (value <= self.high or value.startswith(self.high))
-        return value == normalise(self.low)
 
 
 @dataclass
 class CodeSet:
-    """Codes grouped by canonical system URI."""
+    """Codes grouped by canonical system URI; ``hierarchical`` systems match by ancestor."""
 
     exact: dict[str, set[str]] = field(default_factory=dict)
-    patterns: dict[str, list[CodePattern]] = field(default_factory=dict)
+    hierarchical: set[str] = field(default_factory=set)
 
-    def add(self, system: str, pattern: CodePattern) -> None:
-        if pattern.is_exact:
-            self.exact.setdefault(system, set()).add(normalise(pattern.low))
-        else:
-            self.patterns.setdefault(system, []).append(pattern)
+    def add(self, system: str, code: str) -> None:
+        self.exact.setdefault(system, set()).add(normalise(code))
+
+    def add_all(self, system: str, codes: Iterable[str], *, hierarchical: bool = False) -> None:
+        self.exact.setdefault(system, set()).update(normalise(c) for c in codes)
+        if hierarchical:
+            self.hierarchical.add(system)
 
     def update(self, other: CodeSet) -> None:
         for system, codes in other.exact.items():
             self.exact.setdefault(system, set()).update(codes)
-        for system, patterns in other.patterns.items():
-            self.patterns.setdefault(system, []).extend(patterns)
+        self.hierarchical |= other.hierarchical
 
     def contains(self, system: str, code: str) -> bool:
-        exact = self.exact.get(system)
-        if exact is not None and normalise(code) in exact:
+        codes = self.exact.get(system)
+        if not codes:
+            return False
+        value = normalise(code)
+        if value in codes:
             return True
-        return any(p.matches(code) for p in self.patterns.get(system, ()))
+        if system not in self.hierarchical:
+            return False
+        return any(
+            value[:length] in codes
+            for length in range(len(value) - 1, SHORTEST_ICD_CATEGORY - 1, -1)
+        )
 
     def __bool__(self) -> bool:
-        return bool(self.exact) or bool(self.patterns)
+        return any(self.exact.values())
 
 
 def any_match(codes: CodeSet, codings: Iterable[tuple[str, str]]) -> bool:

@@ -9,9 +9,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from cds_service.codes import any_match
-from cds_service.facts import CodePair, ConditionFact, ObservationFact, Order, PatientRecord
+from cds_service.facts import (
+    CodePair,
+    ConditionFact,
+    ObservationFact,
+    Order,
+    PatientRecord,
+    PriorStudyFact,
+)
 from cds_service.fhir_read import local_reference
 from cds_service.knowledge import (
     CategoryKey,
@@ -22,11 +30,17 @@ from cds_service.knowledge import (
     RrlKey,
     WeightLossRule,
 )
-from cds_service.units import to_celsius, to_kilograms
+from cds_service.units import Temperature, read_temperature, to_kilograms
 
 ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
+INACTIVE_STATUSES = frozenset({"inactive", "remission", "resolved"})
 IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 IGNORED_OBSERVATION_STATUS = frozenset({"cancelled", "entered-in-error"})
+IGNORED_STUDY_STATUS = {
+    "Procedure": frozenset({"not-done", "entered-in-error"}),
+    "DiagnosticReport": frozenset({"cancelled", "entered-in-error"}),
+    "ImagingStudy": frozenset({"cancelled", "entered-in-error"}),
+}
 
 
 class Verdict(StrEnum):
@@ -52,6 +66,24 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Indication:
+    """Where the suspected cervicogenic headache came from: the order's reason or the
+    problem list, and the code (with its display when the record gives one)."""
+
+    source: Literal["order", "problem-list"]
+    code: str
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the appraisal read before finding nothing that excludes the patient."""
+
+    conditions: int
+    observations: int
+
+
+@dataclass(frozen=True)
 class Appraisal:
     order: Order
     verdict: Verdict
@@ -59,6 +91,8 @@ class Appraisal:
     category: CategoryKey | None = None
     rrl: RrlKey | None = None
     findings: tuple[Finding, ...] = ()
+    indication: Indication | None = None
+    checked: Checked | None = None
 
     @property
     def escalate(self) -> bool:
@@ -82,21 +116,27 @@ def appraise(
         if condition.id and trusted:
             index.setdefault(f"Condition/{condition.id}", condition.codes)
     findings: tuple[Finding, ...] | None = None  # computed once, only if an order needs it
+    checked = Checked(record.conditions_read, record.observations_read)
     results = []
     for order in orders:
         procedure = classify_order(order, knowledge)
-        if procedure is None or not has_indication(order, record, knowledge, index):
+        indication = indication_of(order, record, knowledge, index) if procedure else None
+        if procedure is None or indication is None:
             results.append(Appraisal(order, Verdict.NOT_APPLICABLE, procedure))
             continue
         if findings is None:
             findings = patient_findings(record, knowledge, now)
         excluded = reason_findings(order, knowledge, index) + findings
         if excluded:
-            results.append(Appraisal(order, Verdict.EXCLUDED, procedure, findings=excluded))
+            results.append(
+                Appraisal(
+                    order, Verdict.EXCLUDED, procedure, findings=excluded, indication=indication
+                )
+            )
             continue
         category, rrl = knowledge.rating_for(procedure)
         verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
-        results.append(Appraisal(order, verdict, procedure, category, rrl))
+        results.append(Appraisal(order, verdict, procedure, category, rrl, (), indication, checked))
     return results
 
 
@@ -127,19 +167,27 @@ def classify_order(order: Order, knowledge: Knowledge) -> Procedure | None:
     return max(found, key=lambda p: RRL_ORDER.index(knowledge.rating_for(p)[1] or "not stated"))
 
 
-def has_indication(
+def indication_of(
     order: Order,
     record: PatientRecord,
     knowledge: Knowledge,
     references: Mapping[str, tuple[CodePair, ...]],
-) -> bool:
+) -> Indication | None:
     """Suspected cervicogenic headache: the order's reason, or the problem list if it has none."""
+    wanted = knowledge.indication_codes
     if order.reason_codes or order.reason_references:
-        return any_match(knowledge.indication_codes, reason_codes(order, references))
-    return any(
-        c.validated and is_current(c) and any_match(knowledge.indication_codes, c.codes)
-        for c in record.conditions
-    )
+        for system, code in reason_codes(order, references):
+            if wanted.contains(system, code):
+                return Indication(
+                    "order", code, order.reason_names[0] if order.reason_names else None
+                )
+        return None
+    for condition in record.conditions:
+        if condition.validated and is_current(condition):
+            for system, code in condition.codes:
+                if wanted.contains(system, code):
+                    return Indication("problem-list", code, condition.display)
+    return None
 
 
 def reason_codes(order: Order, references: Mapping[str, tuple[CodePair, ...]]) -> list[CodePair]:
@@ -157,28 +205,47 @@ def reason_findings(
 ) -> tuple[Finding, ...]:
     """Exclusions the clinician states on the order itself (its reasonCode or reasonReference)."""
     codes = reason_codes(order, references)
+    texts = knowledge.texts
     findings = []
     for group in knowledge.exclusions:
-        codes_match = any_match(knowledge.exclusion_codes[group.id], codes)
-        if codes_match or knowledge.names_match(group, order.reason_names):
-            escalate = group.escalate_within_days is not None
-            findings.append(
-                Finding(
-                    group.id,
-                    group.label,
-                    "given as a reason for this order",
-                    group.redirect,
-                    escalate,
-                )
-            )
+        coded = [c for s, c in codes if knowledge.exclusion_codes[group.id].contains(s, c)]
+        named = [t for t in order.reason_names if knowledge.text_affirms(group, (t,))]
+        noted = [t for t in order.notes if knowledge.text_affirms(group, (t,))]
+        if coded or named:
+            quoted = ", ".join([*coded, *(quote(t) for t in named)])
+            evidence = texts.evidence_order_reason.format(evidence=quoted)
+        elif noted:
+            evidence = texts.evidence_order_note.format(evidence=quote(noted[0]))
+        else:
+            continue
+        general = knowledge.no_escalation_codes[group.id]
+        only_general = (
+            bool(coded)
+            and not (named or noted)
+            and all(general.contains(s, c) for s, c in codes if c in coded)
+        )
+        escalate = group.escalate_within_days is not None and not only_general
+        findings.append(Finding(group.id, group.label, evidence, group.redirect, escalate))
     return tuple(findings)
 
 
+QUOTE_LIMIT = 120
+
+
+def quote(text: str) -> str:
+    """A text as the card quotes it: on one line, in quotes, cut at 120 characters."""
+    flat = " ".join(text.split())
+    if len(flat) > QUOTE_LIMIT:
+        flat = flat[: QUOTE_LIMIT - 1].rstrip() + "…"
+    return f"“{flat}”"
+
+
 def is_current(condition: ConditionFact) -> bool:
-    """Active (or status not recorded) and not refuted or entered in error."""
+    """Not refuted or entered in error, and not recorded as inactive, in remission or resolved:
+    active, or a status missing or unrecognised (failing safe, it counts)."""
     if condition.verification_status in IGNORED_VERIFICATION:
         return False
-    return condition.clinical_status is None or condition.clinical_status in ACTIVE_STATUSES
+    return condition.clinical_status not in INACTIVE_STATUSES
 
 
 # --------------------------------------------------------------------------- the patient
@@ -194,6 +261,7 @@ def patient_findings(
         findings.append(age)
     for group in knowledge.exclusions:
         findings.extend(group_findings(group, record, knowledge, now))
+    findings.extend(prior_imaging_findings(record, knowledge, now))
     return tuple(findings)
 
 
@@ -209,29 +277,98 @@ def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> F
     return None
 
 
+def prior_imaging_findings(
+    record: PatientRecord, knowledge: Knowledge, now: datetime
+) -> tuple[Finding, ...]:
+    """The variant is for initial imaging: a cervical-spine study already in the record puts
+    the patient outside it. The most recent one is named (an undated one counts, failing safe)."""
+    rule = knowledge.prior_imaging
+    since = now - timedelta(days=rule.lookback_days)
+    counted = [s for s in record.prior_studies if study_counts(s, since)]
+    if not counted:
+        return ()
+    latest = max(counted, key=lambda s: (s.date is not None, s.date or now))
+    return (Finding("prior-imaging", rule.label, study_evidence(latest, knowledge), rule.redirect),)
+
+
+def study_counts(study: PriorStudyFact, since: datetime) -> bool:
+    """Not cancelled, not-done or entered in error (any other status, or none, counts), and
+    done within the look-back or undated."""
+    if study.status in IGNORED_STUDY_STATUS.get(study.resource_type, frozenset()):
+        return False
+    return study.date is None or study.date >= since
+
+
+def study_evidence(study: PriorStudyFact, knowledge: Knowledge) -> str:
+    """``MRI cervical spine without IV contrast, Procedure, 2026-06-02``: the table's name."""
+    rows = (knowledge.procedure_by_code.get((s, c.strip().upper())) for s, c in study.codes)
+    procedure = next((row for row in rows if row is not None), None)
+    name = procedure.name if procedure else study.display or study.resource_type
+    when = study.date.date().isoformat() if study.date else knowledge.texts.no_date
+    return knowledge.prior_imaging.evidence.format(
+        procedure=name, resource_type=study.resource_type, date=when
+    )
+
+
 def group_findings(
     group: ExclusionGroup, record: PatientRecord, knowledge: Knowledge, now: datetime
 ) -> list[Finding]:
     codes = knowledge.exclusion_codes[group.id]
     findings: list[Finding] = []
     for condition in record.conditions:
-        named = any_match(codes, condition.codes) or knowledge.names_match(group, condition.names)
-        if named and condition_counts(condition, group, now):
-            findings.append(
-                Finding(
-                    group.id,
-                    group.label,
-                    condition_evidence(condition),
-                    group.redirect,
-                    escalate=is_new_deficit(condition, group, now),
-                )
+        if not condition_counts(condition, group, now):
+            continue
+        coded = any_match(codes, condition.codes)
+        if coded or knowledge.text_affirms(group, condition.names):
+            evidence = condition_evidence(condition)
+        elif noted := [t for t in condition.notes if knowledge.text_affirms(group, (t,))]:
+            evidence = (
+                condition_evidence(condition)
+                + " "
+                + (knowledge.texts.evidence_condition_note.format(evidence=quote(noted[0])))
             )
-            break  # one piece of evidence per group is enough to name it
+        else:
+            continue
+        escalate = is_new_deficit(condition, group, now) and not (
+            coded
+            and not knowledge.text_affirms(group, condition.notes)
+            and any_match(knowledge.no_escalation_codes[group.id], condition.codes)
+        )
+        findings.append(Finding(group.id, group.label, evidence, group.redirect, escalate))
+        break  # one piece of evidence per group is enough to name it
+    findings.extend(observation_findings(group, record, knowledge, now))
     for rule in group.observations:
         evidence = observation_evidence(rule, record.observations, now)
         if evidence:
             findings.append(Finding(group.id, group.label, evidence, group.redirect))
-    return findings[:1]
+    return sorted(findings, key=lambda f: not f.escalate)[:1]
+
+
+def observation_findings(
+    group: ExclusionGroup, record: PatientRecord, knowledge: Knowledge, now: datetime
+) -> list[Finding]:
+    """An Observation whose code or coded value is one of the group's findings (an examination
+    finding of numbness, say) and whose value does not deny it; undated ones count."""
+    codes = knowledge.exclusion_codes[group.id]
+    days = group.inactive_lookback_days if group.status_policy == "active" else None
+    since = now - timedelta(days=days) if days else None
+    for obs in record.observations:
+        if obs.status in IGNORED_OBSERVATION_STATUS or obs.absent:
+            continue
+        if since is not None and obs.effective is not None and obs.effective < since:
+            continue
+        named = [c for s, c in (*obs.codes, *obs.value_codes) if codes.contains(s, c)]
+        if named:
+            when = obs.effective.date().isoformat() if obs.effective else None
+            evidence = knowledge.texts.evidence_observation.format(
+                code=named[0], date=when or knowledge.texts.no_date
+            )
+            escalate = group.escalate_within_days is not None and (
+                obs.effective is None
+                or obs.effective >= now - timedelta(days=group.escalate_within_days)
+            )
+            return [Finding(group.id, group.label, evidence, group.redirect, escalate)]
+    return []
 
 
 def condition_counts(condition: ConditionFact, group: ExclusionGroup, now: datetime) -> bool:
@@ -277,6 +414,7 @@ def observation_evidence(
     rule: FeverRule | WeightLossRule, observations: Iterable[ObservationFact], now: datetime
 ) -> str:
     """Text naming the Observation(s) that meet the rule, or "" when none do."""
+    wanted = rule.loinc_codes
     relevant = [
         o
         for o in observations
@@ -284,7 +422,7 @@ def observation_evidence(
         and o.value is not None
         and o.effective is not None
         and o.effective <= now + timedelta(days=1)
-        and any(code == rule.loinc for _, code in o.codes)
+        and any(code in wanted for _, code in o.codes)
     ]
     if isinstance(rule, FeverRule):
         return fever_evidence(rule, relevant, now)
@@ -296,12 +434,21 @@ def fever_evidence(rule: FeverRule, observations: list[ObservationFact], now: da
     limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
     for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
         assert obs.effective is not None and obs.value is not None
-        celsius = to_celsius(obs.value, obs.unit)
-        if obs.effective >= since and celsius is not None and celsius >= limit - 1e-9:
-            return f"{rule.label} {obs.value:g} {obs.unit or ''} on {obs.effective.date()}".replace(
-                "  ", " "
-            )
+        reading = read_temperature(obs.value, obs.unit)
+        if obs.effective >= since and reading is not None and reading.celsius >= limit - 1e-9:
+            unit = unit_as_read(obs.unit, reading)
+            return f"{rule.label} {obs.value:g} {unit} on {obs.effective.date()}"
     return ""
+
+
+def unit_as_read(unit: str | None, reading: Temperature) -> str:
+    """``Cel``; ``(no unit; read as Cel)``; ``mg (read as [degF])``."""
+    given = (unit or "").strip()
+    if not reading.inferred:
+        return given or reading.unit
+    if given:
+        return f"{given} (read as {reading.unit})"
+    return f"(no unit; read as {reading.unit})"
 
 
 def weight_loss_evidence(

@@ -20,7 +20,9 @@ class Order:
     reason_codes: tuple[CodePair, ...] = ()
     reason_references: tuple[str, ...] = ()
     reason_names: tuple[str, ...] = ()
-    """Displays and texts of the order's reasonCode, for display-term rules."""
+    """Displays and texts of the order's reasonCode, read for findings named in text."""
+    notes: tuple[str, ...] = ()
+    """The texts of the order's notes, read for findings named in text."""
     contained: dict[str, tuple[CodePair, ...]] = field(default_factory=dict, compare=False)
     """``#id`` of each contained resource to its codes, for reasonReference."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -41,7 +43,9 @@ class ConditionFact:
     recorded: datetime | None = None
     abatement: datetime | None = None
     names: tuple[str, ...] = ()
-    """Every coding display and the text of the code, for display-term rules."""
+    """Every coding display and the text of the code, read for findings named in text."""
+    notes: tuple[str, ...] = ()
+    """The texts of the Condition's notes, read for findings named in text."""
     validated: bool = True
     """False when the R4 models rejected the resource: it may still exclude (failing safe), but
     it never supplies the indication."""
@@ -55,6 +59,25 @@ class ObservationFact:
     value: float | None
     unit: str | None
     effective: datetime | None
+    value_codes: tuple[CodePair, ...] = ()
+    """The codings of valueCodeableConcept (an examination finding, say)."""
+    absent: bool = False
+    """The value says the coded finding is absent (valueBoolean false, or a coded 'absent' or
+    'negative'): the Observation denies the finding."""
+
+
+@dataclass(frozen=True)
+class PriorStudyFact:
+    """Imaging already in the record: a Procedure, DiagnosticReport or ImagingStudy whose codes
+    name a row of the procedure table (the record keeps only those)."""
+
+    resource_type: str
+    id: str | None
+    codes: tuple[CodePair, ...]
+    status: str | None
+    date: datetime | None
+    """performed[x], effective[x] (else issued) or started; None when the record has none."""
+    display: str | None
 
 
 @dataclass(frozen=True)
@@ -65,3 +88,8 @@ class PatientRecord:
     birth_date: date | None
     conditions: tuple[ConditionFact, ...] = ()
     observations: tuple[ObservationFact, ...] = ()
+    prior_studies: tuple[PriorStudyFact, ...] = ()
+    conditions_read: int = 0
+    """How many of the patient's Conditions the record held (read, whether relevant or not)."""
+    observations_read: int = 0
+    """How many of the patient's Observations the record held."""

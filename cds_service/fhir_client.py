@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 
 import requests
 
+from cds_service.fhir_read import bundle_fault
+
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
@@ -148,6 +150,10 @@ class FhirClient:
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A page's entries; a page that is not a readable searchset is an error, never "none"."""
+    fault = bundle_fault(bundle)
+    if fault:
+        raise FhirFetchError(f"the FHIR server's answer is {fault}")
     entries = bundle.get("entry")
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 

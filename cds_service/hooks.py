@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -32,11 +33,19 @@ FetcherFactory = Callable[[HookRequest], Fetcher]
 class Engine:
     """What a hook call needs besides the request: knowledge, policy, FHIR access, clock."""
 
-    knowledge: Knowledge
+    knowledge_source: Callable[[], Knowledge]
+    """The current knowledge (the terminology updater swaps in new SNOMED CT expansions)."""
     policy: CardPolicy
     fetcher_for: FetcherFactory
     clock: Callable[[], datetime]
     store: Store | None = None
+    tzinfo: tzinfo = UTC
+    """The clinic's time zone (CDS_TIMEZONE): the rules' ``now.date()`` is the clinic's date."""
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The knowledge now; read it once per call, so that one call sees one version."""
+        return self.knowledge_source()
 
 
 def parse(model: type[M], data: object, where: str = "") -> M:
@@ -93,22 +102,30 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
         knowledge,
         engine.fetcher_for(request),
     )
-    now = engine.clock()
-    appraisals = appraise(targets, gathered.record, knowledge, now, drafts.references)
+    now = engine.clock()  # the store keeps this instant as it is (UTC)
+    clinic_now = now.astimezone(engine.tzinfo)  # the same instant, on the clinic's calendar
+    record = gathered.record
+    if drafts.conditions:  # entered during this visit, carried with the draft orders
+        record = replace(
+            record,
+            conditions=record.conditions + drafts.conditions,
+            conditions_read=record.conditions_read + len(drafts.conditions),
+        )
+    appraisals = appraise(targets, record, knowledge, clinic_now, drafts.references)
     hidden: frozenset[str] = frozenset()
     if engine.store is not None and not service.selected_orders_only:
         refs = [o.reference for o in targets if o.reference]
         overridden = engine.store.overridden_orders(
             context.patientId, refs, since=now - OVERRIDE_WINDOW
         )
-        hidden = frozenset(
+        hidden = frozenset(  # the same advice only, and never an escalation warning
             a.order.reference
             for a in appraisals
             if a.order.reference
-            and (a.order.reference, a.procedure.id if a.procedure else None, rating_label(a))
-            in overridden
+            and not a.escalate
+            and (a.order.reference, advice_key(a)) in overridden
         )
-    advice = respond(appraisals, drafts.orders, knowledge, engine.policy, now, hidden)
+    advice = respond(appraisals, drafts.orders, knowledge, engine.policy, clinic_now, hidden)
     if engine.store is not None:
         engine.store.record_call(
             request.hookInstance, service.id, now, context.patientId, audit_rows(appraisals, advice)
@@ -121,6 +138,14 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
         fetched=gathered.fetched,
         skipped=len(gathered.skipped.resources),
     )
+
+
+def advice_key(appraisal: Appraisal) -> str:
+    """What a card says, hashed: its procedure, rating and the findings' groups (no text)."""
+    groups = sorted({f.group_id for f in appraisal.findings})
+    procedure = appraisal.procedure.id if appraisal.procedure else ""
+    said = "|".join([procedure, rating_label(appraisal), ",".join(groups)])
+    return hashlib.sha256(said.encode()).hexdigest()[:32]
 
 
 def rating_label(appraisal: Appraisal) -> str:
@@ -139,6 +164,7 @@ def audit_rows(appraisals: Sequence[Appraisal], advice: Advice) -> list[Appraisa
             pama=rating,
             card_uuid=card.uuid if card else None,
             indicator=card.indicator if card else None,
+            advice_key=advice_key(a),
         )
         for a, card, rating in zip(appraisals, advice.cards, advice.ratings, strict=True)
         if a.verdict is not Verdict.NOT_APPLICABLE

@@ -7,16 +7,17 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cds_service.codes import CodePattern, CodeSet
+from cds_service import icd10cm
+from cds_service.assertions import ContextRule, GroupPhrases, TextReader
+from cds_service.codes import CodeSet
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
@@ -45,7 +46,8 @@ class CodeSystem(_Strict):
 
 
 class CodeLists(_Strict):
-    """Codes per system key; ICD-10-CM entries may be prefixes (``Z85*``) or ranges."""
+    """Codes per system key. An ICD-10-CM entry is a code, a category or a range
+    (``C00-C96``) of the CMS tabular, and means it and every code below it."""
 
     cpt: list[str] = Field(default_factory=list)
     loinc: list[str] = Field(default_factory=list)
@@ -54,12 +56,16 @@ class CodeLists(_Strict):
     icd10cm: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _patterns_parse(self) -> CodeLists:
+    def _codes_are_real(self) -> CodeLists:
         for key, codes in self.items():
             for code in codes:
-                pattern = CodePattern.parse(code)
-                if key != "icd10cm" and not pattern.is_exact:
-                    raise ValueError(f"{key} {code!r}: only ICD-10-CM codes take * or ranges")
+                if not code.strip():
+                    raise ValueError(f"{key}: empty code")
+                problem = icd10cm.fault(code) if key == "icd10cm" else None
+                if problem:
+                    raise ValueError(f"icd10cm {code!r} {problem}")
+                if key != "icd10cm" and ("*" in code or " " in code.strip()):
+                    raise ValueError(f"{key} {code!r}: only exact codes")
         return self
 
     def items(self) -> list[tuple[SystemKey, list[str]]]:
@@ -139,10 +145,15 @@ class ObservationThreshold(_Strict):
 
 class FeverRule(_Strict):
     kind: Literal["threshold"]
-    loinc: str
+    loinc: list[str] = Field(min_length=1)
+    """Every LOINC code of a body temperature (generic and site-specific): any one counts."""
     label: str
     thresholds: list[ObservationThreshold] = Field(min_length=1)
     lookback_days: int = Field(gt=0)
+
+    @property
+    def loinc_codes(self) -> frozenset[str]:
+        return frozenset(self.loinc)
 
 
 class WeightLossRule(_Strict):
@@ -151,6 +162,46 @@ class WeightLossRule(_Strict):
     label: str
     minimum_loss_percent: float = Field(gt=0, lt=100)
     window_days: int = Field(gt=0)
+
+    @property
+    def loinc_codes(self) -> frozenset[str]:
+        return frozenset({self.loinc})
+
+
+class TextRules(_Strict):
+    """How a group's finding is named in free text, read with ConText (see assertions.py).
+
+    ``match`` and ``no_match`` are examples a reviewer can read, run as tests: each ``match``
+    text must affirm the group, no ``no_match`` text may.
+    """
+
+    phrases: list[str] = Field(min_length=1)
+    other_senses: list[str] = Field(default_factory=list)
+    """Longer phrases holding a phrase that name something else (``hay fever``)."""
+    cancelled_by: list[str] = Field(default_factory=list)
+    """Modifiers that cancel a mention within ConText's scope (``lumbar`` radiculopathy)."""
+    kept_by: list[str] = Field(default_factory=list)
+    """Modifiers that keep a mention a cancelling one also modifies (``cervical``)."""
+    historical_counts: bool = False
+    """A historical mention ("history of ...") still puts the patient outside the variant."""
+    match: list[str] = Field(min_length=1)
+    no_match: list[str] = Field(min_length=1)
+
+
+class TextContextRule(_Strict):
+    """A ConText modifier added to medspaCy's defaults."""
+
+    literal: str
+    category: Literal[
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"
+    ]
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL"] = "FORWARD"
+    replaces_default: bool = False
+    groups: list[str] = Field(default_factory=list)
+    """Only mentions of these exclusion groups (every group when empty)."""
+    max_scope: int | None = Field(default=None, gt=0)
+    """At most this many tokens away (the sentence when unset)."""
+    why: str
 
 
 class ExclusionGroup(_Strict):
@@ -162,39 +213,34 @@ class ExclusionGroup(_Strict):
     inactive_lookback_days: int | None = Field(default=None, gt=0)
     escalate_within_days: int | None = Field(default=None, gt=0)
     codes: CodeLists
-    display_terms: list[str] = Field(default_factory=list)
-    """Words that identify the group in a Condition's coded display or text when its code is
-    not listed (SNOMED CT subtypes, which only a terminology server could place)."""
-    ignore_terms: list[str] = Field(default_factory=list)
-    """Words that cancel a display-term match (``screening``, ``family history``)."""
+    no_escalation_codes: CodeLists = Field(default_factory=CodeLists)
+    """Codes of the group that exclude but do not call for escalation (generalised weakness)."""
+    text: TextRules | None = None
     observations: list[FeverRule | WeightLossRule] = Field(default_factory=list)
     snomed_roots: list[str] = Field(default_factory=list)
     """SNOMED CT concepts whose every descendant counts (``<< root``); the descendants come
     from a terminology server (see terminology.py), else only the listed codes count."""
     redirect: str
 
-    @cached_property
-    def display_pattern(self) -> re.Pattern[str] | None:
-        if not self.display_terms:
-            return None
-        words = "|".join(re.escape(t) for t in self.display_terms)
-        return re.compile(rf"\b({words})\b", re.IGNORECASE)
 
-    @cached_property
-    def ignore_pattern(self) -> re.Pattern[str] | None:
-        if not self.ignore_terms:
-            return None
-        return re.compile("|".join(re.escape(t) for t in self.ignore_terms), re.IGNORECASE)
+class PriorImaging(_Strict):
+    """The variant is for *initial* imaging: a cervical-spine study of the procedure table
+    already in the record (within ``lookback_days``) puts the patient outside it."""
 
-    def names_match(self, names: tuple[str, ...], ignore_also: re.Pattern[str] | None) -> bool:
-        """True when a display or text names the group (and no ignore term cancels it)."""
-        pattern = self.display_pattern
-        if pattern is None:
-            return False
-        ignores = [p for p in (self.ignore_pattern, ignore_also) if p is not None]
-        return any(
-            pattern.search(name) and not any(p.search(name) for p in ignores) for name in names
-        )
+    label: str
+    lookback_days: int = Field(gt=0)
+    evidence: str
+    """How the card names the study: ``{procedure}``, ``{resource_type}`` and ``{date}``."""
+    redirect: str
+
+    @model_validator(mode="after")
+    def _evidence_fills(self) -> PriorImaging:
+        try:
+            self.evidence.format(procedure="", resource_type="", date="")
+        except (KeyError, IndexError, ValueError) as exc:
+            fields = "{procedure}, {resource_type}, {date}"
+            raise ValueError(f"evidence takes only {fields}: {exc}") from None
+        return self
 
 
 class OverrideReason(_Strict):
@@ -223,6 +269,14 @@ class Texts(_Strict):
     conservative_label: str
     conservative_all_label: str
     link_label: str
+    checked: str
+    indication_order: str
+    indication_problem_list: str
+    evidence_order_reason: str
+    evidence_order_note: str
+    evidence_condition_note: str
+    evidence_observation: str
+    no_date: str
 
 
 class Knowledge(_Strict):
@@ -239,8 +293,9 @@ class Knowledge(_Strict):
     preferred_procedure: str
     indication: CodeLists
     procedures: list[Procedure] = Field(min_length=1)
-    display_ignore_terms: list[str] = Field(default_factory=list)
+    text_context_rules: list[TextContextRule] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
+    prior_imaging: PriorImaging
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
@@ -309,11 +364,15 @@ class Knowledge(_Strict):
         return table
 
     def code_set(self, lists: CodeLists) -> CodeSet:
+        """The codes of ``lists``; ICD-10-CM entries with every code below them."""
         result = CodeSet()
         for key, codes in lists.items():
             uri = self.code_systems[key].uri
-            for code in codes:
-                result.add(uri, CodePattern.parse(code))
+            if key == "icd10cm":
+                for entry in codes:
+                    result.add_all(uri, icd10cm.expand(entry), hierarchical=True)
+            else:
+                result.add_all(uri, codes)
         return result
 
     @cached_property
@@ -342,9 +401,7 @@ class Knowledge(_Strict):
         for group in self.exclusions:
             codes = self.code_set(group.codes)
             for root in group.snomed_roots:
-                codes.add(snomed, CodePattern.parse(root))
-                for code in self.snomed_expansions.get(root, ()):
-                    codes.add(snomed, CodePattern.parse(code))
+                codes.add_all(snomed, [root, *self.snomed_expansions.get(root, ())])
             found[group.id] = codes
         return found
 
@@ -357,7 +414,9 @@ class Knowledge(_Strict):
         """A copy whose groups also hold the given descendants of their SNOMED CT roots."""
         data = self.model_dump()
         data["snomed_expansions"] = {root: sorted(set(codes)) for root, codes in expansions.items()}
-        return compile_knowledge(Knowledge.model_validate(data))
+        copy = Knowledge.model_validate(data)
+        copy.__dict__["text_reader"] = self.text_reader  # same phrases: share the pipeline
+        return compile_knowledge(copy)
 
     @cached_property
     def condition_codes_of_interest(self) -> CodeSet:
@@ -369,35 +428,59 @@ class Knowledge(_Strict):
         return result
 
     @cached_property
-    def ignore_pattern(self) -> re.Pattern[str] | None:
-        if not self.display_ignore_terms:
-            return None
-        words = "|".join(re.escape(t) for t in self.display_ignore_terms)
-        return re.compile(words, re.IGNORECASE)
-
-    def names_match(self, group: ExclusionGroup, names: tuple[str, ...]) -> bool:
-        """A display or text names the group's finding (display terms, less ignore terms)."""
-        return group.names_match(names, self.ignore_pattern)
-
-    @cached_property
     def decision_cache(self) -> dict[object, bool]:
         """Memo of per-CodeableConcept decisions on the hot path (see record.py)."""
         return {}
 
     @cached_property
-    def any_term_pattern(self) -> re.Pattern[str] | None:
-        """Every group's display terms in one pattern: the cheap first test on the hot path."""
-        terms = [t for group in self.exclusions for t in group.display_terms]
-        if not terms:
-            return None
-        return re.compile(rf"\b({'|'.join(re.escape(t) for t in terms)})\b", re.IGNORECASE)
+    def no_escalation_codes(self) -> dict[str, CodeSet]:
+        return {group.id: self.code_set(group.no_escalation_codes) for group in self.exclusions}
 
-    def condition_named_in_rules(self, names: tuple[str, ...]) -> bool:
-        """True when a Condition's display or text matches an exclusion group's terms."""
-        pattern = self.any_term_pattern
-        if pattern is None or not any(pattern.search(name) for name in names):
-            return False
-        return any(self.names_match(group, names) for group in self.exclusions)
+    @cached_property
+    def finding_codes(self) -> CodeSet:
+        """Every exclusion group's codes: an Observation coded with one is a finding."""
+        result = CodeSet()
+        for codes in self.exclusion_codes.values():
+            result.update(codes)
+        return result
+
+    @cached_property
+    def text_reader(self) -> TextReader:
+        """ConText over every group's phrases (built once per knowledge file)."""
+        groups = [
+            GroupPhrases(
+                group_id=group.id,
+                phrases=tuple(group.text.phrases),
+                other_senses=tuple(group.text.other_senses),
+                cancelled_by=tuple(group.text.cancelled_by),
+                kept_by=tuple(group.text.kept_by),
+                historical_counts=group.text.historical_counts,
+            )
+            for group in self.exclusions
+            if group.text is not None
+        ]
+        rules = [
+            ContextRule(
+                r.literal,
+                r.category,
+                r.direction,
+                r.replaces_default,
+                tuple(r.groups),
+                r.max_scope,
+            )
+            for r in self.text_context_rules
+        ]
+        return TextReader(groups, rules)
+
+    def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
+        """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
+        reader = self.text_reader
+        return any(group.id in reader.affirmed(text) for text in texts)
+
+    def names_a_finding(self, texts: tuple[str, ...]) -> bool:
+        """The cheap first test: does any text hold a candidate phrase of any group?"""
+        reader = self.text_reader
+        return any(reader.has_candidate(text) for text in texts)
 
     @cached_property
     def procedure_combinations(self) -> list[tuple[frozenset[tuple[str, str]], Procedure]]:
@@ -416,7 +499,12 @@ class Knowledge(_Strict):
     @cached_property
     def observation_codes_of_interest(self) -> frozenset[str]:
         """LOINC codes of the Observations any rule reads."""
-        return frozenset(rule.loinc for group in self.exclusions for rule in group.observations)
+        return frozenset(
+            code
+            for group in self.exclusions
+            for rule in group.observations
+            for code in rule.loinc_codes
+        )
 
     def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
         """The category and RRL of a row, or of an unspecified order whose candidates agree."""
@@ -430,9 +518,30 @@ class Knowledge(_Strict):
         return category, rrl
 
 
+_LOADED: dict[tuple[str, int, int], Knowledge] = {}
+
+
 def load_knowledge(path: Path | None = None) -> Knowledge:
-    """Read and validate a knowledge file; raise :class:`KnowledgeError` naming any fault."""
+    """Read and validate a knowledge file; raise :class:`KnowledgeError` naming any fault.
+
+    A file already loaded unchanged (same path, size and modification time) is not compiled
+    again: the text pipeline takes about a second to build.
+    """
     source = path or PACKAGED_KNOWLEDGE
+    try:
+        stat = source.stat()
+        key = (str(source.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _LOADED:
+        return _LOADED[key]
+    knowledge = _load(source)
+    if key is not None:
+        _LOADED[key] = knowledge
+    return knowledge
+
+
+def _load(source: Path) -> Knowledge:
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -458,9 +567,9 @@ def compile_knowledge(knowledge: Knowledge) -> Knowledge:
         knowledge.condition_codes_of_interest,
         knowledge.observation_codes_of_interest,
         knowledge.procedure_combinations,
-        knowledge.ignore_pattern,
-        knowledge.any_term_pattern,
-        [g.display_pattern for g in knowledge.exclusions],
-        [g.ignore_pattern for g in knowledge.exclusions],
+        knowledge.exclusion_codes,
+        knowledge.no_escalation_codes,
+        knowledge.finding_codes,
     )
+    knowledge.text_reader.warm()
     return knowledge

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.facts import CodePair, Order
+from cds_service.facts import CodePair, ConditionFact, Order
 from cds_service.fhir_read import (
     Skipped,
     as_dict,
@@ -15,6 +15,7 @@ from cds_service.fhir_read import (
     codings,
     is_valid,
     local_reference,
+    read_condition,
     read_order,
 )
 
@@ -25,6 +26,8 @@ class DraftOrders:
     """Every valid draft ServiceRequest, in Bundle order."""
     references: dict[str, tuple[CodePair, ...]]
     """``Type/id`` to codes for the other resources of the Bundle (reasonReference targets)."""
+    conditions: tuple[ConditionFact, ...] = ()
+    """Conditions carried in the Bundle (entered during this visit): part of the record."""
 
 
 def read_draft_orders(
@@ -32,6 +35,7 @@ def read_draft_orders(
 ) -> DraftOrders:
     """Parse the Bundle's entries one by one: a Bundle without ``type`` is still read."""
     orders: list[Order] = []
+    conditions: list[ConditionFact] = []
     references: dict[str, tuple[CodePair, ...]] = {}
     for entry in as_list(bundle.get("entry")):
         resource = as_dict(as_dict(entry).get("resource"))
@@ -40,13 +44,16 @@ def read_draft_orders(
             if is_valid(resource, skipped):
                 orders.append(read_order(resource, systems))
             continue
+        if kind == "Condition":  # a rejected one still excludes, failing safe
+            valid = is_valid(resource, skipped)
+            conditions.append(read_condition(resource, systems, validated=valid))
         codes = codings(resource.get("code"), systems)
         if kind and as_str(resource.get("id")):
             references[f"{kind}/{resource['id']}"] = codes
         full_url = as_str(as_dict(entry).get("fullUrl"))
         if full_url and full_url.startswith("urn:"):
             references[full_url] = codes
-    return DraftOrders(tuple(orders), references)
+    return DraftOrders(tuple(orders), references, tuple(conditions))
 
 
 def selected(orders: Iterable[Order], selections: Iterable[str]) -> list[Order]:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 from cds_service.codes import CodeSet
 from cds_service.errors import MissingData
-from cds_service.facts import ConditionFact, ObservationFact, PatientRecord
+from cds_service.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.fhir_client import FhirFetchError, next_link
 from cds_service.fhir_read import (
     Skipped,
@@ -28,11 +29,16 @@ from cds_service.fhir_read import (
     as_list,
     as_str,
     codings,
+    container_fault,
     is_valid,
+    lenient_concept,
     local_reference,
     names,
+    note_texts,
     read_condition,
     read_observation,
+    read_prior_study,
+    study_concepts,
 )
 from cds_service.fhir_time import latest_date
 from cds_service.knowledge import Knowledge
@@ -44,6 +50,7 @@ _MISSING = object()
 FETCH_PAGE_SIZE = 200
 DECISION_CACHE_LIMIT = 20_000
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
+PRIOR_STUDY_TYPES = frozenset({"Procedure", "DiagnosticReport", "ImagingStudy"})
 
 
 @dataclass(frozen=True)
@@ -102,10 +109,11 @@ def gather(
     why: dict[str, str] = {}
     for key, template in templates.items():
         value = given.get(key, _MISSING)
+        fault = None if value is None or value is _MISSING else prefetch_fault(value, template)
         if value is _MISSING:
             wanted[key], why[key] = fetch_query(template, context), "missing"
-        elif is_operation_outcome(value):
-            wanted[key], why[key] = fetch_query(template, context), "an OperationOutcome"
+        elif fault:  # unusable is not "no data": it is fetched, else 412
+            wanted[key], why[key] = fetch_query(template, context), fault
         else:
             values[key] = value
             more = next_link(value) if isinstance(value, dict) else None
@@ -113,12 +121,12 @@ def gather(
                 wanted[key], why[key] = more, "paged"
     if wanted:
         results = fetch(wanted)
-        failed = [k for k in wanted if not isinstance(results.get(k), dict)]
+        faults = {k: answer_fault(results.get(k), templates[k]) for k in wanted}
+        failed = [k for k in wanted if faults[k]]
         if failed:
             raise MissingData(
                 "; ".join(
-                    f"prefetch key '{k}' is {why[k]} and could not be fetched: "
-                    + reason_of(results, k)
+                    f"prefetch key '{k}' is {why[k]} and could not be fetched: {faults[k]}"
                     for k in failed
                 ),
                 expression=[f"prefetch.{k}" for k in failed],
@@ -130,9 +138,29 @@ def gather(
     return Gathered(record, skipped, tuple(wanted))
 
 
-def reason_of(results: Mapping[str, Any], key: str) -> str:
-    error = results.get(key)
-    return error.reason if isinstance(error, FhirFetchError) else "no answer"
+def expected_type(template: str) -> str:
+    """What a prefetch template asks for: a searchset ``Bundle``, or the resource type read."""
+    if "?" in template:
+        return "Bundle"
+    return template.lstrip("/").split("/", 1)[0]
+
+
+def prefetch_fault(value: object, template: str) -> str | None:
+    """Why a (non-null) prefetch value cannot be used as the answer to ``template``, or None."""
+    if is_operation_outcome(value):
+        return "an OperationOutcome"
+    return container_fault(value, expected_type(template))
+
+
+def answer_fault(answer: object, template: str) -> str | None:
+    """Why the FHIR server's answer for a key cannot be used, or None: the same checks as for
+    the prefetch, so a malformed answer is never read as "no data"."""
+    if isinstance(answer, FhirFetchError):
+        return answer.reason
+    if not isinstance(answer, dict):
+        return "no answer"
+    fault = prefetch_fault(answer, template)
+    return f"the FHIR server's answer is {fault}" if fault else None
 
 
 def merge(prefetched: Any, fetched: Any) -> Any:
@@ -184,7 +212,7 @@ def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> 
     if known is not None:
         return known
     answer = any(wanted.contains(s, c) for s, c in codings(concept, knowledge.system_uris)) or (
-        knowledge.condition_named_in_rules(names(concept))
+        knowledge.names_a_finding(names(concept))
     )
     if key is not None:
         if len(cache) >= DECISION_CACHE_LIMIT:
@@ -238,37 +266,99 @@ def read_record(
     wanted_observations = knowledge.observation_codes_of_interest
     loinc = knowledge.code_systems["loinc"].uri
     loinc_uris = frozenset(uri for uri, canonical in systems.items() if canonical == loinc)
-    birth_date = None
+    patients: list[tuple[object, bool]] = []  # (birthDate, valid) of this patient's Patients
     conditions: list[ConditionFact] = []
     observations: list[ObservationFact] = []
+    prior_studies: list[PriorStudyFact] = []
     patient_id = str(context.get("patientId"))
+    counted_conditions = counted_observations = 0
     for value in values:
         for resource in resources(value):
             kind = resource.get("resourceType")
             # the cheap code tests first: only what the rules read is checked further
             if kind == "Condition":
-                if not condition_wanted(resource.get("code"), knowledge, wanted_conditions):
+                counted_conditions += 1
+                concept, _ = lenient_concept(resource.get("code"))  # any shape, failing safe
+                if not condition_wanted(concept, knowledge, wanted_conditions) and not (
+                    "note" in resource and knowledge.names_a_finding(note_texts(resource))
+                ):
                     continue
                 if not about_someone_else(resource, patient_id):
                     # a rejected one still excludes, failing safe; see ConditionFact
                     valid = is_valid(resource, skipped)
                     conditions.append(read_condition(resource, systems, validated=valid))
             elif kind == "Observation":
-                if not has_code(resource.get("code"), wanted_observations, loinc_uris):
+                counted_observations += 1
+                if not has_code(
+                    resource.get("code"), wanted_observations, loinc_uris
+                ) and not names_a_finding(resource, knowledge):
                     continue
                 if not about_someone_else(resource, patient_id):
                     is_valid(resource, skipped)  # logged when rejected; it can only exclude
                     observations.append(read_observation(resource, systems))
-            elif (
-                kind == "Patient"
-                and birth_date is None
-                and not about_someone_else(resource, patient_id)
-                and is_valid(resource, skipped)
-            ):
-                birth_date = latest_date(resource.get("birthDate"))
+            elif kind in PRIOR_STUDY_TYPES:
+                study = prior_study(resource, knowledge, patient_id, skipped)
+                if study is not None:
+                    prior_studies.append(study)
+            elif kind == "Patient" and not about_someone_else(resource, patient_id):
+                patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
     return PatientRecord(
         patient_id=patient_id,
-        birth_date=birth_date,
+        birth_date=agreed_birth_date(patients),
         conditions=tuple(conditions),
         observations=tuple(observations),
+        prior_studies=tuple(prior_studies),
+        conditions_read=counted_conditions,
+        observations_read=counted_observations,
     )
+
+
+def names_a_finding(observation: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """An Observation whose code or coded value is an exclusion group's finding."""
+    systems, findings = knowledge.system_uris, knowledge.finding_codes
+    return any(
+        findings.contains(system, code)
+        for field in ("code", "valueCodeableConcept")
+        for system, code in codings(observation.get(field), systems)
+    )
+
+
+def agreed_birth_date(patients: list[tuple[object, bool]]) -> date | None:
+    """The birth date every Patient resource of this patient agrees with, else None (age
+    unknown). Only a valid Patient supplies it, but any one, valid or not, can contradict it.
+    A partial date agrees with a fuller one it begins (``1981``, ``1981-05-04``): the fullest
+    date a valid Patient gives is used, read as the latest day it can mean."""
+    given = [b.strip() for b, _ in patients if isinstance(b, str) and b.strip()]
+    supplied = [b.strip() for b, valid in patients if valid and isinstance(b, str) and b.strip()]
+    if not supplied:
+        return None
+    fullest = max(given, key=len)
+    if not all(fullest.startswith(b) for b in given):
+        return None  # two birth dates: which one is right is not ours to guess
+    return latest_date(max(supplied, key=len))
+
+
+def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """The cheap first test, on the raw JSON: a coding that identifies a procedure-table row."""
+    table, systems = knowledge.procedure_by_code, knowledge.system_uris
+    for concept in study_concepts(resource):
+        for coding in as_list(as_dict(concept).get("coding")):
+            system, code = as_dict(coding).get("system"), as_dict(coding).get("code")
+            if (
+                isinstance(system, str)
+                and isinstance(code, str)
+                and (systems.get(system, system), code.strip().upper()) in table
+            ):
+                return True
+    return False
+
+
+def prior_study(
+    resource: Mapping[str, Any], knowledge: Knowledge, patient_id: str, skipped: Skipped
+) -> PriorStudyFact | None:
+    """A cervical-spine study of this patient already in the record, or None. One the R4
+    models reject still counts (it can only put the patient outside the variant)."""
+    if not names_a_table_row(resource, knowledge) or about_someone_else(resource, patient_id):
+        return None
+    is_valid(resource, skipped)  # logged (type and id) when rejected
+    return read_prior_study(resource, knowledge.system_uris)

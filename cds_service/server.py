@@ -56,11 +56,15 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 
 def _post_fork(server: Any, worker: Any) -> None:
-    """Each worker opens its own database connections."""
+    """Each worker opens its own database connections and runs its own SNOMED CT refresh
+    thread (threads do not survive the fork)."""
     app = server.app.callable if hasattr(server.app, "callable") else None
     store = app.extensions.get("cds_store") if app is not None else None
     if store is not None:
         store.engine.dispose(close=False)
+    terminology = app.extensions.get("cds_terminology") if app is not None else None
+    if terminology is not None:
+        terminology.start()
 
 
 def _child_exit(server: Any, worker: Any) -> None:

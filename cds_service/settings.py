@@ -5,10 +5,12 @@ Every setting is documented in the README's configuration table; keep the two in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PamaCode = Literal["appropriate", "not-appropriate", "no-criteria-apply"]
@@ -84,6 +86,52 @@ class Settings(BaseSettings):
     """Seconds before gunicorn restarts a worker that stopped answering."""
 
     log_level: str = "INFO"
+
+    timezone: str = "UTC"
+    """IANA time zone of the clinic (``Europe/Paris``): its calendar decides the date on which
+    a patient turns 18. A name zoneinfo does not know stops start-up."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"CDS_TIMEZONE {value!r} is not an IANA time zone name (e.g. 'UTC', "
+                "'America/New_York')"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's time zone (see ``timezone``)."""
+        return ZoneInfo(self.timezone)
+
+    terminology_url: str | None = None
+    """FHIR terminology server that expands each exclusion group's SNOMED CT roots
+    (``ValueSet/$expand``); unset: the cache file's expansions, else only the listed codes."""
+
+    terminology_cache: Path | None = Field(default_factory=lambda: default_cache_path())
+    """JSON file of the expansions, read at start-up and rewritten after each refresh;
+    ``$XDG_CACHE_HOME/cds-service/snomed-expansions.json`` (else ``~/.cache/...``); empty: none."""
+
+    @field_validator("terminology_cache", mode="before")
+    @classmethod
+    def _empty_cache_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    terminology_refresh_hours: float = Field(default=24.0, gt=0)
+    """Hours between refreshes of the expansions (each worker process refreshes)."""
+
+    terminology_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to connect to, and to wait for each read from, the terminology server."""
+
+
+def default_cache_path() -> Path:
+    """``$XDG_CACHE_HOME/cds-service/snomed-expansions.json``, else under ``~/.cache``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cds-service" / "snomed-expansions.json"
 
 
 def load_settings(overrides: dict[str, object] | None = None) -> Settings:

@@ -24,7 +24,9 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -57,6 +59,9 @@ class Appraised(Base):
     pama: Mapped[str | None] = mapped_column(String(40))
     card_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
     indicator: Mapped[str | None] = mapped_column(String(20))
+    advice_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """What the card said (procedure, rating, findings), hashed: an override hides only the
+    same advice."""
 
 
 class Feedback(Base):
@@ -86,6 +91,7 @@ class OverriddenOrder(Base):
     procedure: Mapped[str | None] = mapped_column(String(100))
     rating: Mapped[str] = mapped_column(String(60))
     overridden_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    advice_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SeenJti(Base):
@@ -106,6 +112,7 @@ class AppraisalRow:
     pama: str | None
     card_uuid: str | None
     indicator: str | None
+    advice_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,11 @@ class FeedbackRow:
     override_code: str | None = None
     override_display: str | None = None
     has_user_comment: bool = False
+
+
+ADDED_COLUMNS = (("appraisals", "advice_key"), ("overridden_orders", "advice_key"))
+"""Nullable text columns added to existing tables after their first release (no Alembic yet:
+``upgrade`` adds them when missing)."""
 
 
 class Store:
@@ -133,8 +145,14 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
-        """Create the tables that do not exist yet."""
+        """Create the tables that do not exist yet, and add the columns added since."""
         Base.metadata.create_all(self.engine)
+        present = inspect(self.engine)
+        for table, column in ADDED_COLUMNS:
+            names = {c["name"] for c in present.get_columns(table)}
+            if column not in names:
+                with self.engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)"))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -167,23 +185,19 @@ class Store:
 
     def overridden_orders(
         self, patient_id: str, order_refs: Iterable[str], since: datetime
-    ) -> set[tuple[str, str | None, str]]:
-        """(order, procedure, rating) of this patient's order-select cards the clinician
-        overrode since ``since``."""
+    ) -> set[tuple[str, str | None]]:
+        """(order, advice key) of this patient's order-select cards the clinician overrode
+        since ``since``."""
         refs = [r for r in order_refs if r]
         if not refs:
             return set()
-        query = select(
-            OverriddenOrder.order_ref, OverriddenOrder.procedure, OverriddenOrder.rating
-        ).where(
+        query = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).where(
             OverriddenOrder.patient_id == patient_id,
             OverriddenOrder.order_ref.in_(refs),
             OverriddenOrder.overridden_at >= since,
         )
         with self.engine.connect() as connection:  # Core: this runs on every order-sign call
-            return {
-                (ref, procedure, rating) for ref, procedure, rating in connection.execute(query)
-            }
+            return {(ref, key) for ref, key in connection.execute(query)}
 
     # ----------------------------------------------------------------- feedback
 
@@ -226,6 +240,7 @@ class Store:
                 Appraised.procedure,
                 Appraised.rating,
                 Appraised.verdict,
+                Appraised.advice_key,
             )
             .join(HookCall, HookCall.id == Appraised.call_id)
             .where(Appraised.card_uuid == card_uuid, HookCall.service == "order-select")
@@ -240,6 +255,7 @@ class Store:
                     procedure=found.procedure,
                     rating=found.rating or found.verdict,
                     overridden_at=now,
+                    advice_key=found.advice_key,
                 )
             )
 

@@ -13,6 +13,9 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CGH = {"coding": [{"system": SNOMED, "code": "279016001", "display": "Cervicogenic headache"}]}
+PRIOR_IMAGING_KEYS = ("procedures", "diagnosticReports", "imagingStudies", "observationValues")
+NO_PRIOR_IMAGING: dict[str, Any] = dict.fromkeys(PRIOR_IMAGING_KEYS)
+"""The prior-imaging prefetch keys, each null ("no data"): nothing to fetch."""
 
 
 def load(relative: str) -> Any:
@@ -50,6 +53,7 @@ def adult_prefetch(birth_date: str = "1981-05-04") -> dict[str, Any]:
         "patient": {"resourceType": "Patient", "id": "p1", "birthDate": birth_date},
         "conditions": None,
         "observations": None,
+        **NO_PRIOR_IMAGING,
     }
 
 

@@ -20,6 +20,11 @@ os.environ.setdefault(
     "CDS_DATABASE_URL",
     f"sqlite:///{tempfile.mkdtemp(prefix='cds-service-tests-')}/store.sqlite3",
 )
+# ... and never reads or writes the user's SNOMED CT expansion cache, nor a terminology server.
+os.environ["CDS_TERMINOLOGY_CACHE"] = (
+    f"{tempfile.mkdtemp(prefix='cds-service-tests-')}/snomed-expansions.json"
+)
+os.environ.pop("CDS_TERMINOLOGY_URL", None)
 
 from cds_service import create_app
 

@@ -174,6 +174,9 @@ def request(
     birth: str | None = "1981-05-04",  # type: ignore[assignment]
     selections: list[str] | None = None,
     extra_entries: list[dict] = (),
+    procedures: list[dict] = (),
+    diagnostic_reports: list[dict] = (),
+    imaging_studies: list[dict] = (),
 ) -> dict:  # type: ignore[assignment]
     context: dict[str, Any] = {
         "userId": "Practitioner/dr-1",
@@ -196,6 +199,10 @@ def request(
             "patient": patient(birth),
             "conditions": searchset(list(conditions)),
             "observations": searchset(list(observations)),
+            "procedures": searchset(list(procedures)),
+            "diagnosticReports": searchset(list(diagnostic_reports)),
+            "imagingStudies": searchset(list(imaging_studies)),
+            "observationValues": None,
         },
     }
 
@@ -256,6 +263,10 @@ def sandbox_imaging_request() -> dict:
             },
             "conditions": {"resourceType": "Bundle", "type": "searchset", "total": 0},
             "observations": {"resourceType": "Bundle", "type": "searchset", "total": 0},
+            "procedures": {"resourceType": "Bundle", "type": "searchset", "total": 0},
+            "diagnosticReports": {"resourceType": "Bundle", "type": "searchset", "total": 0},
+            "imagingStudies": {"resourceType": "Bundle", "type": "searchset", "total": 0},
+            "observationValues": {"resourceType": "Bundle", "type": "searchset", "total": 0},
         },
     }
 

@@ -52,10 +52,31 @@ def test_discovery_lists_one_service_per_hook(client: FlaskClient) -> None:
     ]
     for service in services:
         assert service["title"] and service["description"]
-        assert set(service["prefetch"]) == {"patient", "conditions", "observations"}
+        assert set(service["prefetch"]) == {
+            "patient",
+            "conditions",
+            "observations",
+            "procedures",
+            "diagnosticReports",
+            "imagingStudies",
+            "observationValues",
+        }
+        for key, kind in (("procedures", "Procedure"), ("diagnosticReports", "DiagnosticReport")):
+            template = service["prefetch"][key]
+            assert template.startswith(f"{kind}?patient={{{{context.patientId}}}}&code=")
+            assert {"72141", "30667-0", "72125", "RPID21", "70498"} <= set(
+                template.split("code=")[1].split(",")
+            )
+        assert service["prefetch"]["imagingStudies"] == "ImagingStudy?patient={{context.patientId}}"
         assert service["prefetch"]["patient"] == "Patient/{{context.patientId}}"
         assert "http://loinc.org|8310-5" in service["prefetch"]["observations"]
         assert "http://loinc.org|29463-7" in service["prefetch"]["observations"]
+        # examination findings, coded as the finding or valued as one
+        assert "http://snomed.info/sct|44077006" in service["prefetch"]["observations"]
+        assert service["prefetch"]["observationValues"].startswith(
+            "Observation?patient={{context.patientId}}&value-concept="
+        )
+        assert "http://snomed.info/sct|26544005" in service["prefetch"]["observationValues"]
         for template in service["prefetch"].values():
             tokens = re.findall(r"\{\{[^}]*\}\}", template)
             assert tokens and all(LEGAL_TOKENS.fullmatch(t) for t in tokens), template

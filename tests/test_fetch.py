@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from builders import hook_request, order
+from builders import NO_PRIOR_IMAGING, hook_request, order
 from conformance import assert_conforms
 from flask.testing import FlaskClient
 from test_scenarios import NOW
@@ -55,10 +55,11 @@ def client() -> FlaskClient:
 
 
 def call(client: FlaskClient, prefetch: dict[str, Any], **extra: Any) -> Any:
+    """An order-sign call; the prior-imaging keys are null unless ``prefetch`` names them."""
     body = hook_request(
         "order-sign",
         [order("ct-1", code="72125")],
-        prefetch=prefetch,
+        prefetch={**NO_PRIOR_IMAGING, **prefetch},
         fhirServer=BASE,
         fhirAuthorization=AUTH,
     )
@@ -188,7 +189,7 @@ def test_no_token_no_fetch_unless_anonymous_is_allowed(mock: responses.RequestsM
     body = hook_request(
         "order-sign",
         [order("ct-1", code="72125")],
-        prefetch={"patient": PATIENT, "observations": None},
+        prefetch={"patient": PATIENT, "observations": None, **NO_PRIOR_IMAGING},
         fhirServer=BASE,
     )
     strict = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
@@ -206,7 +207,7 @@ def test_no_fhir_server_is_a_412(client: FlaskClient, mock: responses.RequestsMo
     body = hook_request(
         "order-sign",
         [order("ct-1", code="72125")],
-        prefetch={"patient": PATIENT, "observations": None},
+        prefetch={"patient": PATIENT, "observations": None, **NO_PRIOR_IMAGING},
     )
     response = client.post("/cds-services/order-sign", json=body)
     assert_412(response, "conditions", "no fhirServer")
@@ -302,6 +303,7 @@ def test_a_rejected_resource_is_logged_by_id_fails_safe_and_the_call_goes_on(
                 "patient": PATIENT,
                 "conditions": searchset(broken_cgh),
                 "observations": None,
+                **NO_PRIOR_IMAGING,
             },
         )
         response = client.post("/cds-services/order-sign", json=body)
@@ -322,3 +324,203 @@ def test_cookies_set_by_a_fhir_server_never_ride_along_on_the_next_call(
         call(client, {"patient": PATIENT, "observations": None})
     assert len(mock.calls) == 2
     assert "Cookie" not in mock.calls[1].request.headers
+
+
+PRIOR_MRI = {
+    "resourceType": "Procedure",
+    "id": "proc-1",
+    "status": "completed",
+    "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72141"}]},
+    "subject": {"reference": "Patient/p1"},
+    "performedDateTime": "2026-08-23",
+}
+
+
+def test_prior_imaging_keys_are_fetched_with_the_procedure_tables_codes(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    mock.get(f"{BASE}/Procedure", json=searchset(PRIOR_MRI))
+    mock.get(f"{BASE}/DiagnosticReport", json=EMPTY)
+    mock.get(f"{BASE}/ImagingStudy", json=EMPTY)
+    prefetch = {
+        "patient": PATIENT,
+        "conditions": None,
+        "observations": None,
+        "observationValues": None,
+    }
+    body = hook_request(
+        "order-sign",
+        [order("ct-1", code="72125")],
+        prefetch=prefetch,
+        fhirServer=BASE,
+        fhirAuthorization=AUTH,
+    )
+    response = client.post("/cds-services/order-sign", json=body)
+    # the MRI three months ago makes this follow-up imaging: outside the variant, not rated
+    assert card_indicators(response) == ["info"]
+    assert (
+        "MRI cervical spine without IV contrast, Procedure"
+        in response.get_json()["cards"][0]["detail"]
+    )
+    urls = {c.request.url.split("?")[0]: c.request.url for c in mock.calls}
+    assert set(urls) == {f"{BASE}/Procedure", f"{BASE}/DiagnosticReport", f"{BASE}/ImagingStudy"}
+    for kind in ("Procedure", "DiagnosticReport"):
+        query = urls[f"{BASE}/{kind}"]
+        assert "patient=p1" in query and "72141" in query and "30592-0" in query, kind
+    assert "code=" not in urls[f"{BASE}/ImagingStudy"]  # no standard search on procedureCode
+    assert "patient=p1" in urls[f"{BASE}/ImagingStudy"]
+
+
+def test_examination_findings_are_fetched_by_their_coded_value(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    numbness = {
+        "resourceType": "Observation",
+        "id": "exam-1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11450-4"}]},
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "44077006"}]
+        },
+        "subject": {"reference": "Patient/p1"},
+    }
+    mock.get(f"{BASE}/Observation", json=searchset(numbness))
+    prefetch = {**NO_PRIOR_IMAGING, "patient": PATIENT, "conditions": None, "observations": None}
+    del prefetch["observationValues"]
+    body = hook_request(
+        "order-sign",
+        [order("ct-1", code="72125")],
+        prefetch=prefetch,
+        fhirServer=BASE,
+        fhirAuthorization=AUTH,
+    )
+    response = client.post("/cds-services/order-sign", json=body)
+    # an undated numbness finding: a deficit that may be new, so the escalation warning
+    assert card_indicators(response) == ["warning"]
+    assert "urgent escalation" in response.get_json()["cards"][0]["summary"]
+    (call,) = mock.calls
+    url = call.request.url
+    assert "value-concept=" in url and "http://snomed.info/sct%7C44077006" in url
+
+
+def test_prior_imaging_that_cannot_be_fetched_is_a_412(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    # without the imaging history the service cannot tell initial from follow-up imaging
+    mock.get(f"{BASE}/ImagingStudy", status=500)
+    prefetch = {**NO_PRIOR_IMAGING, "patient": PATIENT, "conditions": None, "observations": None}
+    del prefetch["imagingStudies"]
+    body = hook_request(
+        "order-sign",
+        [order("ct-1", code="72125")],
+        prefetch=prefetch,
+        fhirServer=BASE,
+        fhirAuthorization=AUTH,
+    )
+    assert_412(client.post("/cds-services/order-sign", json=body), "imagingStudies", "HTTP 500")
+
+
+# ------------------------------------------------------------ unusable containers: fetched or 412
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+RADICULOPATHY = {
+    "resourceType": "Condition",
+    "id": "rad-1",
+    "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
+    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.12"}]},
+    "subject": {"reference": "Patient/p1"},
+}
+UNUSABLE = [
+    ("conditions", [RADICULOPATHY], "a JSON array"),
+    ("conditions", {"type": "searchset", "entry": [{"resource": RADICULOPATHY}]}, "resourceType"),
+    (
+        "conditions",
+        {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": RADICULOPATHY}},
+        "entry is not a list",
+    ),
+    (
+        "conditions",
+        {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": f"{BASE}/x/1"}]},
+        "an entry that holds no resource",
+    ),
+    ("conditions", RADICULOPATHY, "a Condition, not a Bundle"),
+    ("observations", {"resourceType": "Bundle", "entry": [{"resource": "t1"}]}, "no resource"),
+    ("patient", searchset(PATIENT), "a Bundle, not a Patient"),
+]
+SERVED = {
+    "patient": ("Patient/p1", PATIENT, ["warning"]),  # an adult: CT is Usually not appropriate
+    "conditions": ("Condition", searchset(RADICULOPATHY), ["info"]),  # outside the variant
+    "observations": ("Observation", searchset(FEVER), ["info"]),  # a fever: outside it
+}
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), UNUSABLE)
+def test_an_unusable_prefetch_value_is_fetched_not_read_as_no_data(
+    client: FlaskClient, mock: responses.RequestsMock, key: str, value: Any, reason: str
+) -> None:
+    path, answer, indicators = SERVED[key]
+    mock.get(f"{BASE}/{path}", json=answer)
+    prefetch = {"patient": PATIENT, "conditions": None, "observations": None, key: value}
+    assert card_indicators(call(client, prefetch)) == indicators
+    assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/{path}"]
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), UNUSABLE)
+def test_an_unusable_prefetch_value_that_cannot_be_fetched_is_a_412(
+    mock: responses.RequestsMock, key: str, value: Any, reason: str
+) -> None:
+    client = create_app({"TESTING": True}, clock=lambda: NOW).test_client()  # no allowlist
+    prefetch = {"patient": PATIENT, "conditions": None, "observations": None, key: value}
+    response = call(client, prefetch)
+    assert_412(response, key, reason)
+    assert "not in this service's CDS_FHIR_ALLOWLIST" in response.get_data(as_text=True)
+    assert len(mock.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "answer", "reason"),
+    [
+        (
+            "conditions",
+            "Condition",
+            {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": RADICULOPATHY}},
+            "entry is not a list",
+        ),
+        (
+            "conditions",
+            "Condition",
+            {"resourceType": "Bundle", "type": "searchset", "entry": [{"search": {}}]},
+            "an entry that holds no resource",
+        ),
+        ("conditions", "Condition", RADICULOPATHY, "a Condition, not a Bundle"),
+        ("patient", "Patient/p1", searchset(PATIENT), "a Bundle, not a Patient"),
+    ],
+)
+def test_an_unusable_answer_from_the_server_is_a_412(
+    client: FlaskClient,
+    mock: responses.RequestsMock,
+    key: str,
+    path: str,
+    answer: dict[str, Any],
+    reason: str,
+) -> None:
+    mock.get(f"{BASE}/{path}", json=answer)
+    prefetch = {"patient": PATIENT, "conditions": None, "observations": None}
+    del prefetch[key]
+    assert_412(call(client, prefetch), key, reason)
+
+
+def test_a_later_page_that_is_not_a_searchset_is_a_412(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    mock.get(f"{BASE}/Condition", json=searchset(next_url=f"{BASE}/page2"))
+    mock.get(f"{BASE}/page2", json={"resourceType": "Bundle", "entry": {"resource": RADICULOPATHY}})
+    response = call(client, {"patient": PATIENT, "observations": None})
+    assert_412(response, "conditions", "entry is not a list")
+
+
+def test_a_bundle_without_entry_is_an_empty_searchset_and_null_is_no_data(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    prefetch = {"patient": PATIENT, "conditions": {"resourceType": "Bundle"}, "observations": None}
+    assert card_indicators(call(client, prefetch)) == ["warning"]
+    assert len(mock.calls) == 0

@@ -16,6 +16,7 @@ from cds_service import create_app
 APP = create_app({"TESTING": True})
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
+CPT = "http://www.ama-assn.org/go/cpt"
 # a record with every kind of resource the rules read, so that random changes reach the readers
 RECORD = {
     "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
@@ -73,6 +74,71 @@ RECORD = {
             },
         ],
     },
+    # imaging already done, each too old or not counting, so that the order is still rated
+    "procedures": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Procedure",
+                    "id": "pr1",
+                    "status": "completed",
+                    "code": {"coding": [{"system": CPT, "code": "72141"}]},
+                    "performedPeriod": {"start": "2019-01-01", "end": "2019-01-01"},
+                }
+            }
+        ],
+    },
+    "diagnosticReports": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": "dr1",
+                    "status": "entered-in-error",
+                    "code": {"coding": [{"system": LOINC, "code": "30592-0"}]},
+                    "effectiveDateTime": "2026-10-01",
+                }
+            }
+        ],
+    },
+    "imagingStudies": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "ImagingStudy",
+                    "id": "is1",
+                    "status": "cancelled",
+                    "procedureCode": [{"coding": [{"system": CPT, "code": "72040"}]}],
+                    "started": "2026-10-01T10:00:00Z",
+                }
+            }
+        ],
+    },
+    "observationValues": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "o9",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOINC, "code": "11450-4"}]},
+                    "valueCodeableConcept": {
+                        "coding": [{"system": "http://snomed.info/sct", "code": "44077006"}],
+                        "text": "numbness, denied",
+                    },
+                    "valueBoolean": False,
+                }
+            }
+        ],
+    },
 }
 
 scalars = (
@@ -121,6 +187,11 @@ FIELDS = [
     "abatementPeriod",
     "effectiveDateTime",
     "effectivePeriod",
+    "performedDateTime",
+    "performedPeriod",
+    "issued",
+    "started",
+    "procedureCode",
     "link",
     "relation",
     "url",
@@ -146,6 +217,11 @@ STEPS = [
     "patient",
     "conditions",
     "observations",
+    "procedures",
+    "diagnosticReports",
+    "imagingStudies",
+    "observationValues",
+    "procedureCode",
     "reasonCode",
     "status",
     "clinicalStatus",

@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cds_service.codes import CodePattern
+from cds_service import icd10cm
+from cds_service.codes import CodeSet
 from cds_service.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 @pytest.mark.parametrize(
-    ("pattern", "code", "matches"),
+    ("entry", "code", "matches"),
     [
         ("C00-C96", "C34.90", True),
         ("C00-C96", "C96.4", True),
@@ -20,27 +23,95 @@ from cds_service.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowl
         ("C00-C96", "C97", False),
         ("C00-C96", "D00.1", False),
         ("C00-C96", "B99", False),
-        ("M50.120-M50.123", "M50.121", True),
-        ("M50.120-M50.123", "M50.13", False),
         ("M47.21-M47.23", "M47.22", True),
         ("M47.21-M47.23", "M47.24", False),
-        ("Z85*", "Z85.3", True),
-        ("Z85*", "Z86.0", False),
-        ("M50.1*", "M50.10", True),
-        ("M50.1*", "M50.0", False),
+        ("Z85", "Z85.3", True),
+        ("Z85", "Z85.828", True),
+        ("Z85", "Z86.0", False),
+        ("M50.1", "M50.10", True),
+        ("M50.1", "M50.123", True),
+        ("M50.1", "M50.0", False),
+        ("M50.1", "M50", False),  # the parent is not the child's finding
+        ("R20", "R20.2", True),
+        ("G95.2", "G95.20", True),
+        ("D80-D83", "D82.1", True),
+        ("D80-D83", "D84.1", False),
         ("S14.2XXA", "s14.2xxa", True),
-        ("24940-9", "24940-9", True),
-        ("24940-9", "24940", False),
+        ("S14.2XXA", "S142XXA", True),
+        # a code deeper than the tabular knows still counts under its category (failing safe)
+        ("R50", "R50.999", True),
+        ("G44.86", "G44.861", True),
     ],
 )
-def test_code_patterns(pattern: str, code: str, matches: bool) -> None:
-    assert CodePattern.parse(pattern).matches(code) is matches
+def test_icd10cm_by_hierarchy(entry: str, code: str, matches: bool) -> None:
+    codes = CodeSet()
+    codes.add_all(ICD, icd10cm.expand(entry), hierarchical=True)
+    assert codes.contains(ICD, code) is matches
 
 
-@pytest.mark.parametrize("bad", ["", "*", "C96-C00"])
-def test_bad_code_patterns_are_refused(bad: str) -> None:
+@pytest.mark.parametrize("bad", ["", "X", "M54.99999", "C96-C00Q", "Q99.99"])
+def test_entries_not_in_the_tabular_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
-        CodePattern.parse(bad)
+        icd10cm.expand(bad)
+
+
+def test_every_icd10cm_code_of_the_knowledge_file_is_real() -> None:
+    """Every ICD-10-CM entry the file names (groups, indication) is in the CMS tabular."""
+    data = yaml.safe_load(PACKAGED_KNOWLEDGE.read_text(encoding="utf-8"))
+    lists = [data["indication"], *(g["codes"] for g in data["exclusions"])]
+    lists += [g["no_escalation_codes"] for g in data["exclusions"] if "no_escalation_codes" in g]
+    entries = [entry for codes in lists for entry in codes.get("icd10cm", [])]
+    assert len(entries) > 60
+    unreal = [entry for entry in entries if not icd10cm.is_real(entry)]
+    assert unreal == []
+
+
+def test_a_code_that_is_not_real_stops_start_up(tmp_path: Path) -> None:
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        data["exclusions"][0]["codes"]["icd10cm"].append("M54.199")
+
+    with pytest.raises(KnowledgeError, match=r"M54\.199"):
+        load_knowledge(mutated(tmp_path, change))
+
+
+@pytest.mark.parametrize(
+    ("group_id", "code"),
+    [
+        # the clinical reference's "Additions after clinical review"
+        ("radiculopathy", "G54.2"),
+        ("radiculopathy", "M54.10"),
+        ("radiculopathy", "M47.20"),
+        ("neurologic-deficit", "G95.20"),
+        ("neurologic-deficit", "R20.8"),
+        ("neurologic-deficit", "R27.8"),
+        ("neurologic-deficit", "G82.20"),
+        ("neurologic-deficit", "N31.9"),
+        ("neurologic-deficit", "K59.2"),
+        ("fever-infection", "R50.81"),
+        ("fever-infection", "M46.21"),
+        ("fever-infection", "G06.2"),
+        ("fever-infection", "A18.01"),
+        ("weight-loss", "R64"),
+        ("malignancy", "C50.911"),
+        ("malignancy", "Z85.3"),
+        ("immunosuppression", "Z21"),
+        ("immunosuppression", "D84.821"),
+        ("immunosuppression", "Z94.0"),
+        ("immunosuppression", "Z79.60"),
+        ("trauma", "S13.4XXA"),
+        ("trauma", "S19.9XXA"),
+    ],
+)
+def test_groups_hold_the_reviewed_codes(group_id: str, code: str) -> None:
+    assert load_knowledge().exclusion_codes[group_id].contains(ICD, code)
+
+
+@pytest.mark.parametrize(
+    "code", ["M47.812", "Z80.3", "M54.2", "M54.16", "G44.86", "R51.9", "S82.001A"]
+)
+def test_codes_that_are_not_exclusions(code: str) -> None:
+    knowledge = load_knowledge()
+    assert not any(codes.contains(ICD, code) for codes in knowledge.exclusion_codes.values())
 
 
 def test_packaged_knowledge_loads() -> None:
@@ -117,7 +188,7 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
         ("immunosuppression", "HIV infection", True),
     ],
 )
-def test_display_terms(group_id: str, name: str, matches: bool) -> None:
+def test_text_phrases(group_id: str, name: str, matches: bool) -> None:
     knowledge = load_knowledge()
     group = {g.id: g for g in knowledge.exclusions}[group_id]
-    assert knowledge.names_match(group, (name,)) is matches
+    assert knowledge.text_affirms(group, (name,)) is matches

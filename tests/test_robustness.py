@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import responses
-from builders import CGH, ICD10CM, LOINC, hook_request, order
+from builders import CGH, ICD10CM, LOINC, NO_PRIOR_IMAGING, hook_request, order
 from conformance import assert_conforms
 from flask.testing import FlaskClient
 from test_scenarios import NOW
@@ -47,6 +47,7 @@ def request(
         "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
         "conditions": conditions,
         "observations": observations,
+        **NO_PRIOR_IMAGING,
     }
     return hook_request("order-sign", orders or [order("ct-1", code="72125")], prefetch=prefetch)
 
@@ -85,7 +86,6 @@ MALFORMED = {
         ]
     ),
     "Bundle.link is a number": request(conditions=bundle(link=5)),
-    "Bundle.entry is a number": request(conditions={"resourceType": "Bundle", "entry": 5}),
     "reasonCode is an object": request(
         orders=[order("ct-1", code="72125", reasonCode={"coding": []})]
     ),
@@ -98,6 +98,16 @@ def test_malformed_record_parts_never_cost_a_500(client: FlaskClient, body: dict
     response = client.post("/cds-services/order-sign", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert_conforms(response.get_json())
+
+
+def test_a_bundle_whose_entry_is_a_number_is_missing_data_not_an_empty_record(
+    client: FlaskClient,
+) -> None:
+    # unreadable is not "no conditions": without a FHIR server to read them from, a 412
+    body = request(conditions={"resourceType": "Bundle", "entry": 5})
+    response = client.post("/cds-services/order-sign", json=body)
+    assert response.status_code == 412, response.get_data(as_text=True)
+    assert "prefetch key 'conditions'" in response.get_json()["issue"][0]["diagnostics"]
 
 
 @pytest.fixture

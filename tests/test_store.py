@@ -42,7 +42,9 @@ def test_expired_jtis_are_purged(store: Store) -> None:
     assert stale == 0
 
 
-def card_recorded_at_order_select(store: Store, procedure: str) -> tuple[str, str]:
+def card_recorded_at_order_select(
+    store: Store, procedure: str, key: str = "advice-1"
+) -> tuple[str, str]:
     """A fresh patient and the uuid of the warning card order-select showed for Order a."""
     patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
     row = AppraisalRow(
@@ -53,6 +55,7 @@ def card_recorded_at_order_select(store: Store, procedure: str) -> tuple[str, st
         "not-appropriate",
         card,
         "warning",
+        key,
     )
     store.record_call("h1", "order-select", NOW, patient, [row])
     return patient, card
@@ -64,10 +67,25 @@ def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store
     assert store.overridden_orders(patient, ["ServiceRequest/a"], since) == set()
     store.record_feedback("order-select", [FeedbackRow(card, "overridden", "t1")], NOW)
     assert store.overridden_orders(patient, ["ServiceRequest/a", "ServiceRequest/b"], since) == {
-        ("ServiceRequest/a", "xr-cspine", "usually-not-appropriate")
+        ("ServiceRequest/a", "advice-1")
     }
     assert store.overridden_orders("someone-else", ["ServiceRequest/a"], since) == set()
     assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW + timedelta(days=1)) == set()
+
+
+def test_a_store_made_before_advice_keys_gains_the_column(tmp_path: object) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    url = f"sqlite:///{tmp_path}/old.sqlite3"
+    old = create_engine(url)
+    with old.begin() as connection:
+        connection.execute(text("CREATE TABLE appraisals (id INTEGER PRIMARY KEY, call_id INT)"))
+    old.dispose()
+    store = Store(url)
+    store.upgrade()
+    columns = {c["name"] for c in inspect(store.engine).get_columns("appraisals")}
+    assert "advice_key" in columns
+    store.dispose()
 
 
 def test_an_override_sent_to_another_service_is_not_remembered(store: Store) -> None:

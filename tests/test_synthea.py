@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import CGH, CPT, bundle, load
+from builders import CGH, CPT, NO_PRIOR_IMAGING, bundle, load
 from conformance import assert_conforms
 from flask.testing import FlaskClient
 from test_scenarios import NOW, pama_of
@@ -91,7 +91,12 @@ def request_for(name: str, coding: tuple[str, str], observations: Any = None) ->
             "patientId": patient["id"],
             "draftOrders": bundle(order),
         },
-        "prefetch": {"patient": patient, "conditions": conditions, "observations": observations},
+        "prefetch": {
+            "patient": patient,
+            "conditions": conditions,
+            "observations": observations,
+            **NO_PRIOR_IMAGING,
+        },
     }
 
 

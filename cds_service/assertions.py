@@ -1,0 +1,248 @@
+"""Clinical text read with ConText (medspaCy): which exclusion groups a text affirms.
+
+A text names a group's finding when one of the group's target phrases occurs in it and the
+ConText algorithm does not mark that mention negated ("without radiculopathy", "denies fever"),
+hypothetical ("if fever develops"), about a family member ("family history of cancer"), or
+historical where the group does not count history. A possible or suspected mention counts
+(failing safe). Scoped modifiers of a group (``cancelled_by``: "lumbar" before "radiculopathy")
+cancel a mention only within ConText's scope, never the whole text, unless a ``kept_by``
+modifier (``cervical``) modifies the same mention.
+
+medspaCy runs on a blank spaCy pipeline (no model download): sentence splitting, the target
+matcher and ConText. Only texts that hold a candidate phrase reach it; its answers are cached by
+text, bounded in bytes. The libraries' own logging is silenced: it would write the texts, which
+are patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+CANCEL = "CDS_CANCELLED_BY"
+KEEP = "CDS_KEPT_BY"
+OTHER_SENSE = "CDS_OTHER_SENSE"
+CONTEXT_CATEGORIES = frozenset(
+    {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"}
+)
+MAX_TEXT_CHARS = 20_000
+"""Longer texts are not parsed: a candidate phrase in one counts as found (failing safe)."""
+
+_QUIET = ("medspacy", "PyRuSH", "spacy", "quickumls")
+
+
+def silence_libraries() -> None:
+    """Keep medspaCy, PyRuSH and spaCy from logging the texts they read (patient data)."""
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        logging.getLogger(name).propagate = False
+    try:
+        from loguru import logger  # PyRuSH logs through loguru, at DEBUG, with the text
+    except ImportError:  # pragma: no cover - loguru comes with PyRuSH
+        return
+    for name in _QUIET:
+        logger.disable(name)
+
+
+@dataclass(frozen=True)
+class GroupPhrases:
+    """What the knowledge file says of one group's text: see ``TextRules`` in knowledge.py."""
+
+    group_id: str
+    phrases: tuple[str, ...]
+    other_senses: tuple[str, ...] = ()
+    cancelled_by: tuple[str, ...] = ()
+    kept_by: tuple[str, ...] = ()
+    historical_counts: bool = False
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """A ConText modifier added to medspaCy's defaults; ``replaces_default`` drops the default
+    rule of the same literal (a reviewed change of its direction, say)."""
+
+    literal: str
+    category: str
+    direction: str = "FORWARD"
+    replaces_default: bool = False
+    groups: tuple[str, ...] = ()
+    """Only mentions of these groups (all when empty)."""
+    max_scope: int | None = None
+
+
+@dataclass
+class _ByteBoundedCache:
+    """Text to answer, least recently used first out, bounded by the bytes of the texts."""
+
+    limit: int
+    entries: OrderedDict[str, frozenset[str]] = field(default_factory=OrderedDict)
+    size: int = 0
+
+    def get(self, text: str) -> frozenset[str] | None:
+        found = self.entries.get(text)
+        if found is not None:
+            self.entries.move_to_end(text)
+        return found
+
+    def put(self, text: str, answer: frozenset[str]) -> None:
+        cost = len(text.encode("utf-8", "surrogatepass")) + 64
+        if cost > self.limit or text in self.entries:
+            return
+        self.entries[text] = answer
+        self.size += cost
+        while self.size > self.limit:
+            old, _ = self.entries.popitem(last=False)
+            self.size -= len(old.encode("utf-8", "surrogatepass")) + 64
+
+
+def _labels(groups: Iterable[GroupPhrases]) -> dict[str, str]:
+    """Each phrase (lower case) to its target label: the ids of every group that lists it,
+    joined by ``|`` (one mention can name two groups: "arm weakness")."""
+    owners: dict[str, set[str]] = {}
+    for group in groups:
+        for phrase in group.phrases:
+            owners.setdefault(phrase.lower(), set()).add(group.group_id)
+    return {phrase: "|".join(sorted(ids)).upper() for phrase, ids in owners.items()}
+
+
+def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """Words of a phrase separated by any run of spaces or hyphens, on word boundaries."""
+    parts = sorted(
+        {r"[\s\-]+".join(re.escape(w) for w in p.split()) for p in phrases if p.split()},
+        key=len,
+        reverse=True,
+    )
+    if not parts:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
+
+
+class TextReader:
+    """Answers "which groups does this text affirm?" for one knowledge file's phrases."""
+
+    def __init__(
+        self,
+        groups: Sequence[GroupPhrases],
+        extra_rules: Sequence[ContextRule] = (),
+        cache_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.groups = {g.group_id: g for g in groups if g.phrases}
+        self._labels = _labels(self.groups.values())
+        self._by_label = {g.upper(): g for g in self.groups}
+        self.candidates = _phrase_regex(p for g in self.groups.values() for p in g.phrases)
+        self._per_group = {gid: _phrase_regex(g.phrases) for gid, g in self.groups.items()}
+        self._extra_rules = tuple(extra_rules)
+        self._nlp: Any = None
+        self._lock = threading.Lock()
+        self._cache = _ByteBoundedCache(cache_bytes)
+
+    def has_candidate(self, text: str) -> bool:
+        """The cheap first test: does the text hold any group's phrase at all?"""
+        return self.candidates is not None and self.candidates.search(text) is not None
+
+    def affirmed(self, text: str) -> frozenset[str]:
+        """The ids of the groups whose finding the text affirms (empty: none)."""
+        if not self.has_candidate(text):
+            return frozenset()
+        with self._lock:
+            known = self._cache.get(text)
+            if known is not None:
+                return known
+            answer = self._read(text)
+            self._cache.put(text, answer)
+            return answer
+
+    def warm(self) -> None:
+        """Build the pipeline now (start-up), not on the first call."""
+        with self._lock:
+            self._pipeline()
+
+    # ------------------------------------------------------------------ the NLP
+
+    def _read(self, text: str) -> frozenset[str]:
+        if len(text) > MAX_TEXT_CHARS:
+            return frozenset(
+                gid for gid, pattern in self._per_group.items() if pattern and pattern.search(text)
+            )
+        doc = self._pipeline()(text)
+        found = set()
+        for ent in doc.ents:
+            for label in ent.label_.split("|"):
+                group = self.groups.get(self._by_label.get(label, ""))
+                if group is not None and self._counts(ent, group):
+                    found.add(group.group_id)
+        return frozenset(found)
+
+    def _types(self, group_ids: Iterable[str]) -> set[str] | None:
+        """The target labels that name any of these groups (None: every label)."""
+        wanted = {g.upper() for g in group_ids}
+        if not wanted:
+            return None
+        return {label for label in self._labels.values() if wanted & set(label.split("|"))}
+
+    @staticmethod
+    def _counts(ent: Any, group: GroupPhrases) -> bool:
+        categories = {m.category for m in ent._.modifiers}
+        if categories & {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}:
+            return False
+        if "HISTORICAL" in categories and not group.historical_counts:
+            return False
+        return not (CANCEL in categories and KEEP not in categories)
+
+    def _pipeline(self) -> Any:
+        if self._nlp is None:
+            self._nlp = self._build()
+        return self._nlp
+
+    def _build(self) -> Any:
+        # spaCy warns on every text that ConText's empty sub-matcher "has no patterns"
+        warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+        silence_libraries()
+        import medspacy
+        from medspacy.context import ConTextRule
+        from medspacy.ner import TargetRule
+
+        silence_libraries()
+        nlp = medspacy.load(
+            medspacy_enable=["medspacy_target_matcher", "medspacy_context"], load_rules=False
+        )
+        nlp.add_pipe("sentencizer", first=True)
+        targets = nlp.get_pipe("medspacy_target_matcher")
+        context = nlp.get_pipe("medspacy_context")
+        replaced = {r.literal.lower() for r in self._extra_rules if r.replaces_default}
+        defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+        modifiers = [r for r in defaults if r.literal.lower() not in replaced]
+        rules = [TargetRule(phrase, label) for phrase, label in self._labels.items()]
+        senses = {p.lower() for g in self.groups.values() for p in g.other_senses}
+        rules += [TargetRule(p, OTHER_SENSE) for p in sorted(senses - set(self._labels))]
+        for group in self.groups.values():
+            for literals, category in ((group.cancelled_by, CANCEL), (group.kept_by, KEEP)):
+                modifiers += [
+                    ConTextRule(
+                        literal,
+                        category,
+                        direction="BIDIRECTIONAL",
+                        allowed_types=self._types([group.group_id]),
+                        max_scope=4,
+                    )
+                    for literal in literals
+                ]
+        targets.add(rules)
+        modifiers += [
+            ConTextRule(
+                r.literal,
+                r.category,
+                direction=r.direction,
+                allowed_types=self._types(r.groups),
+                max_scope=r.max_scope,
+            )
+            for r in self._extra_rules
+        ]
+        context.add(modifiers)
+        return nlp
