@@ -335,7 +335,8 @@ def group_findings(
             and any_match(knowledge.no_escalation_codes[group.id], condition.codes)
         )
         findings.append(Finding(group.id, group.label, evidence, group.redirect, escalate))
-        break  # one piece of evidence per group is enough to name it
+        if escalate or group.escalate_within_days is None:
+            break  # one piece of evidence names the group; a deficit looks on for a new one
     findings.extend(observation_findings(group, record, knowledge, now))
     for rule in group.observations:
         evidence = observation_evidence(rule, record.observations, now)

@@ -206,6 +206,16 @@ def text_scenarios() -> dict[str, dict[str, Any]]:
         [ct()],
         conditions=[condition("c-1", ICD, "R53.1", "Weakness", onset_days=3)],
     )
+    s["code-old-deficit-then-new-one"] = request(
+        "order-select",
+        [ct()],
+        conditions=[
+            condition(
+                "c-1", ICD, "R26.89", "Other abnormalities of gait and mobility", onset_days=2500
+            ),
+            condition("c-2", ICD, "G95.20", "Unspecified cord compression", onset_days=3),
+        ],
+    )
     # --- where findings are read: Observations, Conditions entered with the draft orders
     s["observation-finding-numbness"] = request(
         "order-select",

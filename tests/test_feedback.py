@@ -240,3 +240,87 @@ def test_the_same_instant_spelled_twice_is_one_entry(client: FlaskClient) -> Non
     second = {**overridden(card["uuid"]), "outcomeTimestamp": "2026-11-23T13:01:00+01:00"}
     assert feedback(client, first).get_json()["new"] == 1
     assert feedback(client, second).get_json()["new"] == 0
+
+
+def condition(code: str, display: str, onset: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": f"c-{code}",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {
+            "coding": [
+                {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code, "display": display}
+            ]
+        },
+        "onsetDateTime": onset,
+    }
+
+
+def call_with(
+    client: FlaskClient, hook: str, patient: str, conditions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    body = load("scenarios/sandbox-imaging-screen.json")
+    body["hook"] = hook
+    body["hookInstance"] = str(uuid.uuid4())
+    body["context"]["patientId"] = patient
+    body["prefetch"]["patient"]["id"] = patient
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": {**c, "subject": {"reference": f"Patient/{patient}"}}} for c in conditions
+        ],
+    }
+    if hook == "order-sign":
+        del body["context"]["selections"]
+    response = client.post(f"/cds-services/{hook}", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    result: dict[str, Any] = response.get_json()
+    return result
+
+
+RADICULOPATHY = condition("M54.12", "Radiculopathy, cervical region", "2026-06-01")
+OLD_DEFICIT = condition("R26.89", "Other abnormalities of gait and mobility", "2019-01-01")
+NEW_DEFICIT = condition("G95.20", "Unspecified cord compression", "2026-11-20")
+FEVER = condition("R50.9", "Fever, unspecified", "2026-11-21")
+
+
+def test_an_override_hides_only_the_same_advice(client: FlaskClient) -> None:
+    """Overriding "outside the variant: radiculopathy" at order-select does not hide the card
+    at order-sign once a fever is also on record: the card says something new."""
+    patient = f"pat-{uuid.uuid4()}"
+    card = call_with(client, "order-select", patient, [RADICULOPATHY])["cards"][0]
+    assert card["indicator"] == "info"
+    feedback(client, overridden(card["uuid"]))
+    assert call_with(client, "order-sign", patient, [RADICULOPATHY])["cards"] == []
+    again = call_with(client, "order-sign", patient, [RADICULOPATHY, FEVER])["cards"]
+    assert [c["indicator"] for c in again] == ["info"]
+    assert "fever" in again[0]["summary"].casefold()
+
+
+def test_an_override_never_hides_an_escalation_warning(client: FlaskClient) -> None:
+    """A longstanding deficit's info card overridden at order-select; by order-sign a new cord
+    compression is on record: the urgent escalation warning is shown."""
+    patient = f"pat-{uuid.uuid4()}"
+    card = call_with(client, "order-select", patient, [OLD_DEFICIT])["cards"][0]
+    assert card["indicator"] == "info"
+    feedback(client, overridden(card["uuid"]))
+    signed = call_with(client, "order-sign", patient, [OLD_DEFICIT, NEW_DEFICIT])["cards"]
+    assert [c["indicator"] for c in signed] == ["warning"]
+    assert "urgent escalation" in signed[0]["summary"]
+
+
+def test_an_overridden_escalation_warning_is_shown_again(client: FlaskClient) -> None:
+    patient = f"pat-{uuid.uuid4()}"
+    card = call_with(client, "order-select", patient, [NEW_DEFICIT])["cards"][0]
+    assert card["indicator"] == "warning"
+    feedback(client, overridden(card["uuid"]))
+    signed = call_with(client, "order-sign", patient, [NEW_DEFICIT])["cards"]
+    assert [c["indicator"] for c in signed] == ["warning"]

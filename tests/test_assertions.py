@@ -1,0 +1,127 @@
+"""The text assertion step (medspaCy ConText): the review's phrases, the knowledge file's own
+examples, the cache, and that the libraries never log the texts they read."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from cds_service.assertions import MAX_TEXT_CHARS, GroupPhrases, TextReader
+from cds_service.knowledge import load_knowledge
+
+KNOWLEDGE = load_knowledge()
+EXAMPLES = [
+    (group.id, text, expected)
+    for group in KNOWLEDGE.exclusions
+    if group.text is not None
+    for expected, texts in ((True, group.text.match), (False, group.text.no_match))
+    for text in texts
+]
+
+
+@pytest.mark.parametrize(("group_id", "text", "expected"), EXAMPLES)
+def test_the_knowledge_files_examples(group_id: str, text: str, expected: bool) -> None:
+    """Each group's ``match`` examples affirm it; its ``no_match`` examples do not."""
+    assert (group_id in KNOWLEDGE.text_reader.affirmed(text)) is expected
+
+
+def test_every_group_has_examples_both_ways() -> None:
+    groups = {g.id for g in KNOWLEDGE.exclusions}
+    assert {g for g, _, e in EXAMPLES if e} == groups
+    assert {g for g, _, e in EXAMPLES if not e} == groups
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        # the clinical review: texts that deny a finding silenced the variant's own patients
+        ("Spondylosis without myelopathy or radiculopathy, cervical region", set()),
+        ("No radiculopathy, no red flags", set()),
+        ("no weakness, numbness or gait change", set()),
+        ("Denies fever, night sweats or weight loss", set()),
+        ("Family history of cancer", set()),
+        ("If fever develops, return to clinic", set()),
+        ("Intentional weight loss", set()),
+        ("Lumbar radiculopathy", set()),
+        ("Hay fever", set()),
+        # ... and substrings cancelled real findings
+        ("Unintentional weight loss", {"weight-loss"}),
+        ("Cervical and lumbar radiculopathy", {"radiculopathy"}),
+        ("Cervicothoracic radiculopathy", {"radiculopathy"}),
+        ("Breast cancer, negative for metastases", {"malignancy"}),
+        ("History of melanoma", {"malignancy"}),
+        ("Possible cervical radiculopathy", {"radiculopathy"}),
+        ("New left arm weakness", {"neurologic-deficit", "radiculopathy"}),
+        ("Neck pain after a motor vehicle collision", {"trauma"}),
+        ("HIV", {"immunosuppression"}),
+        ("Febrile to 38.9 last night", {"fever-infection"}),
+    ],
+)
+def test_the_review_phrases(text: str, groups: set[str]) -> None:
+    assert KNOWLEDGE.text_reader.affirmed(text) == groups
+
+
+def reader(cache_bytes: int = 4096) -> TextReader:
+    return TextReader([GroupPhrases("fever", ("fever",))], cache_bytes=cache_bytes)
+
+
+def test_texts_without_a_candidate_phrase_never_reach_the_nlp() -> None:
+    texts = reader()
+    calls: list[str] = []
+    texts._read = lambda text: calls.append(text) or frozenset()  # type: ignore[method-assign]
+    assert texts.affirmed("Chronic neck pain, worse with sitting") == frozenset()
+    assert calls == []
+    texts.affirmed("fever")
+    assert calls == ["fever"]
+
+
+def test_answers_are_cached_by_text_within_a_byte_budget() -> None:
+    texts = reader(cache_bytes=2_000)
+    calls: list[str] = []
+    real = texts._read
+    texts._read = lambda text: calls.append(text) or real(text)  # type: ignore[method-assign]
+    texts.affirmed("fever today")
+    texts.affirmed("fever today")
+    assert calls == ["fever today"]
+    for i in range(200):
+        texts.affirmed(f"fever on day {i} " + "x" * 50)
+    assert texts._cache.size <= 2_000
+    assert len(texts._cache.entries) < 200
+
+
+def test_a_text_too_long_to_parse_counts_when_it_names_the_finding() -> None:
+    """Failing safe: a text over the parsing limit is not read as "nothing there"."""
+    long = "neck pain. " * (MAX_TEXT_CHARS // 10) + "no fever"
+    assert reader().affirmed(long) == {"fever"}
+    assert reader().affirmed("neck pain. " * (MAX_TEXT_CHARS // 10)) == frozenset()
+
+
+def test_the_libraries_never_log_the_text(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    secret = "Jane Roe has fever after the picnic on Elm Street"
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    texts = reader()
+    texts.warm()
+    assert texts.affirmed(secret) == {"fever"}
+    captured = capfd.readouterr()
+    assert "Elm Street" not in captured.out + captured.err
+    assert all("Elm Street" not in record.getMessage() for record in caplog.records)
+
+
+def test_pyrush_the_clinical_sentence_splitter_is_silenced_too(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """medspaCy's default pipeline splits sentences with PyRuSH, which logs each text at DEBUG
+    through loguru; once the service has loaded its reader, that logging is off."""
+    import medspacy
+
+    from cds_service.assertions import silence_libraries
+
+    silence_libraries()
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    nlp("Zebulon Roe lives here. She has neck pain.")
+    captured = capfd.readouterr()
+    assert "Zebulon" not in captured.out + captured.err
