@@ -1,4 +1,5 @@
-"""The load test's floor: the same server settings, an endpoint that only decodes the body.
+"""The load test's floor: the same server settings, an endpoint that only decodes the body
+(with orjson, as the service does; ``CDS_FLOOR_DECODER=json`` for the standard library).
 
 python benchmarks/floor_app.py --port 8092
 """
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
+import orjson
 from flask import Flask, Response, jsonify, request
 
 from cds_service.server import serve
@@ -16,10 +19,11 @@ from cds_service.settings import load_settings
 
 def floor_app() -> Flask:
     app = Flask("floor")
+    loads = json.loads if os.environ.get("CDS_FLOOR_DECODER") == "json" else orjson.loads
 
     @app.post("/cds-services/<service_id>")
     def decode_only(service_id: str) -> Response:
-        json.loads(request.get_data())
+        loads(request.get_data())
         return jsonify({"cards": []})
 
     @app.get("/healthz")

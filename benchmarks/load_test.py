@@ -1,18 +1,22 @@
 """Load test: the service under gunicorn, driven over HTTP from this (second) process.
 
 Starts ``cds-service serve`` (production settings) and, for comparison, the floor: the same
-server settings running an endpoint that only decodes the same body and returns no cards. Each
-is driven for a fixed time at a fixed concurrency with a realistic order-sign request (a patient
-with ~1,000 resources in the prefetch). Prints throughput, p50/p95/p99 latency, errors, and the
-server's memory (all its processes) at start, after warm-up and at the end, side by side.
+server settings running an endpoint that only decodes the same body (with orjson, as the
+service does) and returns no cards. Each is driven for a fixed time at a fixed concurrency
+with a realistic hook request (a patient with ~1,000 resources of a realistic record in the
+prefetch: see bench_record.py). Prints throughput, p50/p95/p99 latency, errors, CPU per
+request, and the server's memory (all its processes) at start, after warm-up and at the end.
 
     python benchmarks/load_test.py [--duration 60] [--concurrency 8] [--resources 1000]
+        [--hook order-select] [--workers 2 --threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -152,14 +156,18 @@ def measure(
     body: bytes,
     args: argparse.Namespace,
 ) -> dict[str, float]:
+    began = time.monotonic()
     process = start(command, port, env)
+    progress(f"{name}: started in {time.monotonic() - began:.1f} s; {args.warmup:.0f} s warm-up")
     try:
-        url = f"http://127.0.0.1:{port}/cds-services/order-sign"
+        url = f"http://127.0.0.1:{port}/cds-services/{args.hook}"
         at_start = rss_mb(process.pid)
         drive(url, body, args.concurrency, args.warmup)
         after_warmup = rss_mb(process.pid)
+        progress(f"{name}: measuring for {args.duration:.0f} s")
         server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
         run = drive(url, body, args.concurrency, args.duration)
+        progress(f"{name}: {len(run.latencies)} requests, {run.errors} errors")
         server_cpu = cpu_seconds(process.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
         at_end = rss_mb(process.pid)
@@ -185,28 +193,50 @@ def measure(
     }
 
 
+def progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--resources", type=int, default=1000)
+    parser.add_argument("--hook", default="order-sign", choices=["order-sign", "order-select"])
+    parser.add_argument("--workers", type=int, default=None, help="CDS_WORKERS for both")
+    parser.add_argument("--threads", type=int, default=None, help="CDS_THREADS for both")
+    parser.add_argument(
+        "--floor-decoder", default="orjson", choices=["orjson", "json"], help="the floor's"
+    )
     parser.add_argument(
         "--database-url", default=None, help="the service's store (default: a new SQLite file)"
     )
     args = parser.parse_args()
-    body = request_body(args.resources)
+    body = request_body(args.resources, args.hook)
     store = tempfile.mkdtemp(prefix="cds-load-")
+    atexit.register(shutil.rmtree, store, True)  # the store and metrics of this run only
     env = {
         **os.environ,
         "CDS_DATABASE_URL": args.database_url or f"sqlite:///{store}/store.sqlite3",
         "CDS_LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": f"{store}/metrics",
+        "CDS_FLOOR_DECODER": args.floor_decoder,
     }
+    if args.workers:
+        env["CDS_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["CDS_THREADS"] = str(args.threads)
+    from cds_service.settings import load_settings
+
+    settings = load_settings({"workers": int(env["CDS_WORKERS"])} if "CDS_WORKERS" in env else None)
+    threads = int(env.get("CDS_THREADS", settings.threads))
     print(
-        f"order-sign with {args.resources} resources in the prefetch ({len(body) / 1e6:.2f} MB),"
-        f" concurrency {args.concurrency}, {args.duration:.0f} s after {args.warmup:.0f} s warm-up;"
-        f" {os.cpu_count()} cores",
+        f"{args.hook} with {args.resources} resources of a realistic record in the prefetch"
+        f" ({len(body) / 1e6:.2f} MB), concurrency {args.concurrency}, {args.duration:.0f} s after"
+        f" {args.warmup:.0f} s warm-up; {os.cpu_count()} cores; both servers"
+        f" {settings.workers} workers x {threads} threads, production GC; floor decodes with"
+        f" {args.floor_decoder}",
         flush=True,
     )
     service_port, floor_port = free_port(), free_port()

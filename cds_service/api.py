@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
@@ -45,7 +46,10 @@ def _services() -> dict[str, Service]:
     return services
 
 
-OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.metrics"})
+OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.readyz", "cds.metrics"})
+DISCARD_FACTOR = 4
+"""A body over the limit is read and thrown away up to this many times the limit before the
+413, so that an ordinary client (which sends its whole body first) reads the 413."""
 
 
 @bp.before_request
@@ -99,7 +103,9 @@ def authenticate() -> Response | None:
 
 @bp.get("/cds-services")
 def list_services() -> Response:
-    return jsonify(discovery(_services(), _engine().knowledge))
+    body = discovery(_services(), _engine().knowledge)
+    log.info("discovery", extra={"services": [s.get("id") for s in body.get("services", [])]})
+    return jsonify(body)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -114,6 +120,7 @@ def call_service(service_id: str) -> Response:
         body = json_body()
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
+        check_caps(body, current_app.extensions["cds_settings"])
         outcome = handle(service, body, _engine())
         fields.update(
             status=200,
@@ -164,7 +171,49 @@ def feedback(service_id: str) -> Response:
     if engine.store is None:  # only an app built without a store (cds-service evaluate)
         raise ServiceUnavailable("feedback is not stored by this instance")
     new = engine.store.record_feedback(service_id, rows, engine.clock())
+    _log_feedback(engine, service_id, rows, new)
     return jsonify({"received": len(rows), "new": new})
+
+
+def _log_feedback(engine: Engine, service_id: str, rows: list[FeedbackRow], new: int) -> None:
+    """One line per feedback POST (outcome counts and card ids, never a comment or a reason's
+    text), and a warning for each card that now has more than one outcome (accepted, then
+    overridden)."""
+    from sqlalchemy import select
+
+    from cds_service.store import Feedback
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    cards = sorted({row.card_uuid[:64] for row in rows})
+    log.info(
+        "feedback",
+        extra={
+            "service": service_id,
+            "received": len(rows),
+            "new": new,
+            "outcomes": counts,
+            "cards": cards[:100],
+        },
+    )
+    if not new or engine.store is None:
+        return
+    seen: dict[str, set[str]] = {}
+    with engine.store.engine.connect() as connection:
+        found = connection.execute(
+            select(Feedback.card_uuid, Feedback.outcome)
+            .where(Feedback.service == service_id, Feedback.card_uuid.in_(cards))
+            .distinct()
+        )
+        for card, outcome in found:
+            seen.setdefault(card, set()).add(outcome)
+    for card, outcomes in sorted(seen.items()):
+        if len(outcomes) > 1:
+            log.warning(
+                "conflicting feedback outcomes for one card",
+                extra={"service": service_id, "card": card, "outcomes": sorted(outcomes)},
+            )
 
 
 def _reason(entry: Any, field: str) -> str | None:
@@ -181,7 +230,40 @@ def metrics() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """Liveness: the process answers. It does not touch the store (see /readyz)."""
     return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: the store answers too; a 503 with an OperationOutcome when it does not."""
+    engine = _engine()
+    if engine.store is not None:
+        engine.store.ping()
+    return jsonify({"status": "ready"})
+
+
+def check_caps(body: dict[str, Any], settings: Any) -> None:
+    """The work one call may ask for: draft orders, and resources per prefetch key (a 400
+    naming the limit and its setting)."""
+    context = body.get("context")
+    drafts = context.get("draftOrders") if isinstance(context, dict) else None
+    entries = drafts.get("entry") if isinstance(drafts, dict) else None
+    if isinstance(entries, list) and len(entries) > settings.max_draft_orders:
+        raise BadRequest(
+            f"context.draftOrders has {len(entries)} entries, more than the limit of "
+            f"{settings.max_draft_orders} (CDS_MAX_DRAFT_ORDERS)",
+            expression=["context.draftOrders"],
+        )
+    prefetch = body.get("prefetch")
+    for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
+        found = value.get("entry") if isinstance(value, dict) else None
+        if isinstance(found, list) and len(found) > settings.max_prefetch_resources:
+            raise BadRequest(
+                f"prefetch.{str(key)[:64]} has more than the limit of "
+                f"{settings.max_prefetch_resources} resources (CDS_MAX_PREFETCH_RESOURCES)",
+                expression=[f"prefetch.{str(key)[:64]}"],
+            )
 
 
 def json_body() -> dict[str, Any]:
@@ -192,13 +274,23 @@ def json_body() -> dict[str, Any]:
             f"Content-Type must be application/json, not '{request.content_type or 'none'}'"
         )
     raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {_json_error(exc)}") from None
+    try:  # orjson decodes a large prefetch faster (see benchmarks/bench_record.py)
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # the standard library judges what orjson refuses
+        body = _stdlib_loads(raw)
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object", expression=["(body)"])
     return body
+
+
+def _stdlib_loads(raw: bytes) -> Any:
+    """What orjson refuses, read as before: NaN and Infinity (a 400 naming them), depth, bad
+    encodings and invalid JSON get the standard library's message; what it accepts (a lone
+    surrogate escape, an integer of hundreds of digits, a UTF-8 BOM) is read as it reads it."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {_json_error(exc)}") from None
 
 
 def read_body(limit: int) -> bytes:
@@ -206,15 +298,34 @@ def read_body(limit: int) -> bytes:
     Content-Length (chunked) is read up to ``limit`` + 1 bytes."""
     stream = request.environ["wsgi.input"]
     length = request.content_length
-    if length is not None:
-        if length > limit:
-            raise RequestEntityTooLarge()
-        data: bytes = stream.read(length)
-        return data
-    data = stream.read(limit + 1)
+    try:
+        if length is not None:
+            if length > limit:
+                _discard(stream, min(length, limit * DISCARD_FACTOR))
+                raise RequestEntityTooLarge()
+            data: bytes = stream.read(length)
+            return data
+        data = stream.read(limit + 1)
+    except RequestEntityTooLarge:
+        raise
+    except Exception as exc:  # a malformed chunked body, a client gone: the server's own types
+        raise BadRequest(
+            f"request body could not be read ({type(exc).__name__}); malformed chunked encoding?"
+        ) from None
     if len(data) > limit:
+        _discard(stream, limit * (DISCARD_FACTOR - 1))
         raise RequestEntityTooLarge()
     return data
+
+
+def _discard(stream: Any, size: int) -> None:
+    """Read and drop up to ``size`` bytes of a body we refuse, so the client reads the 413."""
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, 1024 * 1024))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def _reject_constant(name: str) -> None:
@@ -249,10 +360,13 @@ def _outcome_response(status: int, body: dict[str, Any]) -> Response:
 
 
 def on_cds_error(error: CdsError) -> Response:
-    return _outcome_response(
+    response = _outcome_response(
         error.status,
         operation_outcome(error.message, code=error.code, expression=error.expression),
     )
+    if error.status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def on_http_error(error: HTTPException) -> Response:
@@ -268,6 +382,8 @@ def on_http_error(error: HTTPException) -> Response:
     allow = error.get_response().headers.get("Allow")
     if allow:
         response.headers["Allow"] = allow
+    if status == 413:
+        response.headers["Connection"] = "close"  # what is left of the body is not read
     return response
 
 

@@ -8,8 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+import orjson
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
+from werkzeug.sansio.response import Response as SansioResponse
 
 from cds_service import api
 from cds_service.cards import CardPolicy
@@ -21,6 +24,7 @@ from cds_service.logs import configure_logging
 from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
+from cds_service.startup import ensure_sqlite_directory
 from cds_service.store import Store
 from cds_service.terminology import KnowledgeUpdater, TerminologyClient
 
@@ -29,6 +33,34 @@ log = logging.getLogger("cds_service")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """Responses encoded with orjson (keys in insertion order, compact, UTF-8). What orjson
+    cannot encode as the standard library would (a lone surrogate, an integer past 64 bits,
+    a type only Flask knows, keyword options) goes to Flask's default provider, unchanged."""
+
+    _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+        except TypeError:
+            return super().dumps(obj)
+
+    def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
+        obj = self._prepare_response_obj(args, kwargs)
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            return super().response(obj)
+        try:
+            data = orjson.dumps(
+                obj, default=self.default, option=self._OPTIONS | orjson.OPT_APPEND_NEWLINE
+            )
+        except TypeError:
+            return super().response(obj)
+        return Response(data, mimetype=self.mimetype)
 
 
 def create_app(
@@ -47,14 +79,17 @@ def create_app(
     settings, flask_config = _split_config(config)
     configure_logging(settings.log_level)
     knowledge = load_knowledge(settings.knowledge_file)
+    knowledge.text_reader.limit_cache(settings.text_cache_bytes)  # shared by every version
     terminology = _terminology(knowledge, settings)
     issuers = parse_trusted_issuers(settings.trusted_issuers)
+    ensure_sqlite_directory(settings.database_url)  # the default store's folder
     store = Store(settings.database_url)
     store.upgrade()
     app = Flask(__name__)
     app.config.update(flask_config)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
+    app.json.sort_keys = False
     app.extensions["cds_settings"] = settings
     app.extensions["cds_services"] = build_services(knowledge)
     app.extensions["cds_terminology"] = terminology
@@ -63,6 +98,7 @@ def create_app(
         policy=CardPolicy(
             out_of_scope_cards=settings.out_of_scope_cards,
             may_be_appropriate_rating=settings.may_be_appropriate_rating,
+            replace_action=settings.replace_action,
         ),
         fetcher_for=fetcher_for
         or DefaultFetcherFactory(
@@ -81,12 +117,14 @@ def create_app(
         claim_jti=lambda issuer, jti, expires: store.claim_jti(issuer, jti, expires, clock()),
         leeway=settings.jwt_leeway,
     )
-    if issuers and not settings.public_base_url:
+    # warnings about serving; commands that start no server (evaluate) pass SERVER_WARNINGS
+    warn = flask_config.pop("SERVER_WARNINGS", True)
+    if warn and issuers and not settings.public_base_url:
         log.warning(
             "CDS_PUBLIC_BASE_URL is not set: a JWT's aud is checked against the URL in the "
             "request's Host header, which the caller controls. Set it in production."
         )
-    if not issuers:
+    if warn and not issuers:
         log.warning(
             "CDS_TRUSTED_ISSUERS is not set: the service accepts calls from ANY client "
             "without authentication. Use this for local development only."

@@ -142,6 +142,14 @@ class TextReader:
         self._lock = threading.Lock()
         self._cache = _ByteBoundedCache(cache_bytes)
 
+    def limit_cache(self, cache_bytes: int) -> None:
+        """Bound the remembered readings to ``cache_bytes`` of text (CDS_TEXT_CACHE_BYTES)."""
+        with self._lock:
+            self._cache.limit = cache_bytes
+            while self._cache.size > cache_bytes and self._cache.entries:
+                old, _ = self._cache.entries.popitem(last=False)
+                self._cache.size -= len(old.encode("utf-8", "surrogatepass")) + 64
+
     def has_candidate(self, text: str) -> bool:
         """The cheap first test: does the text hold any group's phrase at all?"""
         return self.candidates is not None and self.candidates.search(text) is not None

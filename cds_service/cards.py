@@ -5,34 +5,19 @@ Every sentence comes from the knowledge file; this module only arranges it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from cds_service.criteria import Appraisal, Verdict
+from cds_service.criteria import Appraisal, Finding, Verdict
 from cds_service.facts import Order
 from cds_service.knowledge import Knowledge, Procedure
-from cds_service.protocol import (
-    SUMMARY_MAX,
-    Action,
-    Card,
-    CdsResponse,
-    Coding,
-    Link,
-    Source,
-    Suggestion,
-    new_uuid,
-)
+from cds_service.pama import pama_code, rating_action
+from cds_service.protocol import SUMMARY_MAX, Card, CdsResponse, Coding, Link, Source
+from cds_service.suggestions import ReplaceAction, Suggester
 
-PAMA_EXTENSION = "http://fhir.org/argonaut/Extension/pama-rating"
-PAMA_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
-PAMA_DISPLAY = {
-    "appropriate": "Appropriate",
-    "not-appropriate": "Not appropriate",
-    "no-criteria-apply": "No criteria apply",
-}
+Indicator = Literal["info", "warning", "critical"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +26,7 @@ class CardPolicy:
 
     out_of_scope_cards: bool = True
     may_be_appropriate_rating: str = "appropriate"
+    replace_action: ReplaceAction = "update"
 
 
 @dataclass(frozen=True)
@@ -64,77 +50,134 @@ def respond(
 
     ``hidden``: orders whose card the clinician already overrode; they keep their rating.
     """
-    preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
-    preferred_codes = {
-        (knowledge.code_systems[key].uri, code)
-        for key, codes in preferred.codes.items()
-        for code in codes
-    }
-    preferred_orders = [o for o in draft_orders if set(o.codes) & preferred_codes]
-    writer = _Writer(knowledge, policy, now, preferred_orders)
+    writer = CardWriter(knowledge, policy, now, drafted_mri(draft_orders, knowledge))
     cards = tuple(None if a.order.reference in hidden else writer.card(a) for a in appraisals)
-    actions = [action for a in appraisals if (action := writer.rating_action(a)) is not None]
+    rating = policy.may_be_appropriate_rating
+    actions = [a for a in (rating_action(x, knowledge, rating) for x in appraisals) if a]
     extension = {"systemActions": [a.model_dump(mode="json") for a in actions]} if actions else None
     response = CdsResponse(
         cards=[c for c in cards if c is not None], systemActions=actions, extension=extension
     )
-    return Advice(response, cards, tuple(writer.pama_code(a) for a in appraisals))
+    return Advice(response, cards, tuple(pama_code(a, knowledge, rating) for a in appraisals))
 
 
-class _Writer:
+def drafted_mri(orders: Sequence[Order], knowledge: Knowledge) -> list[Order]:
+    """The draft orders that already are the preferred MRI."""
+    preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
+    codes = {
+        (knowledge.code_systems[key].uri, code)
+        for key, listed in preferred.codes.items()
+        for code in listed
+    }
+    return [o for o in orders if set(o.codes) & codes]
+
+
+class CardWriter:
+    """Writes the card of each appraisal of one response."""
+
     def __init__(
-        self,
-        knowledge: Knowledge,
-        policy: CardPolicy,
-        now: datetime,
-        preferred_orders: Sequence[Order],
+        self, knowledge: Knowledge, policy: CardPolicy, now: datetime, mri: Sequence[Order]
     ) -> None:
         self.k = knowledge
         self.policy = policy
-        self.now = now
-        self.preferred_orders = preferred_orders
-        self.preferred_drafted = bool(preferred_orders)
+        self.suggester = Suggester(
+            knowledge, policy.replace_action, policy.may_be_appropriate_rating, now, mri
+        )
         guideline = knowledge.guideline
         self.source = Source(
-            label=guideline.source_label,
+            label=guideline.source_label.format(id=knowledge.id, version=knowledge.version),
             url=guideline.url,
             topic=Coding(**guideline.topic.model_dump()),
         )
         self.links = [Link(label=knowledge.texts.link_label, url=guideline.url, type="absolute")]
 
-    # ------------------------------------------------------------------ cards
-
     def card(self, appraisal: Appraisal) -> Card | None:
-        if appraisal.verdict is Verdict.RATED:
+        verdict = appraisal.verdict
+        if verdict is Verdict.RATED:
             if appraisal.category == "usually-not-appropriate":
                 return self.not_appropriate(appraisal)
             return self.may_be_appropriate(appraisal)
-        if appraisal.verdict is Verdict.UNSPECIFIED:
+        if verdict is Verdict.UNSPECIFIED:
             return self.unspecified(appraisal)
-        if appraisal.verdict is Verdict.EXCLUDED:
+        if verdict is Verdict.OTHER_REGION:
+            return self.other_region(appraisal)
+        if verdict is Verdict.EXCLUDED:
             if appraisal.escalate:
                 return self.escalation(appraisal)
             return self.out_of_scope(appraisal) if self.policy.out_of_scope_cards else None
         return None
 
-    def _card(self, summary: str, detail: str, indicator: str, **extra: Any) -> Card:
+    def _card(self, summary: str, parts: Sequence[str], indicator: Indicator, **extra: Any) -> Card:
+        if extra.get("suggestions"):
+            extra["selectionBehavior"] = "at-most-one"
         return Card(
             summary=summary,
-            detail=detail,
-            indicator=indicator,  # type: ignore[arg-type]
+            detail="\n\n".join(p for p in parts if p),
+            indicator=indicator,
             source=self.source,
             links=self.links,
             **extra,
         )
 
-    def _rating_line(self, appraisal: Appraisal) -> str:
+    # ------------------------------------------------------------------ rated orders
+
+    def not_appropriate(self, appraisal: Appraisal) -> Card:
+        procedure = _procedure(appraisal)
+        texts = self.k.texts
+        advice = texts.preferred_alternative if procedure.offer_replacement else texts.vascular_note
+        return self._card(
+            self._summary(texts.not_appropriate_summary, appraisal),
+            self._rated_parts(appraisal, advice),
+            "warning",
+            suggestions=self.suggester.for_not_appropriate(appraisal, procedure),
+            overrideReasons=[
+                Coding(system=self.k.override_reason_system, code=r.code, display=r.display)
+                for r in self.k.override_reasons
+            ],
+        )
+
+    def may_be_appropriate(self, appraisal: Appraisal) -> Card:
+        texts = self.k.texts
+        parts = self._rated_parts(appraisal, texts.mri_detail)
+        return self._card(self._summary(texts.mri_summary, appraisal), parts, "info")
+
+    def unspecified(self, appraisal: Appraisal) -> Card:
+        procedure, texts = _procedure(appraisal), self.k.texts
+        parts = [
+            texts.unspecified_detail,
+            texts.preferred_alternative,
+            self._variant_line(),
+            self._checked_line(appraisal),
+        ]
+        return self._card(
+            texts.unspecified_summary.format(procedure=procedure.name),
+            parts,
+            "info",
+            suggestions=self.suggester.for_unspecified(appraisal, procedure),
+        )
+
+    def _summary(self, template: str, appraisal: Appraisal) -> str:
+        assert appraisal.category is not None
+        category = self.k.categories[appraisal.category].label
+        return template.format(procedure=_procedure(appraisal).name, category=category)
+
+    def _rated_parts(self, appraisal: Appraisal, advice: str) -> list[str]:
+        """Rating and RRL, the row's rationale, the advice, the variant, what was checked."""
         assert appraisal.category is not None and appraisal.rrl is not None
-        label = self.k.categories[appraisal.category].label
-        rrl = self.k.rrl_labels[appraisal.rrl]
-        return f"**ACR rating: {label}** · Relative Radiation Level {rrl}"
+        rating = self.k.texts.rating_line.format(
+            category=self.k.categories[appraisal.category].label,
+            rrl=self.k.rrl_labels[appraisal.rrl],
+        )
+        return [
+            rating,
+            _procedure(appraisal).rationale,
+            advice,
+            self._variant_line(),
+            self._checked_line(appraisal),
+        ]
 
     def _variant_line(self) -> str:
-        return f"*ACR variant: {self.k.variant.title}*"
+        return self.k.texts.variant_line.format(variant=self.k.variant.title)
 
     def _checked_line(self, appraisal: Appraisal) -> str:
         """Where the indication came from and what was read before rating the order."""
@@ -153,232 +196,60 @@ class _Writer:
             observations=checked.observations,
         )
 
-    def not_appropriate(self, appraisal: Appraisal) -> Card:
-        suggestions = self.suggestions(appraisal, conservative=True)
-        return self._rated(
-            appraisal,
-            self.k.texts.not_appropriate_summary,
-            self.k.texts.preferred_alternative,
-            "warning",
-            suggestions=suggestions,
-            selectionBehavior="at-most-one" if suggestions else None,
-            overrideReasons=[
-                Coding(system=self.k.override_reason_system, code=r.code, display=r.display)
-                for r in self.k.override_reasons
-            ],
-        )
+    # ------------------------------------------------------------------ not rated
 
-    def may_be_appropriate(self, appraisal: Appraisal) -> Card:
-        return self._rated(appraisal, self.k.texts.mri_summary, self.k.texts.mri_detail, "info")
-
-    def _rated(
-        self, appraisal: Appraisal, summary: str, advice: str, indicator: str, **extra: Any
-    ) -> Card:
-        """A rated order: summary, rating and RRL, the row's rationale, the advice, variant."""
-        procedure = _procedure(appraisal)
-        assert appraisal.category is not None
-        category = self.k.categories[appraisal.category].label
-        detail = "\n\n".join(
-            [
-                self._rating_line(appraisal),
-                procedure.rationale,
-                advice,
-                self._variant_line(),
-                self._checked_line(appraisal),
-            ]
-        )
+    def other_region(self, appraisal: Appraisal) -> Card:
+        texts = self.k.texts
+        evidence = ", ".join(f.evidence for f in appraisal.findings)
         return self._card(
-            summary.format(procedure=procedure.name, category=category),
-            detail,
-            indicator,
-            **extra,
-        )
-
-    def unspecified(self, appraisal: Appraisal) -> Card:
-        procedure = _procedure(appraisal)
-        summary = self.k.texts.unspecified_summary.format(procedure=procedure.name)
-        detail = "\n\n".join(
-            [
-                self.k.texts.unspecified_detail,
-                self.k.texts.preferred_alternative,
-                self._variant_line(),
-                self._checked_line(appraisal),
-            ]
-        )
-        suggestions = self.suggestions(appraisal, conservative=False)
-        return self._card(
-            summary,
-            detail,
+            texts.other_region_summary.format(procedure=_procedure(appraisal).name),
+            [texts.other_region_detail.format(evidence=evidence), self._variant_line()],
             "info",
-            suggestions=suggestions,
-            selectionBehavior="at-most-one" if suggestions else None,
         )
 
     def out_of_scope(self, appraisal: Appraisal) -> Card:
         texts = self.k.texts
-        summary = _fit(texts.excluded_summary, "reasons", [f.label for f in appraisal.findings])
         unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)
-        intro = texts.unconfirmed_intro if unconfirmed else texts.excluded_intro
-        detail = "\n\n".join(
-            [intro.format(variant=self.k.variant.title), *self._findings(appraisal)]
-        )
-        return self._card(summary, detail, "info")
+        if unconfirmed:
+            summary, intro = texts.unconfirmed_summary, texts.unconfirmed_intro
+        else:
+            labels = [f.label for f in appraisal.findings]
+            summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
+        parts = [intro.format(variant=self.k.variant.title), *self._findings(appraisal.findings)]
+        return self._card(summary, parts, "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
         """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
-        deficits = [f"- {f.evidence}" for f in appraisal.findings if f.escalate and f.evidence]
-        others = [f for f in appraisal.findings if not f.escalate]
-        parts = [self.k.texts.escalation_detail, "\n".join(deficits)]
-        if others:
-            parts.extend(
-                self._findings(
-                    Appraisal(appraisal.order, appraisal.verdict, findings=tuple(others))
-                )
-            )
-        return self._card(
-            self.k.texts.escalation_summary, "\n\n".join(p for p in parts if p), "warning"
-        )
-
-    def _findings(self, appraisal: Appraisal) -> list[str]:
-        """A bullet per finding with its evidence, then where the guideline sends each."""
-        bullets = "\n".join(
-            f"- **{f.label}**" + (f": {f.evidence}" if f.evidence else "")
-            for f in appraisal.findings
-        )
-        return [bullets, *dict.fromkeys(f.redirect for f in appraisal.findings)]
-
-    # ------------------------------------------------------------------ suggestions
-
-    def suggestions(self, appraisal: Appraisal, *, conservative: bool) -> list[Suggestion]:
-        """Replace with the preferred MRI (or only remove, when it is drafted already), and
-        remove the imaging altogether. None is marked recommended: the seed rates even the MRI
-        only May be appropriate (Disagreement)."""
-        order, procedure = appraisal.order, _procedure(appraisal)
-        if order.reference is None:  # an order without id cannot be deleted or replaced
-            return []
         texts = self.k.texts
-        remove = self._delete(order, procedure.name)
-        preferred = self.k.procedures_by_id[self.k.preferred_procedure]
-        found: list[Suggestion] = []
-        if self.preferred_drafted:
-            found.append(Suggestion(label=texts.keep_existing_label, actions=[remove]))
-        elif procedure.offer_replacement:
-            create = Action(
-                type="create",
-                description=f"Order {preferred.name}",
-                resource=self.replacement(order),
-            )
-            found.append(Suggestion(label=texts.replace_label, actions=[remove, create]))
-        if conservative:
-            if self.preferred_drafted:
-                also = [
-                    self._delete(o, preferred.name) for o in self.preferred_orders if o.reference
-                ]
-                found.append(
-                    Suggestion(label=texts.conservative_all_label, actions=[remove, *also])
-                )
-            else:
-                found.append(Suggestion(label=texts.conservative_label, actions=[remove]))
-        return found
+        deficits = [f for f in appraisal.findings if f.escalate]
+        others = [f for f in appraisal.findings if not f.escalate]
+        bullets = "\n".join(self._finding_line(f) for f in deficits)
+        parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
+        return self._card(texts.escalation_summary, parts, "warning")
 
-    @staticmethod
-    def _delete(order: Order, name: str) -> Action:
-        return Action(
-            type="delete", description=f"Remove the draft order: {name}", resourceId=order.reference
-        )
+    def _finding_line(self, finding: Finding) -> str:
+        if not finding.evidence:
+            return f"- **{finding.label}**"
+        return self.k.texts.finding_line.format(label=finding.label, evidence=finding.evidence)
 
-    def replacement(self, order: Order) -> dict[str, Any]:
-        """A complete draft ServiceRequest for the preferred MRI, carrying the order's context."""
-        preferred = self.k.procedures_by_id[self.k.preferred_procedure]
-        coding = [
-            {"system": self.k.code_systems[key].uri, "code": codes[0], "display": preferred.name}
-            for key, codes in preferred.codes.items()
-            if key in ("cpt", "loinc") and codes
-        ]
-        raw = order.raw
-        resource: dict[str, Any] = {
-            "resourceType": "ServiceRequest",
-            "id": new_uuid(),
-            "status": "draft",
-            "intent": raw.get("intent") or "order",
-            "code": {"coding": coding, "text": preferred.name},
-            "authoredOn": self.now.isoformat(),
-        }
-        for field in (
-            "category",
-            "priority",
-            "subject",
-            "encounter",
-            "requester",
-            "reasonCode",
-            "reasonReference",
-        ):
-            if raw.get(field):
-                resource[field] = copy.deepcopy(raw[field])
-        return resource
+    def _findings(self, findings: Sequence[Finding]) -> list[str]:
+        """A bullet per finding with its evidence, then where the guideline sends each."""
+        bullets = "\n".join(self._finding_line(f) for f in findings)
+        return [bullets, *dict.fromkeys(f.redirect for f in findings)]
 
-    # ------------------------------------------------------------------ systemActions
-
-    def pama_code(self, appraisal: Appraisal) -> str | None:
-        """The Argonaut pama-rating for an appraised order, or None when it has no rating."""
-        if appraisal.order.id is None:
-            return None  # nothing can reference the order to update it
-        if appraisal.verdict is Verdict.EXCLUDED:
-            return "no-criteria-apply"
-        if appraisal.verdict is Verdict.RATED and appraisal.category:
-            pama = self.k.categories[appraisal.category].pama_rating
-            return self.policy.may_be_appropriate_rating if pama == "configurable" else pama
-        return None
-
-    def rating_action(self, appraisal: Appraisal) -> Action | None:
-        """An update adding the Argonaut pama-rating extension to the draft order."""
-        pama = self.pama_code(appraisal)
-        if pama is None:
-            return None
-        codings = [_pama(pama)]
-        if appraisal.verdict is Verdict.RATED and appraisal.category:
-            category = self.k.categories[appraisal.category]
-            codings.append(
-                {
-                    "system": self.k.rating_code_system,
-                    "code": appraisal.category,
-                    "display": category.label,
-                }
-            )
-        resource = copy.deepcopy(appraisal.order.raw)
-        extensions = [
-            e
-            for e in resource.get("extension") or ()
-            if not (isinstance(e, dict) and e.get("url") == PAMA_EXTENSION)
-        ]
-        extensions.append({"url": PAMA_EXTENSION, "valueCodeableConcept": {"coding": codings}})
-        resource["extension"] = extensions
-        return Action(
-            type="update",
-            description=(
-                "Record the rating on the order: "
-                + (f"ACR {codings[1]['display']}; " if len(codings) > 1 else "")
-                + f"pama-rating {pama}"
-            ),
-            resource=resource,
-        )
-
-
-def _pama(code: str) -> dict[str, str]:
-    return {"system": PAMA_SYSTEM, "code": code, "display": PAMA_DISPLAY[code]}
+    def _fit(self, template: str, parts: list[str]) -> str:
+        """Fill ``template`` with as many findings as fit under the summary limit."""
+        texts = self.k.texts
+        for count in range(len(parts), 0, -1):
+            rest = len(parts) - count
+            shown = "; ".join(parts[:count])
+            text = texts.more_findings.format(shown=shown, rest=rest) if rest else shown
+            summary = template.format(reasons=text)
+            if len(summary) <= SUMMARY_MAX:
+                return summary
+        return template.format(reasons=texts.findings_count.format(count=len(parts)))[:SUMMARY_MAX]
 
 
 def _procedure(appraisal: Appraisal) -> Procedure:
     assert appraisal.procedure is not None
     return appraisal.procedure
-
-
-def _fit(template: str, field: str, parts: list[str]) -> str:
-    """Fill ``template`` with as many parts as fit under the summary limit."""
-    for count in range(len(parts), 0, -1):
-        rest = len(parts) - count
-        text = "; ".join(parts[:count]) + (f" and {rest} more" if rest else "")
-        summary = template.format(**{field: text})
-        if len(summary) <= SUMMARY_MAX:
-            return summary
-    return template.format(**{field: f"{len(parts)} findings"})[:SUMMARY_MAX]

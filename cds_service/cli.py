@@ -1,4 +1,8 @@
-"""The ``cds-service`` command: ``serve``, ``evaluate``, ``db``, ``report``, ``terminology``."""
+"""The ``cds-service`` command: ``serve``, ``evaluate``, ``db``, ``report``, ``terminology``.
+
+Every setting is read from the environment and checked first: a bad one, an unreachable store
+or a port in use is one line on stderr (``cds-service: CDS_WORKERS: ...``) and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,79 @@ import argparse
 import dataclasses
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cds_service import __version__
 from cds_service.errors import CdsError, operation_outcome
 from cds_service.knowledge import KnowledgeError
+from cds_service.startup import StartupError
+
+if TYPE_CHECKING:
+    from cds_service.settings import Settings
+
+DESCRIPTION = """\
+CDS Hooks 2.0 service: ACR Appropriateness Criteria for cervical-spine imaging
+(suspected cervicogenic headache). Settings are CDS_* environment variables (see the
+README's Configuration table); each command below lists the ones it reads."""
+
+STORE = (
+    "default store: sqlite:///$XDG_DATA_HOME/cds-service/store.sqlite3 "
+    "(else ~/.local/share/cds-service/store.sqlite3), whatever the working directory"
+)
+
+
+def _reads(*names: str) -> str:
+    return "settings read: " + ", ".join(names)
+
+
+def _all_settings() -> str:
+    from cds_service.settings import Settings
+
+    names = [f"CDS_{name.upper()}" for name in Settings.model_fields]
+    return textwrap.fill(_reads(*names), 78, subsequent_indent="  ")
+
+
+_EVALUATE_SETTINGS = (
+    "CDS_KNOWLEDGE_FILE",
+    "CDS_OUT_OF_SCOPE_CARDS",
+    "CDS_MAY_BE_APPROPRIATE_RATING",
+    "CDS_TIMEZONE",
+    "CDS_FHIR_ALLOWLIST",
+    "CDS_FHIR_ANONYMOUS",
+    "CDS_FHIR_* timeouts and limits",
+    "CDS_TERMINOLOGY_URL",
+    "CDS_TERMINOLOGY_CACHE",
+    "CDS_LOG_LEVEL",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="cds-service",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cds-service {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the HTTP service")
+    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    serve = command(
+        "serve",
+        "run the HTTP service under gunicorn (--dev: Flask's reloader)",
+        _all_settings() + "\n" + STORE,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     serve.add_argument(
@@ -37,24 +101,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dev", action="store_true", help="Flask's development server with the reloader"
     )
 
-    evaluate = commands.add_parser(
-        "evaluate", help="print the CDS Hooks response for a hook request file, without a server"
+    evaluate = command(
+        "evaluate",
+        "print the CDS Hooks response for a hook request file, without a server (nothing is "
+        "recorded)",
+        textwrap.fill(_reads(*_EVALUATE_SETTINGS), 78, subsequent_indent="  "),
     )
     evaluate.add_argument("request", type=Path, help="hook request JSON file")
     evaluate.add_argument(
         "--now",
-        type=datetime.fromisoformat,
+        type=aware_datetime,
         default=None,
-        help="evaluation time, ISO 8601 with zone (default: now)",
+        help="evaluation time, ISO 8601 with a zone: 2026-11-23T12:00:00+00:00 or ...Z "
+        "(default: now)",
     )
 
-    database = commands.add_parser("db", help="manage the store (CDS_DATABASE_URL)")
-    database.add_argument("action", choices=["upgrade"], help="create any missing tables")
-    commands.add_parser(
-        "report", help="print calls, cards, acceptances and overrides per service and rating"
+    database = command(
+        "db",
+        "manage the store: 'db upgrade' creates any missing tables",
+        _reads("CDS_DATABASE_URL", "CDS_LOG_LEVEL") + "\n" + STORE,
     )
-    terminology = commands.add_parser(
-        "terminology", help="SNOMED CT expansions from CDS_TERMINOLOGY_URL"
+    database.add_argument("action", choices=["upgrade"], help="create any missing tables")
+    command(
+        "report",
+        "print calls, cards, acceptances and overrides per service and rating",
+        _reads("CDS_DATABASE_URL") + " (the store must exist)\n" + STORE,
+    )
+    terminology = command(
+        "terminology",
+        "SNOMED CT expansions from CDS_TERMINOLOGY_URL: 'terminology refresh' writes the file",
+        _reads(
+            "CDS_TERMINOLOGY_URL",
+            "CDS_TERMINOLOGY_CACHE",
+            "CDS_TERMINOLOGY_TIMEOUT",
+            "CDS_KNOWLEDGE_FILE",
+        ),
     )
     terminology.add_argument(
         "action", choices=["refresh"], help="expand every SNOMED CT root now and write the file"
@@ -66,6 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="file to write (default CDS_TERMINOLOGY_CACHE)",
     )
 
+    review = command(
+        "knowledge",
+        "'knowledge explain' prints the knowledge file as a review sheet a clinician can sign",
+        _reads("CDS_KNOWLEDGE_FILE"),
+    )
+    review.add_argument("action", choices=["explain"], help="print the review sheet")
+    review.add_argument("--format", choices=["md", "html"], default="md", help="default md")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
@@ -76,16 +165,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report()
         if args.command == "terminology":
             return _terminology_refresh(args.output)
+        if args.command == "knowledge":
+            return _explain(args.format)
         return _evaluate(args.request, args.now)
-    except KnowledgeError as exc:
+    except (KnowledgeError, StartupError) as exc:
         print(f"cds-service: {exc}", file=sys.stderr)
         return 2
 
 
-def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> int:
-    from cds_service.settings import load_settings
+def _explain(form: str) -> int:
+    """Print the review sheet of the knowledge file in use."""
+    from cds_service.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+    from cds_service.review import explain, to_html
 
-    settings = load_settings()
+    path = _checked_settings().knowledge_file or PACKAGED_KNOWLEDGE
+    sheet = explain(load_knowledge(path), path)
+    print(to_html(sheet) if form == "html" else sheet, end="")
+    return 0
+
+
+def aware_datetime(value: str) -> datetime:
+    """``--now``: an ISO 8601 time with its zone (a bare local time is ambiguous)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time (expected 2026-11-23T12:00:00+00:00)"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} has no zone: add one, as in {value}+00:00 or {value}Z"
+        )
+    return parsed
+
+
+def _checked_settings(store: bool = False, *, must_exist: bool = False) -> Settings:
+    """The settings, every one validated; the store reached when asked (one-line errors)."""
+    from cds_service.startup import check_store, check_trusted_issuers, load_checked_settings
+
+    settings = load_checked_settings()
+    check_trusted_issuers(settings)
+    if store:
+        check_store(settings.database_url, must_exist=must_exist)
+    return settings
+
+
+def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> int:
+    from cds_service.startup import check_port
+
+    if any(n is not None and n < 1 for n in (workers, threads)):
+        raise StartupError("--workers and --threads must be whole numbers > 0")
+    settings = _checked_settings(store=True)
+    check_port(host, port)
     if dev:
         from cds_service import create_app
 
@@ -104,28 +235,22 @@ def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: 
 
 
 def _db_upgrade() -> int:
-    from cds_service.settings import load_settings
-    from cds_service.store import Store
-
-    settings = load_settings()
-    Store(settings.database_url).upgrade()
+    settings = _checked_settings(store=True)  # creates the tables
     print(f"cds-service: the store at {_safe_url(settings.database_url)} is up to date")
     return 0
 
 
 def _safe_url(url: str) -> str:
     """The database URL without its password."""
-    from sqlalchemy.engine import make_url
+    from cds_service.startup import safe_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return safe_url(url)
 
 
 def _report() -> int:
-    from cds_service.settings import load_settings
     from cds_service.store import Store
 
-    store = Store(load_settings().database_url)
-    store.upgrade()
+    store = Store(_checked_settings(store=True, must_exist=True).database_url)
     print(format_report(store.report()))
     return 0
 
@@ -133,7 +258,6 @@ def _report() -> int:
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
     from cds_service.knowledge import load_knowledge
-    from cds_service.settings import load_settings
     from cds_service.terminology import (
         Expansions,
         KnowledgeUpdater,
@@ -143,7 +267,7 @@ def _terminology_refresh(output: Path | None) -> int:
         write_cache,
     )
 
-    settings = load_settings()
+    settings = _checked_settings()
     target = output or settings.terminology_cache
     if not settings.terminology_url:
         print("cds-service: terminology refresh: CDS_TERMINOLOGY_URL is not set", file=sys.stderr)
@@ -199,7 +323,9 @@ def _evaluate(path: Path, now: datetime | None) -> int:
     except (OSError, ValueError) as exc:
         print(f"cds-service: cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    config = {"CDS_DATABASE_URL": "sqlite://"}  # evaluate records nothing
+    _checked_settings()
+    # evaluate records nothing and serves nothing: no store, no server warnings
+    config = {"CDS_DATABASE_URL": "sqlite://", "SERVER_WARNINGS": False}
     app = create_app(config) if now is None else create_app(config, clock=lambda: now)
     engine = dataclasses.replace(app.extensions["cds_engine"], store=None)  # nothing recorded
     services = app.extensions["cds_services"]

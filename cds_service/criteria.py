@@ -20,7 +20,7 @@ from cds_service.facts import (
     PatientRecord,
     PriorStudyFact,
 )
-from cds_service.fhir_read import local_reference
+from cds_service.fhir_read import UNRECOGNISED, local_reference
 from cds_service.knowledge import (
     CategoryKey,
     ExclusionGroup,
@@ -28,6 +28,7 @@ from cds_service.knowledge import (
     Knowledge,
     Procedure,
     RrlKey,
+    Texts,
     WeightLossRule,
 )
 from cds_service.units import Temperature, read_temperature, to_kilograms
@@ -50,6 +51,8 @@ class Verdict(StrEnum):
     """Contrast is not specified and the possible rows are rated differently."""
     EXCLUDED = "excluded"
     """The indication is present but the patient falls outside the variant."""
+    OTHER_REGION = "other-region"
+    """A cervical study ordered together with another body region: not rated as cervical."""
     NOT_APPLICABLE = "not-applicable"
     """Not an order of the table, or no suspected cervicogenic headache: say nothing."""
 
@@ -124,6 +127,18 @@ def appraise(
         if procedure is None or indication is None:
             results.append(Appraisal(order, Verdict.NOT_APPLICABLE, procedure))
             continue
+        elsewhere = other_region(order, knowledge)
+        if elsewhere:
+            results.append(
+                Appraisal(
+                    order,
+                    Verdict.OTHER_REGION,
+                    procedure,
+                    findings=(Finding("other-region", "", ", ".join(elsewhere), ""),),
+                    indication=indication,
+                )
+            )
+            continue
         if findings is None:
             findings = patient_findings(record, knowledge, now)
         excluded = reason_findings(order, knowledge, index) + findings
@@ -155,16 +170,35 @@ def classify_order(order: Order, knowledge: Knowledge) -> Procedure | None:
     for combination, procedure in knowledge.procedure_combinations:
         if combination <= codes:
             return procedure
+    cervical = says_cervical(order, knowledge)
     found: list[Procedure] = []
     for pair in sorted(codes):
         row = knowledge.procedure_by_code.get(pair)
-        if row is not None and row not in found:
-            found.append(row)
+        if row is None or row in found:
+            continue
+        if pair in knowledge.site_required_codes and not cervical:
+            continue  # 72020: a radiograph of some level of the spine, not said to be cervical
+        found.append(row)
     stated = {p.id for p in found if not p.candidates}
     found = [p for p in found if not (p.candidates and stated & set(p.candidates))]
     if not found or len({knowledge.rating_for(p)[0] for p in found}) != 1:
         return None
     return max(found, key=lambda p: RRL_ORDER.index(knowledge.rating_for(p)[1] or "not stated"))
+
+
+def says_cervical(order: Order, knowledge: Knowledge) -> bool:
+    """The order's bodySite is the cervical spine, or its code's text names it."""
+    if any_match(knowledge.cervical_site_codes, order.body_sites):
+        return True
+    return any(knowledge.cervical_words.search(text) for text in order.code_texts)
+
+
+def other_region(order: Order, knowledge: Knowledge) -> list[str]:
+    """The codes (of the order's code or bodySite) that name another body region."""
+    other = knowledge.other_region_codes
+    return [
+        code for system, code in (*order.codes, *order.body_sites) if other.contains(system, code)
+    ]
 
 
 def indication_of(
@@ -268,12 +302,13 @@ def patient_findings(
 def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Finding | None:
     texts = knowledge.texts
     if record.birth_date is None:
-        return Finding("age-unknown", "Age not recorded", "", texts.age_unknown)
+        return Finding("age-unknown", texts.age_unknown_label, "", texts.age_unknown)
     today = now.date()
     born = record.birth_date
     years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if years < knowledge.variant.minimum_age_years:
-        return Finding("not-adult", "Not an adult", f"age {years}", texts.not_adult)
+        evidence = texts.not_adult_evidence.format(years=years)
+        return Finding("not-adult", texts.not_adult_label, evidence, texts.not_adult)
     return None
 
 
@@ -320,10 +355,10 @@ def group_findings(
             continue
         coded = any_match(codes, condition.codes)
         if coded or knowledge.text_affirms(group, condition.names):
-            evidence = condition_evidence(condition)
+            evidence = condition_evidence(condition, knowledge.texts)
         elif noted := [t for t in condition.notes if knowledge.text_affirms(group, (t,))]:
             evidence = (
-                condition_evidence(condition)
+                condition_evidence(condition, knowledge.texts)
                 + " "
                 + (knowledge.texts.evidence_condition_note.format(evidence=quote(noted[0])))
             )
@@ -339,7 +374,7 @@ def group_findings(
             break  # one piece of evidence names the group; a deficit looks on for a new one
     findings.extend(observation_findings(group, record, knowledge, now))
     for rule in group.observations:
-        evidence = observation_evidence(rule, record.observations, now)
+        evidence = observation_evidence(rule, record.observations, now, knowledge.texts)
         if evidence:
             findings.append(Finding(group.id, group.label, evidence, group.redirect))
     return sorted(findings, key=lambda f: not f.escalate)[:1]
@@ -396,23 +431,29 @@ def most_recent_date(condition: ConditionFact) -> datetime | None:
     return max(dates) if dates else None
 
 
-def condition_evidence(condition: ConditionFact) -> str:
+def condition_evidence(condition: ConditionFact, texts: Texts) -> str:
     """``Radiculopathy, cervical region (M54.12, active, onset 2026-09-24)``."""
     code = condition.codes[0][1] if condition.codes else ""
-    name = condition.display or code or "Condition"
+    name = condition.display or code or condition.id or ""
     details = [code] if code and name != code else []
-    details.append(condition.clinical_status or "status not recorded")
-    if condition.onset:
-        details.append(f"onset {condition.onset.date()}")
-    elif condition.recorded:
-        details.append(f"recorded {condition.recorded.date()}")
+    if condition.clinical_status == UNRECOGNISED:
+        details.append(texts.status_unrecognised)
     else:
-        details.append("no date recorded")
-    return f"{name} ({', '.join(details)})"
+        details.append(condition.clinical_status or texts.status_not_recorded)
+    if condition.onset:
+        details.append(texts.onset.format(date=condition.onset.date()))
+    elif condition.recorded:
+        details.append(texts.recorded.format(date=condition.recorded.date()))
+    else:
+        details.append(texts.no_date)
+    return texts.evidence_condition.format(name=name, details=", ".join(details))
 
 
 def observation_evidence(
-    rule: FeverRule | WeightLossRule, observations: Iterable[ObservationFact], now: datetime
+    rule: FeverRule | WeightLossRule,
+    observations: Iterable[ObservationFact],
+    now: datetime,
+    texts: Texts,
 ) -> str:
     """Text naming the Observation(s) that meet the rule, or "" when none do."""
     wanted = rule.loinc_codes
@@ -426,34 +467,40 @@ def observation_evidence(
         and any(code in wanted for _, code in o.codes)
     ]
     if isinstance(rule, FeverRule):
-        return fever_evidence(rule, relevant, now)
-    return weight_loss_evidence(rule, relevant, now)
+        return fever_evidence(rule, relevant, now, texts)
+    return weight_loss_evidence(rule, relevant, now, texts)
 
 
-def fever_evidence(rule: FeverRule, observations: list[ObservationFact], now: datetime) -> str:
+def fever_evidence(
+    rule: FeverRule, observations: list[ObservationFact], now: datetime, texts: Texts
+) -> str:
     since = now - timedelta(days=rule.lookback_days)
     limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
     for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
         assert obs.effective is not None and obs.value is not None
         reading = read_temperature(obs.value, obs.unit)
         if obs.effective >= since and reading is not None and reading.celsius >= limit - 1e-9:
-            unit = unit_as_read(obs.unit, reading)
-            return f"{rule.label} {obs.value:g} {unit} on {obs.effective.date()}"
+            return texts.evidence_temperature.format(
+                label=rule.label,
+                value=f"{obs.value:g}",
+                unit=unit_as_read(obs.unit, reading, texts),
+                date=obs.effective.date(),
+            )
     return ""
 
 
-def unit_as_read(unit: str | None, reading: Temperature) -> str:
+def unit_as_read(unit: str | None, reading: Temperature, texts: Texts) -> str:
     """``Cel``; ``(no unit; read as Cel)``; ``mg (read as [degF])``."""
     given = (unit or "").strip()
     if not reading.inferred:
         return given or reading.unit
     if given:
-        return f"{given} (read as {reading.unit})"
-    return f"(no unit; read as {reading.unit})"
+        return texts.unit_reread.format(given=given, unit=reading.unit)
+    return texts.unit_missing.format(unit=reading.unit)
 
 
 def weight_loss_evidence(
-    rule: WeightLossRule, observations: list[ObservationFact], now: datetime
+    rule: WeightLossRule, observations: list[ObservationFact], now: datetime, texts: Texts
 ) -> str:
     since = now - timedelta(days=rule.window_days)
     series = sorted(
@@ -473,7 +520,11 @@ def weight_loss_evidence(
     loss = (heaviest - latest) / heaviest * 100
     if loss + 1e-9 < rule.minimum_loss_percent:
         return ""
-    return (
-        f"{rule.label} fell {loss:.1f}% ({heaviest:g} kg on {heaviest_at.date()} "
-        f"to {latest:g} kg on {latest_at.date()})"
+    return texts.evidence_weight_loss.format(
+        label=rule.label,
+        loss=f"{loss:.1f}",
+        heaviest=f"{heaviest:g}",
+        heaviest_date=heaviest_at.date(),
+        latest=f"{latest:g}",
+        latest_date=latest_at.date(),
     )

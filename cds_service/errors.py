@@ -47,6 +47,13 @@ class MissingData(CdsError):
     code = ISSUE_INCOMPLETE
 
 
+class StoreUnavailable(CdsError):
+    """The store (database) cannot be used: locked, full, unreachable. A 503, never a 401."""
+
+    status = 503
+    code = "transient"
+
+
 def operation_outcome(
     message: str,
     *,

@@ -23,6 +23,10 @@ class Order:
     """Displays and texts of the order's reasonCode, read for findings named in text."""
     notes: tuple[str, ...] = ()
     """The texts of the order's notes, read for findings named in text."""
+    body_sites: tuple[CodePair, ...] = ()
+    """The codings of the order's bodySite."""
+    code_texts: tuple[str, ...] = ()
+    """The text and coding displays of the order's code (where it may name its site)."""
     contained: dict[str, tuple[CodePair, ...]] = field(default_factory=dict, compare=False)
     """``#id`` of each contained resource to its codes, for reasonReference."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -8,7 +8,14 @@ from typing import Any
 
 import requests
 
-from cds_service.fhir_client import FhirClient, FhirFetchError, FhirLimits, allowed, read_all
+from cds_service.fhir_client import (
+    FhirClient,
+    FhirFetchError,
+    FhirLimits,
+    allowed,
+    normalise_url,
+    read_all,
+)
 from cds_service.metrics import FHIR_FETCH_SECONDS, FHIR_FETCHES
 from cds_service.protocol import HookRequest
 from cds_service.record import Fetcher, refuse
@@ -31,12 +38,16 @@ class FetcherFactory:
             read_timeout=settings.fhir_read_timeout,
             deadline=settings.fhir_deadline,
             max_pages=settings.fhir_max_pages,
+            max_bytes=settings.fhir_max_bytes,
+            max_resources=settings.max_prefetch_resources,
         )
 
     def __call__(self, request: HookRequest) -> Fetcher:
         if request.fhirServer is None:
             return refuse("the request has no fhirServer")
-        server = str(request.fhirServer)
+        server = normalise_url(str(request.fhirServer))  # as it will be called
+        if server is None:
+            return refuse("its fhirServer is not a plain http(s) URL")
         if not allowed(server, self._settings.fhir_allowlist):
             return refuse("its fhirServer is not in this service's CDS_FHIR_ALLOWLIST")
         authorization = request.fhirAuthorization

@@ -7,6 +7,8 @@ the raw JSON, which keeps the facts' types simple and stable.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import re
@@ -39,6 +41,36 @@ MODELS: dict[str, Any] = {
 }
 
 
+MALFORMED_CONTENT: tuple[type[BaseException], ...] = (
+    ValidationError,
+    ValueError,  # includes UnicodeError
+    TypeError,
+    LookupError,  # KeyError, IndexError: fhir.resources on an unknown contained type
+    AttributeError,
+    ArithmeticError,  # OverflowError: a 400-digit number
+    RecursionError,  # extensions nested hundreds deep
+)
+"""Every exception the validators and readers raise on malformed record content: wherever a
+resource is validated or read, one of these makes it "skipped", never a 500."""
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9.\-]{1,64}")
+_FHIR_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def loggable(value: object, pattern: re.Pattern[str] = _FHIR_ID) -> str:
+    """A valid FHIR id as it is; anything else (free text, patient data, a huge string) as a
+    short hash of its JSON, never its content."""
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return value
+    if value is None:
+        return "?"
+    try:
+        text = json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+
+
 @dataclass
 class Skipped:
     """Resources left out because the R4B models rejected them (type and id only)."""
@@ -46,7 +78,8 @@ class Skipped:
     resources: list[str] = field(default_factory=list)
 
     def add(self, resource: Mapping[str, Any]) -> None:
-        label = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
+        kind = loggable(resource.get("resourceType"), _FHIR_TYPE)
+        label = f"{kind}/{loggable(resource.get('id'))}"
         self.resources.append(label)
         log.warning("skipped invalid FHIR resource %s", label)
 
@@ -58,7 +91,7 @@ def is_valid(resource: Mapping[str, Any], skipped: Skipped) -> bool:
         return True
     try:
         model.model_validate(resource)
-    except (ValidationError, ValueError, TypeError):
+    except MALFORMED_CONTENT:
         skipped.add(resource)
         return False
     return True
@@ -190,6 +223,8 @@ def read_order(resource: dict[str, Any], systems: Mapping[str, str]) -> Order:
             name for concept in as_list(resource.get("reasonCode")) for name in names(concept)
         ),
         notes=note_texts(resource),
+        body_sites=concept_list_codings(resource.get("bodySite"), systems),
+        code_texts=names(resource.get("code")),
         contained={
             f"#{item['id']}": codings(item.get("code"), systems)
             for item in as_list(resource.get("contained"))
@@ -321,17 +356,23 @@ def lenient_concept(value: object) -> tuple[dict[str, Any], bool]:
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
+MAX_NUMBER = 1e9
+"""Larger values are no measurement (and a 400-digit integer does not fit a float)."""
+
+
 def number(value: object) -> float | None:
     """A finite JSON number, or a decimal sent as a string (``"38.5"``); else None."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
+        return None  # range-checked before float(), which overflows on 400 digits
     if isinstance(value, int | float):
         result = float(value)
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         result = float(value.strip())
     else:
         return None
-    return result if math.isfinite(result) else None
+    return result if math.isfinite(result) and abs(result) <= MAX_NUMBER else None
 
 
 def observation_time(resource: Mapping[str, Any]) -> object:

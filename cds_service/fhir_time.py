@@ -22,9 +22,9 @@ def parse_datetime(value: object, latest: bool = False) -> datetime | None:
             if len(text) == 4:
                 return datetime(first.year, 12, 31, 23, 59, 59, tzinfo=UTC)
             if len(text) == 7:
-                following = datetime(
-                    first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC
-                )
+                if first.month == 12:
+                    return datetime(first.year, 12, 31, 23, 59, 59, tzinfo=UTC)
+                following = datetime(first.year, first.month + 1, 1, tzinfo=UTC)
                 return following - timedelta(seconds=1)
             return first + timedelta(days=1, seconds=-1)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -47,6 +47,7 @@ def latest_date(value: object) -> date | None:
     if len(text) == 4:
         return date(parsed.year, 12, 31)
     if len(text) == 7:
-        following = date(parsed.year + parsed.month // 12, parsed.month % 12 + 1, 1)
-        return following - timedelta(days=1)
+        if parsed.month == 12:  # no "following month" to step back from in year 9999
+            return date(parsed.year, 12, 31)
+        return date(parsed.year, parsed.month + 1, 1) - timedelta(days=1)
     return parsed

@@ -95,14 +95,15 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
     if not any(classify_order(order, knowledge) for order in targets):
         # nothing to appraise: no need for the record
         return Outcome({"cards": []})
+    now = engine.clock()  # the store keeps this instant as it is (UTC); the windows use it
     gathered = gather(
         request.prefetch,
         prefetch_templates(knowledge),
         request.context,
         knowledge,
         engine.fetcher_for(request),
+        now=now,
     )
-    now = engine.clock()  # the store keeps this instant as it is (UTC)
     clinic_now = now.astimezone(engine.tzinfo)  # the same instant, on the clinic's calendar
     record = gathered.record
     if drafts.conditions:  # entered during this visit, carried with the draft orders
@@ -128,7 +129,11 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
     advice = respond(appraisals, drafts.orders, knowledge, engine.policy, clinic_now, hidden)
     if engine.store is not None:
         engine.store.record_call(
-            request.hookInstance, service.id, now, context.patientId, audit_rows(appraisals, advice)
+            request.hookInstance,
+            service.id,
+            now,
+            context.patientId,
+            audit_rows(appraisals, advice, knowledge),
         )
     shown = [(a, c) for a, c in zip(appraisals, advice.cards, strict=True) if c is not None]
     return Outcome(
@@ -153,8 +158,11 @@ def rating_label(appraisal: Appraisal) -> str:
     return appraisal.category or appraisal.verdict.value
 
 
-def audit_rows(appraisals: Sequence[Appraisal], advice: Advice) -> list[AppraisalRow]:
-    """What the store keeps of each appraised order: ids, codes, ratings, card uuids."""
+def audit_rows(
+    appraisals: Sequence[Appraisal], advice: Advice, knowledge: Knowledge
+) -> list[AppraisalRow]:
+    """What the store keeps of each appraised order: ids, codes, ratings, card uuids, and the
+    knowledge file (id and version) that appraised it."""
     return [
         AppraisalRow(
             order_ref=a.order.reference,
@@ -165,6 +173,8 @@ def audit_rows(appraisals: Sequence[Appraisal], advice: Advice) -> list[Appraisa
             card_uuid=card.uuid if card else None,
             indicator=card.indicator if card else None,
             advice_key=advice_key(a),
+            knowledge_id=knowledge.id,
+            knowledge_version=knowledge.version,
         )
         for a, card, rating in zip(appraisals, advice.cards, advice.ratings, strict=True)
         if a.verdict is not Verdict.NOT_APPLICABLE

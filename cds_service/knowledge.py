@@ -7,6 +7,7 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -122,9 +123,20 @@ class Procedure(_Strict):
     codes: CodeLists
     code_combinations: list[CodeLists] = Field(default_factory=list)
     """Sets of codes that identify the study only together (CT myelography in CPT)."""
+    site_required_codes: CodeLists = Field(default_factory=CodeLists)
+    """Codes that identify the row only when the order says the site is cervical (CPT 72020 is
+    a single-view radiograph of any level of the spine)."""
     offer_replacement: bool = True
     """Offer MRI cervical spine without contrast instead (not for vascular studies)."""
     rationale: str
+
+    @model_validator(mode="after")
+    def _site_codes_are_the_rows(self) -> Procedure:
+        for key, codes in self.site_required_codes.items():
+            stray = set(codes) - set(dict(self.codes.items())[key])
+            if stray:
+                raise ValueError(f"site_required_codes {sorted(stray)} are not codes of the row")
+        return self
 
     @model_validator(mode="after")
     def _row_or_candidates(self) -> Procedure:
@@ -249,34 +261,81 @@ class OverrideReason(_Strict):
 
 
 class Texts(_Strict):
-    """Card text that is not specific to one procedure. Every sentence traces to the seed."""
+    """Every sentence a card, a suggestion or an action shows that is not specific to one
+    procedure or group. Placeholders in braces are filled by the service."""
 
+    # ratings and the variant
+    rating_line: str
+    variant_line: str
     not_appropriate_summary: str
     preferred_alternative: str
     mri_summary: str
     mri_detail: str
+    vascular_note: str
     unspecified_summary: str
     unspecified_detail: str
-    excluded_summary: str
-    excluded_intro: str
-    unconfirmed_intro: str
-    escalation_summary: str
-    escalation_detail: str
-    not_adult: str
-    age_unknown: str
-    replace_label: str
-    keep_existing_label: str
-    conservative_label: str
-    conservative_all_label: str
-    link_label: str
     checked: str
     indication_order: str
     indication_problem_list: str
+    # patients outside the variant
+    excluded_summary: str
+    excluded_intro: str
+    unconfirmed_summary: str
+    unconfirmed_intro: str
+    finding_line: str
+    more_findings: str
+    findings_count: str
+    escalation_summary: str
+    escalation_detail: str
+    not_adult_label: str
+    not_adult_evidence: str
+    not_adult: str
+    age_unknown_label: str
+    age_unknown: str
+    # orders that are not a cervical study alone
+    other_region_summary: str
+    other_region_detail: str
+    # evidence
+    evidence_condition: str
+    status_not_recorded: str
+    status_unrecognised: str
+    onset: str
+    recorded: str
+    no_date: str
     evidence_order_reason: str
     evidence_order_note: str
     evidence_condition_note: str
     evidence_observation: str
-    no_date: str
+    evidence_temperature: str
+    unit_missing: str
+    unit_reread: str
+    evidence_weight_loss: str
+    # suggestions and actions
+    replace_label: str
+    remove_label: str
+    remove_replacement_elsewhere_label: str
+    keep_existing_label: str
+    conservative_label: str
+    conservative_all_label: str
+    replace_description: str
+    create_description: str
+    delete_description: str
+    rating_description: str
+    rating_description_unrated: str
+    link_label: str
+
+
+class CervicalSite(_Strict):
+    """How an order says its site is the cervical spine (for ``site_required_codes``)."""
+
+    codes: CodeLists
+    words: list[str] = Field(min_length=1)
+
+
+class OtherRegions(_Strict):
+    """Codes of other body regions: an order that also names one is not a cervical study."""
+
+    codes: CodeLists
 
 
 class Knowledge(_Strict):
@@ -289,9 +348,12 @@ class Knowledge(_Strict):
     rating_code_system: str
     override_reason_system: str
     categories: dict[CategoryKey, Category]
+    pama_displays: dict[Literal["appropriate", "not-appropriate", "no-criteria-apply"], str]
     rrl_labels: dict[RrlKey, str]
     preferred_procedure: str
     indication: CodeLists
+    cervical_site: CervicalSite
+    other_regions: OtherRegions
     procedures: list[Procedure] = Field(min_length=1)
     text_context_rules: list[TextContextRule] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
@@ -334,13 +396,15 @@ class Knowledge(_Strict):
                 texts.not_appropriate_summary,
                 texts.mri_summary,
                 texts.unspecified_summary,
+                texts.other_region_summary,
             ):
                 for category in self.categories.values():
                     summary = template.format(procedure=procedure.name, category=category.label)
                     if len(summary) > SUMMARY_LIMIT:
                         raise ValueError(f"summary too long ({len(summary)}): {summary!r}")
-        if len(texts.escalation_summary) > SUMMARY_LIMIT:
-            raise ValueError("texts.escalation_summary is 140 characters or more")
+        for fixed in ("escalation_summary", "unconfirmed_summary"):
+            if len(getattr(texts, fixed)) > SUMMARY_LIMIT:
+                raise ValueError(f"texts.{fixed} is 140 characters or more")
 
     def _check_codes_unique(self) -> None:
         seen: dict[tuple[str, str], str] = {}
@@ -426,6 +490,29 @@ class Knowledge(_Strict):
         for codes in self.exclusion_codes.values():
             result.update(codes)
         return result
+
+    @cached_property
+    def site_required_codes(self) -> frozenset[tuple[str, str]]:
+        """(canonical system, code) pairs that identify a row only with the cervical site."""
+        return frozenset(
+            (self.code_systems[key].uri, code.strip().upper())
+            for procedure in self.procedures
+            for key, codes in procedure.site_required_codes.items()
+            for code in codes
+        )
+
+    @cached_property
+    def cervical_site_codes(self) -> CodeSet:
+        return self.code_set(self.cervical_site.codes)
+
+    @cached_property
+    def cervical_words(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(w) for w in self.cervical_site.words)
+        return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+
+    @cached_property
+    def other_region_codes(self) -> CodeSet:
+        return self.code_set(self.other_regions.codes)
 
     @cached_property
     def decision_cache(self) -> dict[object, bool]:
@@ -570,6 +657,10 @@ def compile_knowledge(knowledge: Knowledge) -> Knowledge:
         knowledge.exclusion_codes,
         knowledge.no_escalation_codes,
         knowledge.finding_codes,
+        knowledge.site_required_codes,
+        knowledge.cervical_site_codes,
+        knowledge.cervical_words,
+        knowledge.other_region_codes,
     )
     knowledge.text_reader.warm()
     return knowledge

@@ -8,6 +8,7 @@ from typing import Any
 
 from cds_service.facts import CodePair, ConditionFact, Order
 from cds_service.fhir_read import (
+    MALFORMED_CONTENT,
     Skipped,
     as_dict,
     as_list,
@@ -39,20 +40,23 @@ def read_draft_orders(
     references: dict[str, tuple[CodePair, ...]] = {}
     for entry in as_list(bundle.get("entry")):
         resource = as_dict(as_dict(entry).get("resource"))
-        kind = as_str(resource.get("resourceType"))
-        if kind == "ServiceRequest":
-            if is_valid(resource, skipped):
-                orders.append(read_order(resource, systems))
-            continue
-        if kind == "Condition":  # a rejected one still excludes, failing safe
-            valid = is_valid(resource, skipped)
-            conditions.append(read_condition(resource, systems, validated=valid))
-        codes = codings(resource.get("code"), systems)
-        if kind and as_str(resource.get("id")):
-            references[f"{kind}/{resource['id']}"] = codes
-        full_url = as_str(as_dict(entry).get("fullUrl"))
-        if full_url and full_url.startswith("urn:"):
-            references[full_url] = codes
+        try:  # malformed content is "skipped", never a 500 (see MALFORMED_CONTENT)
+            kind = as_str(resource.get("resourceType"))
+            if kind == "ServiceRequest":
+                if is_valid(resource, skipped):
+                    orders.append(read_order(resource, systems))
+                continue
+            if kind == "Condition":  # a rejected one still excludes, failing safe
+                valid = is_valid(resource, skipped)
+                conditions.append(read_condition(resource, systems, validated=valid))
+            codes = codings(resource.get("code"), systems)
+            if kind and as_str(resource.get("id")):
+                references[f"{kind}/{resource['id']}"] = codes
+            full_url = as_str(as_dict(entry).get("fullUrl"))
+            if full_url and full_url.startswith("urn:"):
+                references[full_url] = codes
+        except MALFORMED_CONTENT:
+            skipped.add(resource)
     return DraftOrders(tuple(orders), references, tuple(conditions))
 
 

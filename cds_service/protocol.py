@@ -241,6 +241,8 @@ class FeedbackEntry(_Lenient):
             raise ValueError("must be an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
             raise ValueError("must carry a time zone")
+        if not 1900 <= parsed.year <= 9000:  # year 1 or 9999 with an offset leaves datetime
+            raise ValueError("must be a date-time between the years 1900 and 9000")
         return parsed.astimezone(UTC).isoformat()
 
 

@@ -13,9 +13,9 @@ variant (failing safe), but never supplies the indication.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,7 @@ from cds_service.errors import MissingData
 from cds_service.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.fhir_client import FhirFetchError, next_link
 from cds_service.fhir_read import (
+    MALFORMED_CONTENT,
     Skipped,
     as_dict,
     as_list,
@@ -31,10 +32,8 @@ from cds_service.fhir_read import (
     codings,
     container_fault,
     is_valid,
-    lenient_concept,
     local_reference,
     names,
-    note_texts,
     read_condition,
     read_observation,
     read_prior_study,
@@ -42,6 +41,7 @@ from cds_service.fhir_read import (
 )
 from cds_service.fhir_time import latest_date
 from cds_service.knowledge import Knowledge
+from cds_service.relevance import Scanned, Selector
 
 Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetchError"]]
 """Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""
@@ -49,6 +49,7 @@ Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetch
 _MISSING = object()
 FETCH_PAGE_SIZE = 200
 DECISION_CACHE_LIMIT = 20_000
+DECISION_KEY_MAX_CHARS = 200
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 PRIOR_STUDY_TYPES = frozenset({"Procedure", "DiagnosticReport", "ImagingStudy"})
 
@@ -101,27 +102,45 @@ def gather(
     context: Mapping[str, Any],
     knowledge: Knowledge,
     fetch: Fetcher,
+    now: datetime | None = None,
 ) -> Gathered:
-    """Assemble the record from the prefetch and, for what it lacks, from ``fetch``."""
+    """Assemble the record from the prefetch and, for what it lacks, from ``fetch``. Each
+    value is walked once (see relevance.py): container checks, counts and the cheap tests
+    together; with ``now``, vital signs outside every rule's window are left out unread."""
     given = prefetch or {}
-    values: dict[str, Any] = {}
+    selector = Selector(knowledge, now, names_a_table_row)
+    scans: dict[str, Scanned] = {}
     wanted: dict[str, str] = {}
     why: dict[str, str] = {}
     for key, template in templates.items():
         value = given.get(key, _MISSING)
-        fault = None if value is None or value is _MISSING else prefetch_fault(value, template)
+        if value is None:  # "no data"
+            continue
         if value is _MISSING:
             wanted[key], why[key] = fetch_query(template, context), "missing"
-        elif fault:  # unusable is not "no data": it is fetched, else 412
-            wanted[key], why[key] = fetch_query(template, context), fault
-        else:
-            values[key] = value
-            more = next_link(value) if isinstance(value, dict) else None
-            if more:
-                wanted[key], why[key] = more, "paged"
+            continue
+        scanned = selector.scan(value, expected_type(template))
+        if scanned.fault:  # unusable is not "no data": it is fetched, else 412
+            wanted[key], why[key] = fetch_query(template, context), scanned.fault
+            continue
+        scans[key] = scanned
+        more = next_link(value) if isinstance(value, dict) else None
+        if more:
+            wanted[key], why[key] = more, "paged"
     if wanted:
         results = fetch(wanted)
-        faults = {k: answer_fault(results.get(k), templates[k]) for k in wanted}
+        answers: dict[str, Scanned] = {}
+        faults: dict[str, str | None] = {}
+        for k in wanted:  # the same checks as for the prefetch: never "no data" by mistake
+            answer = results.get(k)
+            if isinstance(answer, FhirFetchError):
+                faults[k] = answer.reason
+            elif not isinstance(answer, dict):
+                faults[k] = "no answer"
+            else:
+                answers[k] = selector.scan(answer, expected_type(templates[k]))
+                fault = answers[k].fault
+                faults[k] = f"the FHIR server's answer is {fault}" if fault else None
         failed = [k for k in wanted if faults[k]]
         if failed:
             raise MissingData(
@@ -131,10 +150,12 @@ def gather(
                 ),
                 expression=[f"prefetch.{k}" for k in failed],
             )
-        for key in wanted:
-            values[key] = merge(values.get(key), results[key])
+        for key in wanted:  # a paged Bundle with its remaining pages; else what was fetched
+            earlier = scans.get(key)
+            paged = earlier is not None and earlier.bundle
+            scans[key] = earlier.extended(answers[key]) if paged else answers[key]  # type: ignore[union-attr]
     skipped = Skipped()
-    record = read_record(values.values(), context, knowledge, skipped)
+    record = read_scanned(scans.values(), context, knowledge, skipped)
     return Gathered(record, skipped, tuple(wanted))
 
 
@@ -206,7 +227,7 @@ def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> 
     cache = knowledge.decision_cache
     try:
         key = _freeze(concept)
-        known = cache.get(key)
+        known = cache.get(key) if key is not None else None
     except TypeError:  # an unhashable oddity: decide without the cache
         key, known = None, None
     if known is not None:
@@ -222,7 +243,9 @@ def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> 
 
 
 def _freeze(concept: object) -> object:
-    """A hashable key for the parts of a CodeableConcept that decide whether it is wanted."""
+    """A hashable key for the parts of a CodeableConcept that decide whether it is wanted, or
+    None (not cached) when they are longer than :data:`DECISION_KEY_MAX_CHARS`: the cache's
+    bytes are bounded by its entries times that (a few MB), whatever the record's texts."""
     if not isinstance(concept, dict):
         return None
     found = tuple(
@@ -230,7 +253,14 @@ def _freeze(concept: object) -> object:
         for c in concept.get("coding") or ()
         if isinstance(c, dict)
     )
-    return (found, concept.get("text"))
+    key = (found, concept.get("text"))
+    size = sum(len(v) for part in found for v in part if isinstance(v, str))
+    text = key[1]
+    if size + (len(text) if isinstance(text, str) else 0) > DECISION_KEY_MAX_CHARS:
+        return None
+    if len(found) > 16:
+        return None
+    return key
 
 
 def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) -> bool:
@@ -239,8 +269,9 @@ def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) ->
         return False
     for coding in as_list(concept.get("coding")):
         if isinstance(coding, dict):
-            code = coding.get("code")
-            if isinstance(code, str) and code in codes and coding.get("system") in systems:
+            code, system = coding.get("code"), coding.get("system")
+            wanted = isinstance(code, str) and code in codes
+            if wanted and isinstance(system, str) and system in systems:
                 return True
     return False
 
@@ -259,49 +290,52 @@ def about_someone_else(resource: Mapping[str, Any], patient_id: str) -> bool:
 
 
 def read_record(
-    values: Any, context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
+    values: Any,
+    context: Mapping[str, Any],
+    knowledge: Knowledge,
+    skipped: Skipped,
+    now: datetime | None = None,
 ) -> PatientRecord:
+    """The record from prefetch values (resources or Bundles) as they are: no container
+    checks; with ``now``, vital signs outside every rule's window are left out."""
+    selector = Selector(knowledge, now, names_a_table_row)
+    return read_scanned([selector.scan(v) for v in values], context, knowledge, skipped)
+
+
+def read_scanned(
+    scans: Iterable[Scanned], context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
+) -> PatientRecord:
+    """Validate and read the resources the pass kept (see relevance.py)."""
     systems = knowledge.system_uris
-    wanted_conditions = knowledge.condition_codes_of_interest
-    wanted_observations = knowledge.observation_codes_of_interest
-    loinc = knowledge.code_systems["loinc"].uri
-    loinc_uris = frozenset(uri for uri, canonical in systems.items() if canonical == loinc)
     patients: list[tuple[object, bool]] = []  # (birthDate, valid) of this patient's Patients
     conditions: list[ConditionFact] = []
     observations: list[ObservationFact] = []
     prior_studies: list[PriorStudyFact] = []
     patient_id = str(context.get("patientId"))
     counted_conditions = counted_observations = 0
-    for value in values:
-        for resource in resources(value):
-            kind = resource.get("resourceType")
-            # the cheap code tests first: only what the rules read is checked further
-            if kind == "Condition":
-                counted_conditions += 1
-                concept, _ = lenient_concept(resource.get("code"))  # any shape, failing safe
-                if not condition_wanted(concept, knowledge, wanted_conditions) and not (
-                    "note" in resource and knowledge.names_a_finding(note_texts(resource))
-                ):
-                    continue
-                if not about_someone_else(resource, patient_id):
-                    # a rejected one still excludes, failing safe; see ConditionFact
-                    valid = is_valid(resource, skipped)
-                    conditions.append(read_condition(resource, systems, validated=valid))
-            elif kind == "Observation":
-                counted_observations += 1
-                if not has_code(
-                    resource.get("code"), wanted_observations, loinc_uris
-                ) and not names_a_finding(resource, knowledge):
-                    continue
-                if not about_someone_else(resource, patient_id):
-                    is_valid(resource, skipped)  # logged when rejected; it can only exclude
-                    observations.append(read_observation(resource, systems))
-            elif kind in PRIOR_STUDY_TYPES:
-                study = prior_study(resource, knowledge, patient_id, skipped)
-                if study is not None:
-                    prior_studies.append(study)
-            elif kind == "Patient" and not about_someone_else(resource, patient_id):
-                patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
+    for scanned in scans:
+        counted_conditions += scanned.conditions
+        counted_observations += scanned.observations
+        for resource in scanned.kept:
+            try:  # the one place where malformed content becomes "skipped"
+                kind = resource.get("resourceType")
+                if kind == "Condition":
+                    if not about_someone_else(resource, patient_id):
+                        # a rejected one still excludes, failing safe; see ConditionFact
+                        valid = is_valid(resource, skipped)
+                        conditions.append(read_condition(resource, systems, validated=valid))
+                elif kind == "Observation":
+                    if not about_someone_else(resource, patient_id):
+                        is_valid(resource, skipped)  # logged when rejected; it can only exclude
+                        observations.append(read_observation(resource, systems))
+                elif kind in PRIOR_STUDY_TYPES:
+                    study = prior_study(resource, knowledge, patient_id, skipped)
+                    if study is not None:
+                        prior_studies.append(study)
+                elif kind == "Patient" and not about_someone_else(resource, patient_id):
+                    patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
+            except MALFORMED_CONTENT:  # whatever a reader raises on content it cannot read
+                skipped.add(resource)
     return PatientRecord(
         patient_id=patient_id,
         birth_date=agreed_birth_date(patients),

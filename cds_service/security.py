@@ -28,11 +28,14 @@ import requests
 from jwt import PyJWK, PyJWKSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cds_service.errors import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 ALGORITHMS = ("ES384", "RS384", "ES256", "RS256")
 JWKS_TTL_SECONDS = 3600
 REFRESH_MIN_INTERVAL = 30
+JWKS_MAX_BYTES = 1024 * 1024
 JTI_MAX = 300  # the replay store's column
 MAX_LIFETIME = 3600  # seconds from iat to exp; CDS clients issue minutes-long tokens
 
@@ -96,17 +99,24 @@ def parse_trusted_issuers(value: str) -> dict[str, IssuerConfig]:
 class _CachedSet:
     keys: dict[str, PyJWK]
     fetched: float
-    refreshed: float | None = None  # when an unknown kid last forced a fetch
 
 
 @dataclass
 class KeyResolver:
-    """Finds the verification key for (issuer, kid, jku); JWKS URLs are cached."""
+    """Finds the verification key for (issuer, kid, jku); JWKS URLs are cached.
+
+    A JWKS URL is fetched at most once every :data:`REFRESH_MIN_INTERVAL` seconds, whether
+    the fetch succeeds or fails, by one thread at a time and without holding the lock during
+    the fetch (other calls use the keys they have, or are refused). A ``kid`` the set fetched
+    within that interval does not hold is refused without a fetch: forged tokens with random
+    ``kid`` values cannot make the service call the issuer."""
 
     issuers: Mapping[str, IssuerConfig]
     session: requests.Session
     timeout: float = 2.0
     _cache: dict[str, _CachedSet] = field(default_factory=dict)
+    _attempted: dict[str, float] = field(default_factory=dict)
+    _in_flight: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key(self, issuer: str, kid: str | None, jku: str | None) -> PyJWK:
@@ -118,30 +128,44 @@ class KeyResolver:
         url = jku or config.jwks_url
         if url is None:
             raise AuthenticationFailed("no key source for this token")
-        keys = self._fetch(url, refresh=False)
-        if kid is not None and kid not in keys:
-            keys = self._fetch(url, refresh=True)
-        return _pick(keys, kid)
+        return _pick(self._keys(url, kid), kid)
 
-    def _fetch(self, url: str, refresh: bool) -> dict[str, PyJWK]:
+    def _keys(self, url: str, kid: str | None) -> dict[str, PyJWK]:
+        """The key set of ``url``: cached, or fetched when the rate limit allows."""
         with self._lock:
-            cached = self._cache.get(url)
             now = time.monotonic()
-            if cached and not refresh and now - cached.fetched < JWKS_TTL_SECONDS:
-                return cached.keys
-            recently = cached and cached.refreshed and now - cached.refreshed < REFRESH_MIN_INTERVAL
-            if cached and refresh and recently:
-                return cached.keys  # unknown kids cannot make us fetch more often than this
-            try:
-                response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
-                response.raise_for_status()
-                keys = _keys_of(response.json())
-            except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
-                if cached:
+            cached = self._cache.get(url)
+            if cached is not None:
+                age = now - cached.fetched
+                if age < JWKS_TTL_SECONDS and (kid is None or kid in cached.keys):
                     return cached.keys
-                raise AuthenticationFailed(f"JWKS at {url} unavailable: {exc}") from exc
-            self._cache[url] = _CachedSet(keys, now, now if refresh else None)
-            return keys
+                if age < REFRESH_MIN_INTERVAL:
+                    return cached.keys  # an unknown kid of a fresh set: refused, no fetch
+            last = self._attempted.get(url)
+            if url in self._in_flight or (last is not None and now - last < REFRESH_MIN_INTERVAL):
+                if cached is not None:
+                    return cached.keys
+                raise AuthenticationFailed(
+                    f"JWKS at {url} unavailable (fetched at most every {REFRESH_MIN_INTERVAL} s)"
+                )
+            self._attempted[url] = now
+            self._in_flight.add(url)
+        try:  # the network, outside the lock
+            response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
+            response.raise_for_status()
+            if len(response.content) > JWKS_MAX_BYTES:
+                raise ValueError("JWKS too large")
+            keys = _keys_of(response.json())
+        except (requests.RequestException, ValueError, jwt.PyJWKSetError, AttributeError) as exc:
+            if cached is not None:
+                return cached.keys
+            raise AuthenticationFailed(f"JWKS at {url} unavailable: {type(exc).__name__}") from exc
+        finally:
+            with self._lock:
+                self._in_flight.discard(url)
+        with self._lock:
+            self._cache[url] = _CachedSet(keys, time.monotonic())
+        return keys
 
 
 def _keys_of(jwks: Mapping[str, Any]) -> dict[str, PyJWK]:
@@ -185,8 +209,8 @@ class Authenticator:
         exception: whatever a caller sends, the answer is a 401)."""
         try:
             return self._verify(authorization, audience)
-        except AuthenticationFailed:
-            raise
+        except (AuthenticationFailed, StoreUnavailable):
+            raise  # a store failure is a 503: the token may be fine
         except Exception as exc:  # a shape nobody foresaw is a refusal, not a 500
             raise AuthenticationFailed(f"token not usable: {type(exc).__name__}") from exc
 

@@ -24,6 +24,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     """Largest accepted request body; larger bodies get 413."""
 
+    request_read_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a whole request (headers and body) to ``cds-service
+    serve``; a slower one is answered 408 and closed, without ever holding a worker thread."""
+
+    max_draft_orders: int = Field(default=50, gt=0)
+    """Draft orders one hook call may carry (``context.draftOrders`` entries); more is a 400."""
+
+    max_prefetch_resources: int = Field(default=20_000, gt=0)
+    """Resources one prefetch key may hold (sent, or fetched over all its pages); more is a
+    400 for a prefetch the EHR sent, a 412 for a search the FHIR server answered."""
+
+    text_cache_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
+    """Bytes of free text whose reading (medspaCy) is remembered, per worker process."""
+
     cors_origins: str = "*"
     """Comma-separated origins allowed to call from a browser, or ``*`` (no credentials)."""
 
@@ -35,6 +49,11 @@ class Settings(BaseSettings):
 
     may_be_appropriate_rating: PamaCode = "appropriate"
     """Argonaut pama-rating code reported for a 'May be appropriate' order."""
+
+    replace_action: Literal["update", "delete-create"] = "update"
+    """How a card offers to replace an order with MRI cervical spine without IV contrast:
+    one ``update`` of the draft order (the CDS Hooks sandbox's and the PAMA convention's form),
+    or ``delete-create`` (remove it, create a new draft) for EHRs that want that."""
 
     fhir_allowlist: str = ""
     """Comma-separated fhirServer URL prefixes the service may call; ``*`` for any; none when
@@ -56,12 +75,17 @@ class Settings(BaseSettings):
     fhir_max_pages: int = Field(default=20, gt=0)
     """Pages of one search the service follows; more is answered 412 (never a partial record)."""
 
+    fhir_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Bytes the FHIR server's answers to one hook call may total (every key and page); the
+    connection is closed when they reach it and the call gets 412."""
+
     fhir_max_workers: int = Field(default=16, gt=0)
     """Threads for concurrent FHIR fetches, shared by all calls of a worker process."""
 
-    database_url: str = "sqlite:///cds-service.sqlite3"
-    """SQLAlchemy URL of the store (hook calls, feedback, seen JWT ids); a SQLite file in the
-    working directory by default, ``postgresql+psycopg://...`` for several replicas."""
+    database_url: str = Field(default_factory=lambda: default_database_url())
+    """SQLAlchemy URL of the store (hook calls, feedback, seen JWT ids); by default a SQLite
+    file that does not depend on the working directory (``default_database_url``),
+    ``postgresql+psycopg://...`` for several replicas."""
 
     trusted_issuers: str = ""
     """JSON, or ``@path`` to a JSON file, mapping each trusted JWT issuer to its keys:
@@ -86,6 +110,15 @@ class Settings(BaseSettings):
     """Seconds before gunicorn restarts a worker that stopped answering."""
 
     log_level: str = "INFO"
+    """Level of the service's JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
 
     timezone: str = "UTC"
     """IANA time zone of the clinic (``Europe/Paris``): its calendar decides the date on which
@@ -126,6 +159,13 @@ class Settings(BaseSettings):
 
     terminology_timeout: float = Field(default=10.0, gt=0)
     """Seconds to connect to, and to wait for each read from, the terminology server."""
+
+
+def default_database_url() -> str:
+    """``sqlite:///$XDG_DATA_HOME/cds-service/store.sqlite3`` (else ``~/.local/share/...``):
+    the same store whatever the working directory."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base).resolve() / 'cds-service' / 'store.sqlite3'}"
 
 
 def default_cache_path() -> Path:

@@ -9,10 +9,13 @@ codes, ratings and card uuids only. A clinician's free-text override comment is 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -28,9 +31,49 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from cds_service.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SQLITE_BUSY_TIMEOUT = 5.0
+"""Seconds a SQLite write waits for the lock before the call is answered 503."""
+
+
+@contextmanager
+def _unavailable_on_failure(operation: str) -> Iterator[None]:
+    """A database failure (locked, disk full, connection lost) becomes StoreUnavailable; the
+    log gets its type only (the statement's parameters could hold ids)."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as exc:
+        log.error(
+            "the store failed during %s: %s",
+            operation,
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
+        raise StoreUnavailable("the service's store is unavailable; try again later") from None
+
+
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a store method with :func:`_unavailable_on_failure`."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _unavailable_on_failure(method.__name__):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class Base(DeclarativeBase):
@@ -62,6 +105,9 @@ class Appraised(Base):
     advice_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """What the card said (procedure, rating, findings), hashed: an override hides only the
     same advice."""
+    knowledge_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    knowledge_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The knowledge file (rules) that appraised the order."""
 
 
 class Feedback(Base):
@@ -113,6 +159,8 @@ class AppraisalRow:
     card_uuid: str | None
     indicator: str | None
     advice_key: str | None = None
+    knowledge_id: str | None = None
+    knowledge_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +175,12 @@ class FeedbackRow:
     has_user_comment: bool = False
 
 
-ADDED_COLUMNS = (("appraisals", "advice_key"), ("overridden_orders", "advice_key"))
+ADDED_COLUMNS = (
+    ("appraisals", "advice_key"),
+    ("overridden_orders", "advice_key"),
+    ("appraisals", "knowledge_id"),
+    ("appraisals", "knowledge_version"),
+)
 """Nullable text columns added to existing tables after their first release (no Alembic yet:
 ``upgrade`` adds them when missing)."""
 
@@ -136,7 +189,7 @@ class Store:
     def __init__(self, url: str) -> None:
         options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
         if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+            options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
             if url in ("sqlite://", "sqlite:///:memory:"):
                 options["poolclass"] = StaticPool
         self.engine = create_engine(url, **options)
@@ -157,8 +210,24 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    @guarded
+    def ping(self) -> None:
+        """Readiness: the store answers a query on its tables (StoreUnavailable if not)."""
+        with self.engine.connect() as connection:
+            connection.execute(select(SeenJti.jti).limit(1)).all()
+
+    def _insert_ignoring_duplicates(self, table: Any) -> Any:
+        """``INSERT ... ON CONFLICT DO NOTHING``: idempotent under concurrency, and a
+        duplicate aborts nothing else in the transaction."""
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return insert(table).prefix_with("IGNORE")  # MySQL and kin
+
     # ----------------------------------------------------------------- hook calls
 
+    @guarded
     def record_call(
         self,
         hook_instance: str,
@@ -183,6 +252,7 @@ class Store:
                     insert(Appraised), [{"call_id": call_id, **row.__dict__} for row in rows]
                 )
 
+    @guarded
     def overridden_orders(
         self, patient_id: str, order_refs: Iterable[str], since: datetime
     ) -> set[tuple[str, str | None]]:
@@ -201,39 +271,43 @@ class Store:
 
     # ----------------------------------------------------------------- feedback
 
+    @guarded
     def record_feedback(self, service: str, rows: Sequence[FeedbackRow], now: datetime) -> int:
-        """Store each entry once; a duplicate is ignored. Returns how many were new."""
+        """Store each entry once; a duplicate is ignored (``ON CONFLICT DO NOTHING``, so that
+        concurrent deliveries of the same feedback, or of two overrides of one card, neither
+        fail nor lose a row). Returns how many were new."""
         stored = 0
         for row in rows:
-            entry = Feedback(
-                service=service,
-                card_uuid=row.card_uuid,
-                outcome=row.outcome,
-                outcome_timestamp=row.outcome_timestamp,
-                accepted_suggestions=json.dumps(list(row.accepted_suggestions))
+            entry = {
+                "service": service,
+                "card_uuid": row.card_uuid,
+                "outcome": row.outcome,
+                "outcome_timestamp": row.outcome_timestamp,
+                # not ASCII-escaped: a non-ASCII id would otherwise take six characters each
+                "accepted_suggestions": json.dumps(
+                    list(row.accepted_suggestions), ensure_ascii=False
+                )
                 if row.accepted_suggestions
                 else None,
-                override_system=row.override_system,
-                override_code=row.override_code,
-                override_display=row.override_display,
-                has_user_comment=row.has_user_comment,
-                received_at=now,
-            )
-            try:
-                with self._sessions.begin() as session:
-                    session.add(entry)
-                    if row.outcome == "overridden" and service == "order-select":
-                        self._remember_override(session, row.card_uuid, now)
-            except IntegrityError:
-                continue
-            stored += 1
+                "override_system": row.override_system,
+                "override_code": row.override_code,
+                "override_display": row.override_display,
+                "has_user_comment": row.has_user_comment,
+                "received_at": now,
+            }
+            with self.engine.begin() as connection:
+                inserted = connection.execute(
+                    self._insert_ignoring_duplicates(Feedback).values(**entry)
+                ).rowcount
+                if inserted and row.outcome == "overridden" and service == "order-select":
+                    self._remember_override(connection, row.card_uuid, now)
+            stored += 1 if inserted else 0
         return stored
 
-    @staticmethod
-    def _remember_override(session: Session, card_uuid: str, now: datetime) -> None:
+    def _remember_override(self, connection: Connection, card_uuid: str, now: datetime) -> None:
         """The card's order, procedure and rating, so that order-sign can recognise the same
         card; a card this service did not issue at order-select is not remembered."""
-        found = session.execute(
+        found = connection.execute(
             select(
                 HookCall.patient_id,
                 Appraised.order_ref,
@@ -247,30 +321,31 @@ class Store:
         ).first()
         if found is None or found.order_ref is None:
             return
-        key = {"patient_id": found.patient_id, "order_ref": found.order_ref, "card_uuid": card_uuid}
-        if session.get(OverriddenOrder, key) is None:
-            session.add(
-                OverriddenOrder(
-                    **key,
-                    procedure=found.procedure,
-                    rating=found.rating or found.verdict,
-                    overridden_at=now,
-                    advice_key=found.advice_key,
-                )
+        connection.execute(
+            self._insert_ignoring_duplicates(OverriddenOrder).values(
+                patient_id=found.patient_id,
+                order_ref=found.order_ref,
+                card_uuid=card_uuid,
+                procedure=found.procedure,
+                rating=found.rating or found.verdict,
+                overridden_at=now,
+                advice_key=found.advice_key,
             )
+        )
 
     # ----------------------------------------------------------------- JWT replay
 
+    @guarded
     def claim_jti(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """Record a token id; False when it was seen before and has not expired (a replay)."""
-        with self._sessions.begin() as session:
-            session.execute(delete(SeenJti).where(SeenJti.expires_at < now))
-        try:
-            with self._sessions.begin() as session:
-                session.add(SeenJti(issuer=issuer, jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+        with self.engine.begin() as connection:
+            connection.execute(delete(SeenJti).where(SeenJti.expires_at < now))
+            inserted = connection.execute(
+                self._insert_ignoring_duplicates(SeenJti).values(
+                    issuer=issuer, jti=jti, expires_at=expires_at
+                )
+            ).rowcount
+        return bool(inserted)
 
     # ----------------------------------------------------------------- report
 

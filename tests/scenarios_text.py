@@ -231,4 +231,47 @@ def text_scenarios() -> dict[str, dict[str, Any]]:
             condition("c-visit", ICD, "M54.12", "Radiculopathy, cervical region", onset_days=0)
         ],
     )
+    s.update(order_scenarios())
+    return s
+
+
+def order_scenarios() -> dict[str, dict[str, Any]]:
+    """Orders rated for what they are: the level, the other regions, the system URIs."""
+    s: dict[str, dict[str, Any]] = {}
+    cervical_site = [
+        {"coding": [{"system": SNOMED, "code": "122494005", "display": "Cervical spine structure"}]}
+    ]
+    s["xr-72020-level-not-stated"] = request("order-select", [order("xr-1", (CPT, "72020"))])
+    s["xr-72020-cervical-body-site"] = request(
+        "order-select", [order("xr-1", (CPT, "72020"), bodySite=cervical_site)]
+    )
+    xr_text = order("xr-1", (CPT, "72020"))
+    xr_text["code"]["text"] = "XR spine, cervical, single view"
+    s["xr-72020-cervical-in-text"] = request("order-select", [xr_text])
+    s["mri-cervical-and-thoracic"] = request(
+        "order-select", [order("mri-1", (CPT, "72141"), (CPT, "72146"))]
+    )
+    s["ct-cervical-with-lumbar-body-site"] = request(
+        "order-select",
+        [
+            order(
+                "ct-1",
+                (CPT, "72125"),
+                bodySite=[{"coding": [{"system": SNOMED, "code": "122496007"}]}],
+            )
+        ],
+    )
+    s["systems-as-ehrs-send-them"] = request(
+        "order-sign",
+        [
+            order("loinc-https", ("https://loinc.org", "30592-0")),
+            order("radlex-www", ("http://www.radlex.org", "RPID21")),
+            order("cpt-oid", ("urn:oid:2.16.840.1.113883.6.12", "72125")),
+            order("snomed-bare-oid", ("2.16.840.1.113883.6.96", "572061000119104")),
+        ],
+    )
+    s["mri-snomed-contrast-not-stated"] = request(
+        "order-select", [order("mri-1", (SNOMED, "241646009"))]
+    )
+    s["mra-neck-vascular"] = request("order-select", [order("mra-1", (CPT, "70548"))])
     return s

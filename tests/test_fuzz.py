@@ -1,19 +1,36 @@
-"""Arbitrary JSON thrown at the hook endpoints never gets a 5xx, and 200s always conform."""
+"""Arbitrary JSON thrown at the hook and feedback endpoints never gets a 5xx, and 200s always
+conform.
+
+CI runs with a fixed seed (``CDS_FUZZ_SEED``, default below) and the example counts written
+here. A longer run, e.g. before a release:
+
+    CDS_FUZZ_SEED=$RANDOM CDS_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_fuzz.py
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from typing import Any
 
 from builders import hook_request, order
 from conformance import assert_conforms
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from cds_service import create_app
 
 APP = create_app({"TESTING": True})
+SEED = int(os.environ.get("CDS_FUZZ_SEED", "20261201"))
+EXAMPLES = int(os.environ.get("CDS_FUZZ_EXAMPLES", "0"))
+
+
+def examples(default: int) -> int:
+    """The example count of a test: its default in CI, ``CDS_FUZZ_EXAMPLES`` for a long run."""
+    return EXAMPLES or default
+
+
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -245,13 +262,15 @@ def check(service: str, body: Any) -> None:
         assert payload["resourceType"] == "OperationOutcome"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@seed(SEED)
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(service=st.sampled_from(["order-select", "order-sign"]), body=json_values)
 def test_arbitrary_json_never_5xx(service: str, body: Any) -> None:
     check(service, body)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@seed(SEED)
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     service=st.sampled_from(["order-select", "order-sign"]),
     path=st.lists(st.sampled_from(STEPS), min_size=1, max_size=7),
@@ -270,3 +289,93 @@ def test_valid_requests_with_a_random_part_never_5xx(
     with contextlib.suppress(IndexError, TypeError):
         target[path[-1]] = value
     check(service, body)
+
+
+FEEDBACK = {
+    "feedback": [
+        {
+            "card": "9d8b923b-9417-459e-9027-f8da8c1392fa",
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-23T12:01:00Z",
+            "acceptedSuggestions": [{"id": "s1"}],
+            "overrideReason": {
+                "reason": {"system": "https://example.org/reasons", "code": "x", "display": "X"},
+                "userComment": "free text",
+            },
+        }
+    ]
+}
+FEEDBACK_STEPS = [
+    "feedback",
+    0,
+    1,
+    "card",
+    "outcome",
+    "outcomeTimestamp",
+    "acceptedSuggestions",
+    "id",
+    "overrideReason",
+    "reason",
+    "system",
+    "code",
+    "display",
+    "userComment",
+]
+feedback_scalars = scalars | st.sampled_from(
+    [
+        "accepted",
+        "overridden",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "2026-11-23T12:01:00",
+        "é" * 64,
+        "\x00",
+        10**400,
+    ]
+)
+
+
+def check_feedback(service: str, body: Any) -> None:
+    response = APP.test_client().post(f"/cds-services/{service}/feedback", json=body)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    payload = response.get_json()
+    if response.status_code == 200:
+        assert set(payload) == {"received", "new"}
+    else:
+        assert payload["resourceType"] == "OperationOutcome"
+
+
+@seed(SEED)
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(service=st.sampled_from(["order-select", "order-sign"]), body=json_values)
+def test_arbitrary_json_as_feedback_never_5xx(service: str, body: Any) -> None:
+    check_feedback(service, body)
+
+
+@seed(SEED)
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    service=st.sampled_from(["order-select", "order-sign"]),
+    path=st.lists(st.sampled_from(FEEDBACK_STEPS), min_size=1, max_size=6),
+    value=st.recursive(
+        feedback_scalars,
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.sampled_from(FEEDBACK_STEPS[3:]) | st.text(max_size=6), children)
+        ),
+        max_leaves=12,
+    ),
+)
+def test_valid_feedback_with_a_random_part_never_5xx(
+    service: str, path: list[Any], value: Any
+) -> None:
+    body = copy.deepcopy(FEEDBACK)
+    target: Any = body
+    for step in path[:-1]:
+        try:
+            target = target[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    with contextlib.suppress(IndexError, TypeError):
+        target[path[-1]] = value
+    check_feedback(service, body)

@@ -139,6 +139,10 @@ def mutated(tmp_path: Path, change: object) -> Path:
         (lambda d: d["procedures"][3].update(candidates=["nope"]), "unknown candidates"),
         (lambda d: d["exclusions"][0]["codes"].update(icd10cm=["M99-M10"]), "reversed"),
         (lambda d: d.pop("texts"), "texts"),
+        (
+            lambda d: d["procedures"][4].update(site_required_codes={"cpt": ["99999"]}),
+            "not codes of the row",
+        ),
         (lambda d: d["procedures"][0].update(rrl="☢☢☢☢☢☢"), "rrl"),
         (
             lambda d: d["procedures"][0].update(name="A very long procedure name " * 4),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import uuid
 from typing import Any
 
 import pytest
@@ -58,6 +60,13 @@ def with_changes(resource: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return changed
 
 
+def nested_extension(depth: int) -> dict[str, Any]:
+    extension: dict[str, Any] = {"url": "http://example.org/x", "valueString": "x"}
+    for _ in range(depth):
+        extension = {"url": "http://example.org/x", "extension": [extension]}
+    return extension
+
+
 MALFORMED = {
     "coding code is a list": request(
         observations=bundle(
@@ -90,6 +99,28 @@ MALFORMED = {
         orders=[order("ct-1", code="72125", reasonCode={"coding": []})]
     ),
     "contained is a string": request(orders=[order("ct-1", code="72125", contained="x")]),
+    # each of these was a 500 (RecursionError, KeyError, OverflowError, TypeError, ValueError)
+    "extensions nested 140 deep": request(
+        conditions=bundle(with_changes(RADICULOPATHY, extension=[nested_extension(140)]))
+    ),
+    "contained of an unknown type": request(
+        conditions=bundle(
+            with_changes(RADICULOPATHY, contained=[{"resourceType": "Nope", "id": "x"}])
+        )
+    ),
+    "a draft order with a contained unknown type": request(
+        orders=[order("ct-1", code="72125", contained=[{"resourceType": "Nope", "id": "x"}])]
+    ),
+    "a quantity of 400 digits": request(
+        observations=bundle(
+            with_changes(TEMPERATURE, valueQuantity={"value": 10**400, "code": "Cel"})
+        )
+    ),
+    "a coding system that is an object": request(
+        observations=bundle(
+            with_changes(TEMPERATURE, code={"coding": [{"system": {"a": 1}, "code": "8310-5"}]})
+        )
+    ),
 }
 
 
@@ -271,3 +302,187 @@ def test_another_patients_resources_in_the_prefetch_are_not_read(
     body = request()
     body["prefetch"]["patient"]["id"] = "someone-else"  # not this patient: age unknown
     assert indicators(scenario_client, body) == ["info"]
+
+
+def test_a_birth_date_in_december_9999_is_read(client: FlaskClient) -> None:
+    body = request()
+    body["prefetch"]["patient"]["birthDate"] = "9999-12"
+    response = client.post("/cds-services/order-sign", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_feedback_instant_at_the_ends_of_the_calendar_is_a_400(
+    client: FlaskClient, instant: str
+) -> None:
+    entry = {"card": "c", "outcome": "overridden", "outcomeTimestamp": instant}
+    response = client.post("/cds-services/order-select/feedback", json={"feedback": [entry]})
+    assert response.status_code == 400
+    assert "outcomeTimestamp" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
+    """PostgreSQL refuses a value longer than the column (2,000): ASCII-escaped JSON of 20
+    ids of 64 non-ASCII characters was 7,760 characters long."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from cds_service.store import Feedback, FeedbackRow
+
+    app = create_app({"TESTING": True})
+    store = app.extensions["cds_store"]
+    card = f"card-{uuid.uuid4()}"
+    ids = tuple(f"{i:02d}" + "é" * 62 for i in range(20))
+    row = FeedbackRow(card, "accepted", "2026-11-23T12:00:00+00:00", accepted_suggestions=ids)
+    assert store.record_feedback("order-select", [row], datetime.now(UTC)) == 1
+    with store.engine.connect() as connection:
+        kept = connection.execute(
+            select(Feedback.accepted_suggestions).where(Feedback.card_uuid == card)
+        ).scalar_one()
+    assert len(kept) <= 2000 and json.loads(kept) == list(ids)
+
+
+def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two overrides of one card at once: the second finds no remembered override yet, then
+    inserts one after the first did. The feedback row must survive (insert ... on conflict)."""
+    from sqlalchemy.orm import Session
+
+    from cds_service.store import OverriddenOrder
+
+    app = create_app({"TESTING": True}, clock=lambda: NOW)
+    client = app.test_client()
+    patient = f"pat-{uuid.uuid4()}"
+    body = request(orders=[order("ct-1", code="72125")])
+    body["hook"], body["hookInstance"] = "order-select", str(uuid.uuid4())
+    body["context"]["patientId"] = body["prefetch"]["patient"]["id"] = patient
+    body["context"]["selections"] = ["ServiceRequest/ct-1"]
+    shown = client.post("/cds-services/order-select", json=body)
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    card = shown.get_json()["cards"][0]["uuid"]
+    store = app.extensions["cds_store"]
+    with store.engine.begin() as connection:  # the concurrent call's row
+        connection.execute(
+            OverriddenOrder.__table__.insert().values(
+                patient_id=patient,
+                order_ref="ServiceRequest/ct-1",
+                card_uuid=card,
+                rating="x",
+                overridden_at=NOW,
+            )
+        )
+    monkeypatch.setattr(Session, "get", lambda *args, **kwargs: None)  # not seen yet
+    entry = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-23T12:01:00Z"}
+    response = client.post("/cds-services/order-select/feedback", json={"feedback": [entry]})
+    assert response.status_code == 200
+    assert response.get_json()["new"] == 1
+
+
+def test_a_rejected_resources_id_is_logged_only_when_it_is_a_fhir_id(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "Jane Doe, born 1980-01-01, MRN 12345 " * 20
+    rejected = [
+        with_changes(RADICULOPATHY, id=secret, clinicalStatus=5),
+        with_changes(RADICULOPATHY, id="c-2.ok", clinicalStatus=5),
+    ]
+    with caplog.at_level("WARNING", logger="cds_service"):
+        response = client.post(
+            "/cds-services/order-sign", json=request(conditions=bundle(*rejected))
+        )
+    assert response.status_code == 200
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "Jane Doe" not in logged and "Condition/sha256:" in logged
+    assert "Condition/c-2.ok" in logged
+
+
+def test_draft_orders_over_the_limit_are_a_400_naming_it() -> None:
+    client = create_app({"TESTING": True, "CDS_MAX_DRAFT_ORDERS": 5}).test_client()
+    body = request(orders=[order(f"ct-{i}", code="72125") for i in range(6)])
+    response = client.post("/cds-services/order-sign", json=body)
+    assert response.status_code == 400
+    assert "CDS_MAX_DRAFT_ORDERS" in response.get_json()["issue"][0]["diagnostics"]
+    assert client.post("/cds-services/order-sign", json=request()).status_code == 200
+
+
+def test_a_prefetch_key_over_the_resource_limit_is_a_400_naming_it() -> None:
+    client = create_app({"TESTING": True, "CDS_MAX_PREFETCH_RESOURCES": 3}).test_client()
+    body = request(conditions=bundle(*[RADICULOPATHY] * 4))
+    response = client.post("/cds-services/order-sign", json=body)
+    assert response.status_code == 400
+    diagnostics = response.get_json()["issue"][0]["diagnostics"]
+    assert "prefetch.conditions" in diagnostics and "CDS_MAX_PREFETCH_RESOURCES" in diagnostics
+
+
+def test_the_decision_cache_keeps_no_long_texts(app: Any) -> None:
+    """Per-CodeableConcept decisions are remembered only for short keys: 1 MB texts once grew
+    each worker by hundreds of MB."""
+    knowledge = app.extensions["cds_engine"].knowledge
+    texts = [f"{i} " + "x" * 100_000 for i in range(20)]
+    conditions = [
+        with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)
+    ]
+    response = app.test_client().post(
+        "/cds-services/order-sign", json=request(conditions=bundle(*conditions))
+    )
+    assert response.status_code == 200
+    assert all(len(repr(key)) < 2_000 for key in knowledge.decision_cache)
+
+
+# ----------------------------------------------------------------- URLs and the FHIR server
+
+
+def test_a_next_link_with_dot_segments_does_not_leave_the_base_path(
+    mock: responses.RequestsMock,
+) -> None:
+    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
+    for escape in (f"{BASE}/../admin/x", f"{BASE}/%2e%2E/admin/x", f"{BASE}/./a/../../b"):
+        mock.calls.reset()
+        page = bundle(link=[{"relation": "next", "url": escape}])
+        mock.upsert(responses.GET, f"{BASE}/Condition", json=page)
+        response = client.post("/cds-services/order-sign", json=conditions_from_the_server())
+        assert response.status_code == 412, escape
+        assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
+
+
+def test_a_prefetch_next_link_with_dot_segments_is_not_followed(
+    mock: responses.RequestsMock,
+) -> None:
+    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
+    body = conditions_from_the_server()
+    body["prefetch"]["conditions"] = bundle(
+        link=[{"relation": "next", "url": f"{BASE}/../../admin/export"}]
+    )
+    response = client.post("/cds-services/order-sign", json=body)
+    assert response.status_code == 412
+    assert not mock.calls
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        f"{BASE}/../tenant-b",
+        f"{BASE}/%2E%2E/tenant-b",
+        "https://u:p@gateway.example.org/fhir/tenant-a",
+    ],
+)
+def test_a_fhir_server_outside_the_allowlist_after_normalisation_is_not_called(
+    mock: responses.RequestsMock, server: str
+) -> None:
+    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
+    body = conditions_from_the_server()
+    body["fhirServer"] = server
+    assert client.post("/cds-services/order-sign", json=body).status_code == 412
+    assert not mock.calls
+
+
+def test_the_case_of_scheme_and_host_does_not_matter_to_the_allowlist(
+    mock: responses.RequestsMock,
+) -> None:
+    client = create_app({"CDS_FHIR_ALLOWLIST": BASE}).test_client()
+    mock.get(f"{BASE}/Condition", json=bundle())
+    body = conditions_from_the_server()
+    body["fhirServer"] = "HTTPS://Gateway.Example.org:443/fhir/tenant-a"
+    assert client.post("/cds-services/order-sign", json=body).status_code == 200

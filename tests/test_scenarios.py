@@ -43,25 +43,36 @@ def entries(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def text_of(card: dict[str, Any]) -> str:
-    return (card["summary"] + "\n" + card.get("detail", "")).casefold()
+    """What the clinician reads: summary, detail and the suggestions' labels."""
+    labels = [s["label"] for s in card.get("suggestions", [])]
+    return "\n".join([card["summary"], card.get("detail", ""), *labels]).casefold()
 
 
 def suggestion_kind(suggestion: dict[str, Any]) -> str:
+    """replace: one update of the draft order into the MRI, the recommended suggestion."""
     types = [a["type"] for a in suggestion["actions"]]
-    assert "isRecommended" not in suggestion
-    return {
-        ("delete", "create"): "replace",
+    kind = {
+        ("update",): "replace",
         ("delete",): "remove",
         ("delete", "delete"): "remove-with-mri",
     }[tuple(types)]
+    assert suggestion.get("isRecommended", False) is (kind == "replace")
+    return kind
 
 
 def check_replacement(resource: dict[str, Any], original: dict[str, Any]) -> None:
-    assert resource["resourceType"] == "ServiceRequest" and resource["status"] == "draft"
+    """The same draft order (same id), now MRI cervical spine without IV contrast, its
+    context kept, carrying the MRI's pama-rating (the sandbox's click handler needs it)."""
+    assert resource["resourceType"] == "ServiceRequest"
+    assert resource["id"] == original["id"] and resource["status"] == original["status"]
     codes = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
     assert codes == {(CPT, "72141"), (LOINC, "30667-0")}
     for field in ("subject", "encounter", "requester", "reasonCode", "reasonReference"):
         assert resource.get(field) == original.get(field), field
+    (rating,) = [e for e in resource["extension"] if e["url"] == PAMA_URL]
+    codings = rating["valueCodeableConcept"]["coding"]
+    assert codings[0] == {"system": PAMA_SYSTEM, "code": "appropriate", "display": "Appropriate"}
+    assert codings[1]["display"] == RATING["may-be"]
 
 
 def check_card(
@@ -77,26 +88,28 @@ def check_card(
         assert RATING[kind] in card["summary"]
     if kind == "not-appropriate":
         assert card["indicator"] == "warning"
-        assert "mri cervical spine without iv contrast is the study of choice" in text
+        if "replace" in expected.get("suggestions", []):
+            assert "mri cervical spine without iv contrast is the most suitable study" in text
+            assert "imaging is not always required" in text
         assert card["overrideReasons"]
     elif kind == "escalate":
         assert card["indicator"] == "warning"
     else:
         assert card["indicator"] == "info"
-    if kind in ("excluded", "escalate", "unspecified"):
+    if kind in ("excluded", "escalate", "unspecified", "other-region"):
         assert "not appropriate" not in card["summary"].casefold()
     if kind in ("excluded", "escalate"):
         assert "not appropriate" not in text, "an out-of-scope patient is never told that"
     suggestions = card.get("suggestions", [])
     assert [suggestion_kind(s) for s in suggestions] == expected.get("suggestions", [])
     for suggestion in suggestions:
-        delete, *others = suggestion["actions"]
-        assert delete["resourceId"] == f"ServiceRequest/{key}"
-        for action in others:
-            if action["type"] == "create":
-                check_replacement(action["resource"], original)
-            else:  # remove-with-mri: the other delete is the drafted MRI without contrast
-                assert action["resourceId"] != delete["resourceId"]
+        first, *others = suggestion["actions"]
+        if first["type"] == "update":
+            check_replacement(first["resource"], original)
+            continue
+        assert first["resourceId"] == f"ServiceRequest/{key}"
+        for action in others:  # remove-with-mri: the other delete is the drafted MRI
+            assert action["type"] == "delete" and action["resourceId"] != first["resourceId"]
 
 
 def pama_of(action: dict[str, Any]) -> list[dict[str, Any]]:

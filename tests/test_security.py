@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -209,8 +210,28 @@ def test_public_base_url_behind_a_proxy() -> None:
     assert get(client, token()).status_code == 401  # the internal URL is not the audience
 
 
+class FakeMonotonic:
+    """``time`` as cds_service.security sees it, with a monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return time.time()
+
+
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
+    fake = FakeMonotonic()
+    monkeypatch.setattr("cds_service.security.time", fake)
+    return fake
+
+
 def test_jwks_url_is_fetched_cached_and_refreshed_on_an_unknown_kid(
-    client: FlaskClient, mock: responses.RequestsMock
+    client: FlaskClient, mock: responses.RequestsMock, monotonic: FakeMonotonic
 ) -> None:
     first = {"keys": [jwk(EC_KEY.public_key(), "old", "ES384")]}
     second = {"keys": [*first["keys"], jwk(RSA_KEY.public_key(), "new", "RS384")]}
@@ -219,6 +240,10 @@ def test_jwks_url_is_fetched_cached_and_refreshed_on_an_unknown_kid(
     assert get(client, token(kid="old", key=EC_KEY, alg="ES384", iss=REMOTE_ISS)).status_code == 200
     assert len(mock.calls) == 1  # cached
     mock.replace(responses.GET, REMOTE_JWKS, json=second)
+    # a kid the set fetched within the last 30 s lacks is refused without a fetch ...
+    refused = get(client, token(kid="new", key=RSA_KEY, alg="RS384", iss=REMOTE_ISS))
+    assert refused.status_code == 401 and len(mock.calls) == 1
+    monotonic.now += 31  # ... and fetched once the set is older (a rotated key)
     response = get(client, token(kid="new", key=RSA_KEY, alg="RS384", iss=REMOTE_ISS))
     assert response.status_code == 200
     assert len(mock.calls) == 2  # refreshed once for the unknown kid
@@ -302,3 +327,80 @@ def test_rs384_with_a_jwk_that_declares_no_alg() -> None:
 def test_the_scheme_is_case_insensitive(client: FlaskClient) -> None:
     response = client.get("/cds-services", headers={"Authorization": f"bearer {token()}"})
     assert response.status_code == 200
+
+
+def test_forged_tokens_with_random_kids_do_not_make_the_service_fetch_jwks(
+    client: FlaskClient, mock: responses.RequestsMock, monotonic: FakeMonotonic
+) -> None:
+    """The issuer's JWKS endpoint is failing: however many tokens with a random kid arrive,
+    it is tried at most once per 30 s (a failed fetch counts like a successful one)."""
+    mock.get(REMOTE_JWKS, status=503)
+    for _ in range(20):
+        forged = token(kid=str(uuid.uuid4()), key=RSA_KEY, alg="RS384", iss=REMOTE_ISS)
+        assert get(client, forged).status_code == 401
+    assert len(mock.calls) == 1
+    monotonic.now += 31
+    get(client, token(kid=str(uuid.uuid4()), key=RSA_KEY, alg="RS384", iss=REMOTE_ISS))
+    assert len(mock.calls) == 2
+
+
+def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock) -> None:
+    """While one call waits on a slow JWKS endpoint, another is refused at once, not queued
+    behind the lock."""
+    import threading
+
+    from cds_service.fhir_client import cookieless_session
+    from cds_service.security import AuthenticationFailed, KeyResolver, parse_trusted_issuers
+
+    started = threading.Event()
+
+    def slow(request: Any) -> tuple[int, dict[str, str], str]:
+        started.set()
+        time.sleep(1.5)
+        return 503, {}, ""
+
+    mock.add_callback(responses.GET, REMOTE_JWKS, callback=slow)
+    resolver = KeyResolver(parse_trusted_issuers(issuers()), cookieless_session())
+
+    def fetch_first() -> None:
+        with contextlib.suppress(AuthenticationFailed):
+            resolver.key(REMOTE_ISS, "a", None)
+
+    first = threading.Thread(target=fetch_first)
+    first.start()
+    assert started.wait(2)
+    begun = time.monotonic()
+    with pytest.raises(AuthenticationFailed):
+        resolver.key(REMOTE_ISS, "b", None)
+    assert time.monotonic() - begun < 0.5
+    first.join()
+    assert len(mock.calls) == 1
+
+
+def test_a_store_failure_is_a_503_not_a_401(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A locked or full database: the caller's token may be fine, so never "authentication
+    required"; /healthz stays liveness and /readyz says the store is down."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    app = create_app({"CDS_TRUSTED_ISSUERS": issuers()})
+    client = app.test_client()
+    store = app.extensions["cds_store"]
+
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(store.engine, "begin", locked)
+    monkeypatch.setattr(store.engine, "connect", locked)
+    response = get(client, token())
+    assert response.status_code == 503, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["code"] == "transient"
+    assert response.headers["Retry-After"]
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["resourceType"] == "OperationOutcome"
+    monkeypatch.undo()
+    assert client.get("/readyz").get_json() == {"status": "ready"}

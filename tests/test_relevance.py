@@ -1,0 +1,200 @@
+"""The hot path's pass (relevance.py): what it keeps unread and what it must never drop."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service.criteria import patient_findings
+from cds_service.fhir_read import Skipped
+from cds_service.knowledge import load_knowledge
+from cds_service.record import names_a_table_row, read_record
+from cds_service.relevance import Selector, observation_windows
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+KNOWLEDGE = load_knowledge()
+
+
+def reading(rid: str, code: str, value: float, unit: str, when: object) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "valueQuantity": {"value": value, "code": unit},
+    }
+    if when is not None:
+        resource["effectiveDateTime"] = when
+    return resource
+
+
+def ago(days: float) -> str:
+    return (NOW - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def kept_ids(*resources: dict[str, Any], now: datetime | None = NOW) -> set[str | None]:
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    record = read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped(), now=now)
+    return {o.id for o in record.observations} | {c.id for c in record.conditions}
+
+
+def test_the_windows_are_the_rules_look_backs() -> None:
+    windows = observation_windows(KNOWLEDGE)
+    assert windows["8310-5"] == 14 and windows["8332-9"] == 14  # fever: 14 days
+    assert windows["29463-7"] == 180  # weight loss: the readings of 180 days
+
+
+def test_only_readings_inside_a_window_are_read() -> None:
+    found = kept_ids(
+        reading("t-new", "8310-5", 38.6, "Cel", ago(3)),
+        reading("t-edge", "8310-5", 36.6, "Cel", ago(15)),  # inside the two days' margin
+        reading("t-old", "8310-5", 39.0, "Cel", ago(40)),
+        reading("t-years", "8310-5", 39.0, "Cel", "2019-03-02"),
+        reading("t-future", "8310-5", 36.6, "Cel", ago(-30)),
+        reading("w-in", "29463-7", 80.0, "kg", ago(170)),
+        reading("w-out", "29463-7", 90.0, "kg", ago(400)),
+    )
+    assert found == {"t-new", "t-edge", "w-in"}
+
+
+def test_without_a_clock_every_reading_is_read() -> None:
+    found = kept_ids(reading("t-old", "8310-5", 39.0, "Cel", ago(400)), now=None)
+    assert found == {"t-old"}
+
+
+@pytest.mark.parametrize(
+    "when",
+    [None, "2026", "2026-11", " 2019-01-01", "not a date", 20190101, "2026-1x-01T00:00:00Z"],
+)
+def test_a_date_the_pass_cannot_read_leaves_the_reading_to_the_rules(when: object) -> None:
+    resource = reading("t", "8310-5", 38.6, "Cel", when)
+    assert kept_ids(resource) == {"t"}
+
+
+def test_a_period_or_issued_dates_the_reading() -> None:
+    old = reading("t-period", "8310-5", 38.6, "Cel", None)
+    old["effectivePeriod"] = {"start": ago(300), "end": ago(299)}
+    recent = reading("t-issued", "8310-5", 38.6, "Cel", None)
+    recent["issued"] = ago(2)
+    assert kept_ids(old, recent) == {"t-issued"}
+
+
+def test_a_finding_is_read_whatever_its_date() -> None:
+    finding = {
+        "resourceType": "Observation",
+        "id": "numb",
+        "status": "final",
+        "code": {"coding": [{"system": SNOMED, "code": "44077006"}]},  # numbness
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2015-01-01",
+    }
+    valued = {
+        **finding,
+        "id": "numb-value",
+        "code": {"coding": [{"system": LOINC, "code": "8310-5"}]},
+        "effectiveDateTime": "2015-01-01",
+        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "44077006"}]},
+    }
+    assert kept_ids(finding, valued) == {"numb", "numb-value"}
+
+
+def test_an_old_febrile_reading_still_makes_no_finding_and_a_recent_one_does() -> None:
+    def fever(*resources: dict[str, Any]) -> list[str]:
+        bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+        record = read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped(), now=NOW)
+        return [f.group_id for f in patient_findings(record, KNOWLEDGE, NOW)]
+
+    assert "fever-infection" not in fever(reading("t", "8310-5", 39.0, "Cel", ago(20)))
+    assert "fever-infection" in fever(reading("t", "8310-5", 39.0, "Cel", ago(10)))
+
+
+def test_an_invalid_reading_outside_every_window_is_not_validated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = reading("t-bad", "8310-5", 39.0, "Cel", "2019-03-02")
+    broken["status"] = {"not": "a code"}
+    with caplog.at_level(logging.WARNING):
+        assert kept_ids(broken) == set()
+    assert "t-bad" not in caplog.text
+
+
+def condition(cid: str, code: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": cid,
+        "code": {"coding": [{"system": SNOMED, "code": code, "display": "Hypertension"}]},
+        "subject": {"reference": "Patient/p1"},
+        **fields,
+    }
+
+
+def test_a_condition_whose_texts_only_deny_a_finding_is_left_unread() -> None:
+    found = kept_ids(
+        condition("denied", "38341003", note=[{"text": "No radiculopathy, no red flags"}]),
+        condition("noted", "38341003", note=[{"text": "Cervical radiculopathy, left C6"}]),
+        condition("plain", "38341003"),
+        condition("coded", "54404000"),  # a radiculopathy code
+    )
+    assert found == {"noted", "coded"}
+
+
+def test_a_condition_named_in_its_text_or_display_is_read() -> None:
+    texted = condition("texted", "38341003")
+    texted["code"]["text"] = "Febrile illness since yesterday"
+    displayed = condition("displayed", "38341003")
+    displayed["code"]["coding"][0]["display"] = "Cervical radiculopathy"
+    odd = condition("odd", "38341003")
+    odd["code"] = ["Cervical radiculopathy"]  # a wrong shape, read leniently
+    assert kept_ids(texted, displayed, odd) == {"texted", "displayed", "odd"}
+
+
+def test_one_pass_counts_and_judges_the_container() -> None:
+    selector = Selector(KNOWLEDGE, NOW, names_a_table_row)
+    entries = [{"resource": reading(f"t{i}", "8310-5", 36.6, "Cel", ago(500))} for i in range(5)]
+    scanned = selector.scan({"resourceType": "Bundle", "entry": entries}, "Bundle")
+    assert (scanned.fault, scanned.kept, scanned.observations) == (None, [], 5)
+    error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    failed = selector.scan({"resourceType": "Bundle", "entry": [*entries, {"resource": error}]})
+    assert failed.fault is None  # without a template nothing is judged
+    assert selector.scan(
+        {"resourceType": "Bundle", "entry": [*entries, {"resource": error}]}, "Bundle"
+    ).fault == ("an OperationOutcome")
+    assert (
+        selector.scan({"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}, "Bundle").fault
+        == "a Bundle with an entry that holds no resource"
+    )
+    assert selector.scan([], "Bundle").fault == "a JSON array, not a FHIR resource"
+
+
+# ------------------------------------------------------------------ orjson at the edge
+
+
+def test_a_body_orjson_refuses_is_judged_as_before(client: FlaskClient) -> None:
+    response = client.post(
+        "/cds-services/order-sign", data='{"hook": Infinity}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "Infinity" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_lone_surrogate_is_read_as_the_standard_library_reads_it(client: FlaskClient) -> None:
+    response = client.post(
+        "/cds-services/order-sign",
+        data='{"hook": "order-sign", "hookInstance": "\\ud800", "context": {}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400  # a clear 400, never a 500
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_responses_are_compact_json_with_a_newline(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.data == b'{"status":"ok"}\n'
+    assert response.mimetype == "application/json"
