@@ -45,9 +45,13 @@ from cds_service.fhir_read import (
 )
 from cds_service.knowledge import FeverRule, Knowledge, WeightLossRule
 
-MEMO_LIMIT = 50_000
-"""Entries per memo table; a full table is emptied (the answers are cheap to recompute)."""
+MEMO_LIMIT = 20_000
+"""Memo entries in all (codes and texts, each key at most a few hundred characters: a few MB
+at worst); past it every memo is emptied (the answers are cheap to recompute)."""
 TEXT_KEY_MAX_CHARS = 200
+CODE_KEY_MAX_CHARS = 300
+"""Longer systems and codes are tested every time: the memo's bytes stay bounded (about
+MEMO_LIMIT entries of at most this size per table)."""
 """Longer texts are tested every time, not memoised: the memo's bytes stay bounded."""
 WINDOW_MARGIN_DAYS = 2
 """A date is compared as written (its calendar day), so time zones and the clinic's calendar
@@ -98,22 +102,35 @@ class Relevance:
         self._finding_codes: dict[str, dict[str, bool]] = {}
         self._texts: dict[str, bool] = {}
         self._observation_codes: dict[str, dict[str, int]] = {}
+        self._entries = 0
 
     def _code(
         self, memo: dict[str, dict[str, bool]], codes: CodeSet, system: str, code: str
     ) -> bool:
+        if len(code) > CODE_KEY_MAX_CHARS or len(system) > CODE_KEY_MAX_CHARS:
+            return codes.contains(self.systems.get(system, system), code)  # not memoised
         table = memo.get(system)
         if table is None:
-            if len(memo) >= 1_000:
-                memo.clear()
             table = memo.setdefault(system, {})
         known = table.get(code)
         if known is None:
             known = codes.contains(self.systems.get(system, system), code)
-            if len(table) >= MEMO_LIMIT:
-                table.clear()
             table[code] = known
+            self._grew()
         return known
+
+    def _grew(self) -> None:
+        """One more memo entry; past ``MEMO_LIMIT`` in all, every memo starts afresh."""
+        self._entries += 1
+        if self._entries >= MEMO_LIMIT:
+            for memo in (
+                self._condition_codes,
+                self._finding_codes,
+                self._observation_codes,
+                self._texts,
+            ):
+                memo.clear()
+            self._entries = 0
 
     def text(self, text: str) -> bool:
         """Does the text affirm any group's finding? Only a text holding a candidate phrase
@@ -124,9 +141,8 @@ class Relevance:
             reader = self.knowledge.text_reader
             known = reader.has_candidate(text) and bool(reader.affirmed(text))
             if len(text) <= TEXT_KEY_MAX_CHARS:
-                if len(self._texts) >= MEMO_LIMIT:
-                    self._texts.clear()
                 self._texts[text] = known
+                self._grew()
         return known
 
     def concept_wanted(self, concept: object) -> bool | None:
@@ -196,23 +212,24 @@ class Relevance:
     def observation_class(self, system: str, code: str) -> int:
         """What a rule makes of an Observation coding: ``FINDING`` (an exclusion group's
         finding: every reading), ``EVERY_READING``, a window in days, or ``_NOT_READ``."""
+        if len(code) > CODE_KEY_MAX_CHARS or len(system) > CODE_KEY_MAX_CHARS:
+            return self._classify(system, code)  # not memoised
         table = self._observation_codes.get(system)
         if table is None:
-            if len(self._observation_codes) >= 1_000:
-                self._observation_codes.clear()
             table = self._observation_codes.setdefault(system, {})
         known = table.get(code)
         if known is None:
-            if self.findings.contains(self.systems.get(system, system), code):
-                known = FINDING
-            elif system in self.loinc_uris and code in self.windows:
-                known = self.windows[code] or EVERY_READING
-            else:
-                known = _NOT_READ
-            if len(table) >= MEMO_LIMIT:
-                table.clear()
+            known = self._classify(system, code)
             table[code] = known
+            self._grew()
         return known
+
+    def _classify(self, system: str, code: str) -> int:
+        if self.findings.contains(self.systems.get(system, system), code):
+            return FINDING
+        if system in self.loinc_uris and code in self.windows:
+            return self.windows[code] or EVERY_READING
+        return _NOT_READ
 
     def vital_window(self, concept: object) -> int | None:
         """The window (days) of the rules that read this code, None for every reading, or

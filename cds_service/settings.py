@@ -21,8 +21,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CDS_", extra="ignore", frozen=True)
 
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    """Largest accepted request body; larger bodies get 413."""
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    """Largest accepted request body; larger bodies get 413. A body in flight costs about 7
+    times its size (the bytes, and 5.1 times them decoded): 32 MiB takes a prefetch of some
+    38,000 resources of a realistic record (10,000 are 8.3 MiB) for about 230 MiB per call."""
 
     request_read_timeout: float = Field(default=10.0, gt=0)
     """Seconds a client has to send a whole request (headers and body) to ``cds-service
@@ -102,9 +104,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, gt=0)
     """gunicorn worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
 
-    threads: int = Field(default=2, gt=0)
-    """Threads per worker: a second thread covers waits on the FHIR server and the database;
-    more only contend for the interpreter on this CPU-bound work (see the load test)."""
+    threads: int = Field(default=1, gt=0)
+    """Threads per worker. The work is CPU-bound: on 2 cores, 2 workers x 1 thread served
+    1.8 times the calls of 2 x 2 with less than half the p99 (benchmarks/load_test.py, see the
+    README). Raise it when the EHR's prefetch is often incomplete: a thread waiting on the
+    FHIR server (up to ``fhir_deadline``) then holds its worker."""
 
     worker_timeout: int = Field(default=30, gt=0)
     """Seconds before gunicorn restarts a worker that stopped answering."""

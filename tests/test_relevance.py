@@ -13,7 +13,7 @@ from cds_service.criteria import patient_findings
 from cds_service.fhir_read import Skipped
 from cds_service.knowledge import load_knowledge
 from cds_service.record import names_a_table_row, read_record
-from cds_service.relevance import Selector, observation_windows
+from cds_service.relevance import MEMO_LIMIT, Relevance, Selector, observation_windows
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LOINC = "http://loinc.org"
@@ -198,3 +198,14 @@ def test_responses_are_compact_json_with_a_newline(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.data == b'{"status":"ok"}\n'
     assert response.mimetype == "application/json"
+
+
+def test_the_memo_stays_bounded_whatever_the_codes() -> None:
+    relevance = Relevance(KNOWLEDGE)
+    for i in range(MEMO_LIMIT + 10):
+        relevance.observation_class(LOINC, f"x-{i}")
+    assert relevance._entries < MEMO_LIMIT
+    assert relevance.observation_class(LOINC, "8310-5") == 14  # still right after a reset
+    long = "9" * 1_000
+    assert relevance.observation_class(long, long) == -1
+    assert long not in relevance._observation_codes  # too long to remember

@@ -295,7 +295,7 @@ def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Pa
         assert listening, "".join(lines)
         entry = listening[0]
         assert entry["address"] == [f"http://127.0.0.1:{port}"]
-        assert (entry["workers"], entry["threads"]) == (1, 2)
+        assert (entry["workers"], entry["threads"]) == (1, 1)  # CDS_THREADS' default
         assert entry["store"] == f"sqlite:///{tmp_path}/store.sqlite3"
         assert entry["authentication"] == "off"
         assert list(temp.glob("cds-metrics-*"))  # made for this run ...
