@@ -216,6 +216,16 @@ class Store:
         with self.engine.connect() as connection:
             connection.execute(select(SeenJti.jti).limit(1)).all()
 
+    def _insert_once(self, connection: Connection, table: Any, values: dict[str, Any]) -> bool:
+        """Insert a row unless it is a duplicate; True when it was new. The answer comes from
+        ``RETURNING`` where the database has it: psycopg reports a rowcount of -1 for
+        ``INSERT ... ON CONFLICT DO NOTHING``, which would read as "new" every time."""
+        statement = self._insert_ignoring_duplicates(table).values(**values)
+        if self.engine.dialect.name in ("postgresql", "sqlite"):
+            key = next(iter(inspect(table).primary_key))
+            return connection.execute(statement.returning(key)).first() is not None
+        return bool(connection.execute(statement).rowcount > 0)
+
     def _insert_ignoring_duplicates(self, table: Any) -> Any:
         """``INSERT ... ON CONFLICT DO NOTHING``: idempotent under concurrency, and a
         duplicate aborts nothing else in the transaction."""
@@ -296,9 +306,7 @@ class Store:
                 "received_at": now,
             }
             with self.engine.begin() as connection:
-                inserted = connection.execute(
-                    self._insert_ignoring_duplicates(Feedback).values(**entry)
-                ).rowcount
+                inserted = self._insert_once(connection, Feedback, entry)
                 if inserted and row.outcome == "overridden" and service == "order-select":
                     self._remember_override(connection, row.card_uuid, now)
             stored += 1 if inserted else 0
@@ -321,16 +329,18 @@ class Store:
         ).first()
         if found is None or found.order_ref is None:
             return
-        connection.execute(
-            self._insert_ignoring_duplicates(OverriddenOrder).values(
-                patient_id=found.patient_id,
-                order_ref=found.order_ref,
-                card_uuid=card_uuid,
-                procedure=found.procedure,
-                rating=found.rating or found.verdict,
-                overridden_at=now,
-                advice_key=found.advice_key,
-            )
+        self._insert_once(
+            connection,
+            OverriddenOrder,
+            {
+                "patient_id": found.patient_id,
+                "order_ref": found.order_ref,
+                "card_uuid": card_uuid,
+                "procedure": found.procedure,
+                "rating": found.rating or found.verdict,
+                "overridden_at": now,
+                "advice_key": found.advice_key,
+            },
         )
 
     # ----------------------------------------------------------------- JWT replay
@@ -340,12 +350,8 @@ class Store:
         """Record a token id; False when it was seen before and has not expired (a replay)."""
         with self.engine.begin() as connection:
             connection.execute(delete(SeenJti).where(SeenJti.expires_at < now))
-            inserted = connection.execute(
-                self._insert_ignoring_duplicates(SeenJti).values(
-                    issuer=issuer, jti=jti, expires_at=expires_at
-                )
-            ).rowcount
-        return bool(inserted)
+            values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+            return self._insert_once(connection, SeenJti, values)
 
     # ----------------------------------------------------------------- report
 
