@@ -7,6 +7,8 @@ not appropriate", or one of the variant's own who was silenced by a text that de
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from make_scenarios import CPT, ICD, LOINC, SNOMED, ago, condition, order, request
@@ -232,7 +234,19 @@ def text_scenarios() -> dict[str, dict[str, Any]]:
         ],
     )
     s.update(order_scenarios())
+    s.update(attack_scenarios())
     return s
+
+
+ATTACK_CASES = Path(__file__).resolve().parent.parent / "fhir_fixtures" / "attack-cases"
+
+
+def attack_scenarios() -> dict[str, dict[str, Any]]:
+    """Hook requests written by a reviewer attacking the rules (kept as written)."""
+    return {
+        f"attack-{path.stem}": json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(ATTACK_CASES.glob("*.json"))
+    }
 
 
 def order_scenarios() -> dict[str, dict[str, Any]]:
