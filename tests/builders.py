@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,48 @@ def hook_request(
     }
     body.update(extra)
     return body
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(env: dict[str, str], port: int) -> Iterator[str]:
+    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 30 s, stopped after."""
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2", "--threads", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                stderr = process.stderr
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = stderr.read().decode()[-2000:] if stderr else ""
+                    raise RuntimeError(tail) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -8,8 +8,6 @@ import http.server
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES, NO_PRIOR_IMAGING, hook_request, order
-from test_server import free_port
+from builders import FIXTURES, NO_PRIOR_IMAGING, free_port, hook_request, order, running_server
 
 from cds_service import create_app
 
@@ -39,29 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CDS_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT),
         "CDS_MAX_BODY_BYTES": "200000",
     }
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", "2", "--threads", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.2)
+    with running_server(env, port) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def address(base: str) -> tuple[str, int]:

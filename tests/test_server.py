@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES
+from builders import FIXTURES, free_port, running_server
 
 from cds_service import cli
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -33,39 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CDS_DATABASE_URL": f"sqlite:///{store}/store.sqlite3",
         "PROMETHEUS_MULTIPROC_DIR": str(store / "metrics"),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cds_service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.2)
+    with running_server(env, port) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_gunicorn_serves_hook_calls_and_aggregates_metrics(server: str) -> None:
