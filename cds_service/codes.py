@@ -5,6 +5,10 @@ lets the record layer pick the relevant resources out of thousands on the raw JS
 entries of the knowledge file are expanded to every code below them (see ``icd10cm.py``); a
 record's ICD-10-CM code also matches through its ancestors, so a code deeper than the tabular
 knows (a local extension, a newer release) still counts under its category (failing safe).
+Some entries mean a category alone (``alone``: M54.1 radiculopathy, site not stated, whose lumbar
+codes are not the group's). A coding that has a code but no system (:data:`NO_SYSTEM`) matches a
+set that reads ``any_system`` in any of its systems: a code whose system is missing is read
+failing safe, for exclusions only.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SHORTEST_ICD_CATEGORY = 3
+NO_SYSTEM = ""
+"""The system of a coding that has none (see ``fhir_read.codings``)."""
 
 
 def normalise(code: str) -> str:
@@ -26,6 +32,10 @@ class CodeSet:
 
     exact: dict[str, set[str]] = field(default_factory=dict)
     hierarchical: set[str] = field(default_factory=set)
+    alone: dict[str, set[str]] = field(default_factory=dict)
+    """Codes that match only themselves: no ancestor walk reaches them."""
+    any_system: bool = False
+    """A system-less code matches when it is in any system's codes."""
 
     def add(self, system: str, code: str) -> None:
         self.exact.setdefault(system, set()).add(normalise(code))
@@ -35,16 +45,31 @@ class CodeSet:
         if hierarchical:
             self.hierarchical.add(system)
 
+    def add_alone(self, system: str, codes: Iterable[str]) -> None:
+        self.alone.setdefault(system, set()).update(normalise(c) for c in codes)
+
     def update(self, other: CodeSet) -> None:
         for system, codes in other.exact.items():
             self.exact.setdefault(system, set()).update(codes)
+        for system, codes in other.alone.items():
+            self.alone.setdefault(system, set()).update(codes)
         self.hierarchical |= other.hierarchical
+        self.any_system |= other.any_system
 
     def contains(self, system: str, code: str) -> bool:
+        if system == NO_SYSTEM:
+            return self.any_system and any(
+                self._in_system(known, code) for known in {*self.exact, *self.alone}
+            )
+        return self._in_system(system, code)
+
+    def _in_system(self, system: str, code: str) -> bool:
+        value = normalise(code)
+        if value in self.alone.get(system, ()):
+            return True
         codes = self.exact.get(system)
         if not codes:
             return False
-        value = normalise(code)
         if value in codes:
             return True
         if system not in self.hierarchical:
@@ -55,7 +80,7 @@ class CodeSet:
         )
 
     def __bool__(self) -> bool:
-        return any(self.exact.values())
+        return any(self.exact.values()) or any(self.alone.values())
 
 
 def any_match(codes: CodeSet, codings: Iterable[tuple[str, str]]) -> bool:

@@ -25,6 +25,7 @@ from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
+from cds_service.codes import NO_SYSTEM
 from cds_service.facts import CodePair, ConditionFact, ObservationFact, Order, PriorStudyFact
 from cds_service.fhir_time import parse_datetime
 
@@ -144,12 +145,14 @@ def as_str(value: object) -> str | None:
 
 
 def codings(concept: object, systems: Mapping[str, str]) -> tuple[CodePair, ...]:
-    """(canonical system, code) for each complete coding of a CodeableConcept."""
+    """(canonical system, code) for each coding of a CodeableConcept that has a code; a coding
+    without a system has :data:`~cds_service.codes.NO_SYSTEM` (exclusions read it in every
+    system, failing safe)."""
     result = []
     for coding in as_list(as_dict(concept).get("coding")):
         system, code = as_str(as_dict(coding).get("system")), as_str(as_dict(coding).get("code"))
-        if system and code:
-            result.append((systems.get(system, system), code))
+        if code:
+            result.append((systems.get(system, system) if system else NO_SYSTEM, code))
     return tuple(result)
 
 

@@ -55,9 +55,15 @@ class CodeLists(_Strict):
     radlex: list[str] = Field(default_factory=list)
     snomed: list[str] = Field(default_factory=list)
     icd10cm: list[str] = Field(default_factory=list)
+    icd10cm_alone: list[str] = Field(default_factory=list)
+    """ICD-10-CM categories meant by themselves, without the codes below them."""
 
     @model_validator(mode="after")
     def _codes_are_real(self) -> CodeLists:
+        for code in self.icd10cm_alone:
+            problem = icd10cm.fault(code)
+            if problem:
+                raise ValueError(f"icd10cm_alone {code!r} {problem}")
         for key, codes in self.items():
             for code in codes:
                 if not code.strip():
@@ -79,7 +85,7 @@ class CodeLists(_Strict):
         ]
 
     def is_empty(self) -> bool:
-        return not any(codes for _, codes in self.items())
+        return not (self.icd10cm_alone or any(codes for _, codes in self.items()))
 
 
 class Coded(_Strict):
@@ -437,6 +443,7 @@ class Knowledge(_Strict):
                     result.add_all(uri, icd10cm.expand(entry), hierarchical=True)
             else:
                 result.add_all(uri, codes)
+        result.add_alone(self.code_systems["icd10cm"].uri, lists.icd10cm_alone)
         return result
 
     @cached_property
@@ -464,6 +471,7 @@ class Knowledge(_Strict):
         found = {}
         for group in self.exclusions:
             codes = self.code_set(group.codes)
+            codes.any_system = True  # a code without its system, failing safe
             for root in group.snomed_roots:
                 codes.add_all(snomed, [root, *self.snomed_expansions.get(root, ())])
             found[group.id] = codes

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cds_service.codes import CodeSet
+from cds_service.codes import NO_SYSTEM, CodeSet
 from cds_service.fhir_read import (
     MALFORMED_CONTENT,
     as_dict,
@@ -162,7 +162,8 @@ class Relevance:
             code, system = item.get("code", ""), item.get("system")
             if not isinstance(code, str):
                 return None
-            if code and isinstance(system, str) and system:
+            if code:
+                system = system if isinstance(system, str) and system else NO_SYSTEM
                 table = memo.get(system)
                 wanted = table.get(code) if table is not None else None
                 if wanted is None:

@@ -66,6 +66,9 @@ def codes_line(lists: CodeLists, *, titles: bool = False) -> str:
                 for c in codes
             ]
             parts.append(f"{SYSTEM_NAMES[key]}: {', '.join(shown)}")
+    if lists.icd10cm_alone:
+        alone = [f"{c} ({icd10cm.description(c)})" if titles else c for c in lists.icd10cm_alone]
+        parts.append(f"{SYSTEM_NAMES['icd10cm']}, the category alone: {', '.join(alone)}")
     return "; ".join(parts) or "none"
 
 

@@ -669,9 +669,11 @@ def scenarios() -> dict[str, dict]:
     # later sets, one module each (imported here: they build on the helpers above)
     from scenarios_prior import prior_imaging_scenarios
     from scenarios_record import record_scenarios
+    from scenarios_review import review_scenarios
     from scenarios_text import text_scenarios
 
-    for more in (text_scenarios(), record_scenarios(), prior_imaging_scenarios()):
+    sets = (text_scenarios(), record_scenarios(), prior_imaging_scenarios(), review_scenarios())
+    for more in sets:
         clash = set(more) & set(s)
         assert not clash, f"scenario names used twice: {clash}"
         s.update(more)

@@ -26,7 +26,7 @@ from cds_service.terminology import KnowledgeUpdater, TerminologyClient, Termino
 TX = "https://tx.example.org/fhir"
 EXPAND = f"{TX}/ValueSet/$expand"
 MALIGNANCY = "363346000"
-NSCLC = "254637007"  # non-small cell lung cancer: under 363346000, listed nowhere in the file
+NSCLC = "1078301000112109"  # a malignancy concept under 363346000, listed nowhere in the file
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +65,31 @@ def page(codes: list[str], total: int | None, system: str = SNOMED) -> dict[str,
     return {"resourceType": "ValueSet", "expansion": expansion}
 
 
+PACKAGED_ROOTS = load_knowledge().snomed_roots
+
+
+def asked_root(request: Any) -> str:
+    """The SNOMED CT root of an ``$expand`` call (``url=...fhir_vs=ecl/<< 363346000``)."""
+    url = parse_qs(urlsplit(request.url or "").query).get("url", [""])[0]
+    return url.rsplit(" ", 1)[-1]
+
+
 def serve_pages(mock: responses.RequestsMock, *pages: dict[str, Any]) -> None:
-    """Each page of the expansion in turn, then (if asked again) an empty one."""
-    for body in pages:
-        mock.get(EXPAND, json=body)
-    mock.get(EXPAND, json=page([], None))
+    """For << 363346000 each page in turn, then (if asked again) an empty one; every other
+    group's root expands to itself alone."""
+    queue = list(pages)
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        root = asked_root(request)
+        if root != MALIGNANCY:
+            return 200, {}, json.dumps(page([root], 1))
+        return 200, {}, json.dumps(queue.pop(0) if queue else page([], None))
+
+    mock.add_callback(responses.GET, EXPAND, callback=answer)
+
+
+def malignancy_queries(mock: responses.RequestsMock) -> list[dict[str, list[str]]]:
+    return [q for q in queries(mock) if q.get("url", [""])[0].endswith(f"<< {MALIGNANCY}")]
 
 
 def queries(mock: responses.RequestsMock) -> list[dict[str, list[str]]]:
@@ -191,7 +211,7 @@ def test_a_descendant_excludes_only_once_expanded(
     mock: responses.RequestsMock, cache: Path
 ) -> None:
     plain = create_app(config(cache))
-    assert not_appropriate(ct_summaries(plain))  # 254637007 is listed nowhere: not excluded
+    assert not_appropriate(ct_summaries(plain))  # NSCLC is listed nowhere: not excluded
     assert not_appropriate(ct_summaries(plain, "1234567"))  # ... as an unrelated code
 
     serve_pages(mock, page([MALIGNANCY, NSCLC], 2))
@@ -209,7 +229,7 @@ def test_the_cache_file_survives_a_restart_with_the_server_down(
     create_app(config(cache, CDS_TERMINOLOGY_URL=TX)).extensions["cds_terminology"].stop()
     written = json.loads(cache.read_text())
     assert written["server"] == TX
-    assert written["expansions"] == {MALIGNANCY: sorted([MALIGNANCY, NSCLC])}
+    assert written["expansions"][MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
     # make it stale, so that the restart tries the (now failing) server
     written["fetched"] = "2000-01-01T00:00:00+00:00"
     cache.write_text(json.dumps(written))
@@ -231,7 +251,7 @@ def test_a_failing_server_keeps_the_previous_expansions(
     updater = KnowledgeUpdater(load_knowledge(), TerminologyClient(TX))
     updater.refresh_now()
     before = updater.knowledge
-    assert before.snomed_expansions == {MALIGNANCY: sorted([MALIGNANCY, NSCLC])}
+    assert before.snomed_expansions[MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
     mock.reset()
     mock.get(EXPAND, body=b"<html>gateway</html>", status=200)
     assert updater.refresh() is False
@@ -269,7 +289,7 @@ def test_a_valid_cache_file_without_a_server_applies(cache: Path) -> None:
     document = {
         "server": TX,
         "fetched": "2026-01-01T00:00:00+00:00",
-        "expansions": {MALIGNANCY: [MALIGNANCY, NSCLC]},
+        "expansions": {root: [root] for root in PACKAGED_ROOTS} | {MALIGNANCY: [MALIGNANCY, NSCLC]},
     }
     cache.write_text(json.dumps(document))
     assert not not_appropriate(ct_summaries(create_app(config(cache))))
@@ -298,10 +318,11 @@ def test_the_refresh_thread_runs_per_process_as_a_daemon(
         thread = updater.thread
         assert thread is not None and thread.daemon and thread.is_alive()
         deadline = time.monotonic() + 5
-        while len(mock.calls) < 2 and time.monotonic() < deadline:
+        twice = 2 * len(PACKAGED_ROOTS)  # every root once at once, then on the schedule
+        while len(mock.calls) < twice and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(mock.calls) >= 2  # the first refresh at once, then on the schedule
-        assert updater.knowledge.snomed_expansions == {MALIGNANCY: [MALIGNANCY]}
+        assert len(mock.calls) >= twice
+        assert updater.knowledge.snomed_expansions[MALIGNANCY] == [MALIGNANCY]
         updater()
         assert updater.thread is thread  # once per process ...
         monkeypatch.setattr(os, "getpid", lambda: -1)
@@ -338,8 +359,10 @@ def test_the_command_writes_the_file(
     output = tmp_path / "shipped.json"
     assert main(["terminology", "refresh", "--output", str(output)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == [f"cds-service: wrote 1 SNOMED CT roots to {output} ({MALIGNANCY}: 2 codes)"]
-    assert json.loads(output.read_text())["expansions"] == {MALIGNANCY: sorted([MALIGNANCY, NSCLC])}
+    assert len(out) == 1
+    assert out[0].startswith(f"cds-service: wrote {len(PACKAGED_ROOTS)} SNOMED CT roots to {output} (")
+    assert f"{MALIGNANCY}: 2 codes" in out[0]
+    assert json.loads(output.read_text())["expansions"][MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
     # the file is what a deployment ships: an app without a server uses it
     monkeypatch.delenv("CDS_TERMINOLOGY_URL")
     assert not not_appropriate(ct_summaries(create_app(config(output))))
