@@ -6,7 +6,11 @@ hypothetical ("if fever develops"), about a family member ("family history of ca
 historical where the group does not count history. A possible or suspected mention counts
 (failing safe). Scoped modifiers of a group (``cancelled_by``: "lumbar" before "radiculopathy")
 cancel a mention only within ConText's scope, never the whole text, unless a ``kept_by``
-modifier (``cervical``) modifies the same mention.
+modifier (``cervical``) modifies the same mention. A group's ``patterns`` (regular expressions:
+"lost 10 lbs", "T 38.6") name mentions a phrase list cannot; ``asserted_by`` words date a
+mention as an event ("MVC last week": it counts even inside a list a negation runs over), and
+``escalated_by`` words make it new or progressive (the answer then also holds
+:func:`escalating` of the group).
 
 medspaCy runs on a blank spaCy pipeline (no model download): sentence splitting, the target
 matcher and ConText. Only texts that hold a candidate phrase reach it; its answers are cached by
@@ -27,6 +31,8 @@ from typing import Any
 
 CANCEL = "CDS_CANCELLED_BY"
 KEEP = "CDS_KEPT_BY"
+ASSERT = "CDS_ASSERTED_BY"
+ESCALATE = "CDS_ESCALATED_BY"
 OTHER_SENSE = "CDS_OTHER_SENSE"
 CONTEXT_CATEGORIES = frozenset(
     {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"}
@@ -35,6 +41,13 @@ MAX_TEXT_CHARS = 20_000
 """Longer texts are not parsed: a candidate phrase in one counts as found (failing safe)."""
 
 _QUIET = ("medspacy", "PyRuSH", "spacy", "quickumls")
+MODIFIER_SCOPE = 4
+"""The reach of keeping, dating and escalating words, in tokens."""
+
+
+def escalating(group_id: str) -> str:
+    """The member of an answer saying a group's finding is named new or progressive."""
+    return f"{group_id}+escalating"
 
 
 def silence_libraries() -> None:
@@ -56,9 +69,16 @@ class GroupPhrases:
 
     group_id: str
     phrases: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
     other_senses: tuple[str, ...] = ()
     cancelled_by: tuple[str, ...] = ()
+    cancel_scope: int = 2
+    """Tokens from the mention a cancelling word reaches: two by default ("lumbar
+    radiculopathy", "radiculopathy, lumbar region"), so that "radiculopathy, prior lumbar
+    fusion" is a radiculopathy of unstated site, which counts (failing safe)."""
     kept_by: tuple[str, ...] = ()
+    asserted_by: tuple[str, ...] = ()
+    escalated_by: tuple[str, ...] = ()
     historical_counts: bool = False
 
 
@@ -111,16 +131,19 @@ def _labels(groups: Iterable[GroupPhrases]) -> dict[str, str]:
     return {phrase: "|".join(sorted(ids)).upper() for phrase, ids in owners.items()}
 
 
-def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """Words of a phrase separated by any run of spaces or hyphens, on word boundaries."""
+def _phrase_regex(phrases: Iterable[str], patterns: Iterable[str] = ()) -> re.Pattern[str] | None:
+    """Words of a phrase separated by any run of spaces or hyphens, on word boundaries; and
+    the groups' own patterns."""
     parts = sorted(
         {r"[\s\-]+".join(re.escape(w) for w in p.split()) for p in phrases if p.split()},
         key=len,
         reverse=True,
     )
-    if not parts:
+    words = [rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)"] if parts else []
+    alternatives = [*words, *(f"(?:{p})" for p in patterns)]
+    if not alternatives:
         return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 class TextReader:
@@ -135,8 +158,18 @@ class TextReader:
         self.groups = {g.group_id: g for g in groups if g.phrases}
         self._labels = _labels(self.groups.values())
         self._by_label = {g.upper(): g for g in self.groups}
-        self.candidates = _phrase_regex(p for g in self.groups.values() for p in g.phrases)
-        self._per_group = {gid: _phrase_regex(g.phrases) for gid, g in self.groups.items()}
+        self.candidates = _phrase_regex(
+            (p for g in self.groups.values() for p in g.phrases),
+            (p for g in self.groups.values() for p in g.patterns),
+        )
+        self._per_group = {
+            gid: _phrase_regex(g.phrases, g.patterns) for gid, g in self.groups.items()
+        }
+        self._patterns = [
+            (re.compile(p, re.IGNORECASE), g.group_id.upper())
+            for g in self.groups.values()
+            for p in g.patterns
+        ]
         self._extra_rules = tuple(extra_rules)
         self._nlp: Any = None
         self._lock = threading.Lock()
@@ -178,14 +211,39 @@ class TextReader:
             return frozenset(
                 gid for gid, pattern in self._per_group.items() if pattern and pattern.search(text)
             )
-        doc = self._pipeline()(text)
+        doc = self._parse(text)
         found = set()
         for ent in doc.ents:
             for label in ent.label_.split("|"):
                 group = self.groups.get(self._by_label.get(label, ""))
                 if group is not None and self._counts(ent, group):
                     found.add(group.group_id)
+                    if group.escalated_by and ESCALATE in {m.category for m in ent._.modifiers}:
+                        found.add(escalating(group.group_id))
         return frozenset(found)
+
+    def _parse(self, text: str) -> Any:
+        """The pipeline, with the groups' pattern mentions added after the target matcher."""
+        nlp = self._pipeline()
+        doc = nlp.make_doc(text)
+        for name, step in nlp.pipeline:
+            doc = step(doc)
+            if name == "medspacy_target_matcher" and self._patterns:
+                self._add_pattern_mentions(doc)
+        return doc
+
+    def _add_pattern_mentions(self, doc: Any) -> None:
+        from spacy.util import filter_spans
+
+        spans = list(doc.ents)
+        for pattern, label in self._patterns:
+            for match in pattern.finditer(doc.text):
+                span = doc.char_span(
+                    match.start(), match.end(), label=label, alignment_mode="expand"
+                )
+                if span is not None:
+                    spans.append(span)
+        doc.ents = filter_spans(spans)
 
     def _types(self, group_ids: Iterable[str]) -> set[str] | None:
         """The target labels that name any of these groups (None: every label)."""
@@ -197,11 +255,28 @@ class TextReader:
     @staticmethod
     def _counts(ent: Any, group: GroupPhrases) -> bool:
         categories = {m.category for m in ent._.modifiers}
-        if categories & {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}:
+        if categories & {"HYPOTHETICAL", "FAMILY"}:
+            return False
+        if "NEGATED_EXISTENCE" in categories and ASSERT not in categories:
             return False
         if "HISTORICAL" in categories and not group.historical_counts:
             return False
         return not (CANCEL in categories and KEEP not in categories)
+
+    def _group_modifiers(self, group: GroupPhrases, rule: Any) -> list[Any]:
+        """The group's own modifiers: cancelling (next to the mention), keeping and escalating
+        (either side, further), dating (after it)."""
+        types = self._types([group.group_id])
+        spec = [
+            *((w, CANCEL, "BIDIRECTIONAL", group.cancel_scope) for w in group.cancelled_by),
+            *((w, KEEP, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.kept_by),
+            *((w, ESCALATE, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.escalated_by),
+            *((w, ASSERT, "BACKWARD", MODIFIER_SCOPE) for w in group.asserted_by),
+        ]
+        return [
+            rule(word, category, direction=direction, allowed_types=types, max_scope=scope)
+            for word, category, direction, scope in spec
+        ]
 
     def _pipeline(self) -> Any:
         if self._nlp is None:
@@ -230,17 +305,7 @@ class TextReader:
         senses = {p.lower() for g in self.groups.values() for p in g.other_senses}
         rules += [TargetRule(p, OTHER_SENSE) for p in sorted(senses - set(self._labels))]
         for group in self.groups.values():
-            for literals, category in ((group.cancelled_by, CANCEL), (group.kept_by, KEEP)):
-                modifiers += [
-                    ConTextRule(
-                        literal,
-                        category,
-                        direction="BIDIRECTIONAL",
-                        allowed_types=self._types([group.group_id]),
-                        max_scope=4,
-                    )
-                    for literal in literals
-                ]
+            modifiers += self._group_modifiers(group, ConTextRule)
         targets.add(rules)
         modifiers += [
             ConTextRule(

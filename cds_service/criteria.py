@@ -364,7 +364,7 @@ def group_findings(
             )
         else:
             continue
-        escalate = is_new_deficit(condition, group, now) and not (
+        escalate = is_new_deficit(condition, group, now, knowledge) and not (
             coded
             and not knowledge.text_affirms(group, condition.notes)
             and any_match(knowledge.no_escalation_codes[group.id], condition.codes)
@@ -418,10 +418,15 @@ def condition_counts(condition: ConditionFact, group: ExclusionGroup, now: datet
     return latest is not None and latest >= now - timedelta(days=group.inactive_lookback_days)
 
 
-def is_new_deficit(condition: ConditionFact, group: ExclusionGroup, now: datetime) -> bool:
-    """A current deficit whose onset (else recorded date) is within the window, or undated."""
+def is_new_deficit(
+    condition: ConditionFact, group: ExclusionGroup, now: datetime, knowledge: Knowledge
+) -> bool:
+    """A current deficit whose onset (else recorded date) is within the window, or undated,
+    or whose text calls it new or progressive."""
     if group.escalate_within_days is None or not is_current(condition):
         return False
+    if knowledge.text_escalates(group, (*condition.names, *condition.notes)):
+        return True
     started = condition.onset or condition.recorded
     return started is None or started >= now - timedelta(days=group.escalate_within_days)
 

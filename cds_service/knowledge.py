@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cds_service import icd10cm
-from cds_service.assertions import ContextRule, GroupPhrases, TextReader
+from cds_service.assertions import ContextRule, GroupPhrases, TextReader, escalating
 from cds_service.codes import CodeSet
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
@@ -194,12 +194,22 @@ class TextRules(_Strict):
     """
 
     phrases: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(default_factory=list)
+    """Regular expressions (case-insensitive) for mentions a phrase cannot list: a number and
+    its unit ("lost 10 lbs", "T 38.6"), words in between ("radiating down left arm")."""
     other_senses: list[str] = Field(default_factory=list)
     """Longer phrases holding a phrase that name something else (``hay fever``)."""
     cancelled_by: list[str] = Field(default_factory=list)
     """Modifiers that cancel a mention within ConText's scope (``lumbar`` radiculopathy)."""
+    cancel_scope: int = Field(default=2, gt=0, le=6)
+    """How many tokens from a mention a cancelling word reaches."""
     kept_by: list[str] = Field(default_factory=list)
     """Modifiers that keep a mention a cancelling one also modifies (``cervical``)."""
+    asserted_by: list[str] = Field(default_factory=list)
+    """Words just after a mention that date it as an event ("MVC last week"): the mention
+    counts even inside a list a negation runs over ("denies illness, MVC last week")."""
+    escalated_by: list[str] = Field(default_factory=list)
+    """Words beside a mention that make it new or progressive ("progressive weakness")."""
     historical_counts: bool = False
     """A historical mention ("history of ...") still puts the patient outside the variant."""
     match: list[str] = Field(min_length=1)
@@ -211,9 +221,14 @@ class TextContextRule(_Strict):
 
     literal: str
     category: Literal[
-        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"
+        "NEGATED_EXISTENCE",
+        "POSSIBLE_EXISTENCE",
+        "HISTORICAL",
+        "HYPOTHETICAL",
+        "FAMILY",
     ]
-    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL"] = "FORWARD"
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "FORWARD"
+    """TERMINATE: ends every other modifier's scope there (ConText's "but")."""
     replaces_default: bool = False
     groups: list[str] = Field(default_factory=list)
     """Only mentions of these exclusion groups (every group when empty)."""
@@ -546,8 +561,12 @@ class Knowledge(_Strict):
             GroupPhrases(
                 group_id=group.id,
                 phrases=tuple(group.text.phrases),
+                patterns=tuple(group.text.patterns),
+                asserted_by=tuple(group.text.asserted_by),
+                escalated_by=tuple(group.text.escalated_by),
                 other_senses=tuple(group.text.other_senses),
                 cancelled_by=tuple(group.text.cancelled_by),
+                cancel_scope=group.text.cancel_scope,
                 kept_by=tuple(group.text.kept_by),
                 historical_counts=group.text.historical_counts,
             )
@@ -571,6 +590,11 @@ class Knowledge(_Strict):
         """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
         reader = self.text_reader
         return any(group.id in reader.affirmed(text) for text in texts)
+
+    def text_escalates(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
+        """A text names the group's finding as new or progressive ("progressive weakness")."""
+        reader = self.text_reader
+        return any(escalating(group.id) in reader.affirmed(text) for text in texts)
 
     def names_a_finding(self, texts: tuple[str, ...]) -> bool:
         """The cheap first test: does any text hold a candidate phrase of any group?"""

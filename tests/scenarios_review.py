@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from make_scenarios import ICD, LOINC, SNOMED, ago, condition, order, request, vital
+from make_scenarios import ICD, LOINC, SNOMED, ago, condition, request, vital
 from scenarios_text import ct, exam_finding, noted, text_condition
 
 WHO_ICD = "http://hl7.org/fhir/sid/icd-10"
@@ -33,7 +33,9 @@ def vital_signs_panel(oid: str, celsius: float, days: int = 1) -> dict[str, Any]
             "valueQuantity": {"value": 88, "unit": "/min", "code": "/min"},
         },
         {
-            "code": {"coding": [{"system": LOINC, "code": "8310-5", "display": "Body temperature"}]},
+            "code": {
+                "coding": [{"system": LOINC, "code": "8310-5", "display": "Body temperature"}]
+            },
             "valueQuantity": {
                 "value": celsius,
                 "unit": "Cel",

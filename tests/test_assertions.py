@@ -52,13 +52,48 @@ def test_every_group_has_examples_both_ways() -> None:
         ("Breast cancer, negative for metastases", {"malignancy"}),
         ("History of melanoma", {"malignancy"}),
         ("Possible cervical radiculopathy", {"radiculopathy"}),
-        ("New left arm weakness", {"neurologic-deficit", "radiculopathy"}),
+        (
+            "New left arm weakness",
+            {"neurologic-deficit", "radiculopathy", "neurologic-deficit+escalating"},
+        ),
         ("Neck pain after a motor vehicle collision", {"trauma"}),
         ("HIV", {"immunosuppression"}),
         ("Febrile to 38.9 last night", {"fever-infection"}),
     ],
 )
 def test_the_review_phrases(text: str, groups: set[str]) -> None:
+    assert KNOWLEDGE.text_reader.affirmed(text) == groups
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        ("No fever; reports night sweats", {"night-sweats"}),
+        ("ROS negative for fever, positive for weight loss", {"weight-loss"}),
+        ("Mother had breast cancer; patient has lymphoma", {"malignancy"}),
+        ("Denies fever, endorses arm numbness", {"radiculopathy", "neurologic-deficit"}),
+        ("Red flag screen negative: fever, weight loss, night sweats.", set()),
+        ("Radiculopathy, lumbar region", set()),
+        ("Radiculopathy, prior lumbar fusion 2015", {"radiculopathy"}),
+        ("Tingling in the left leg", set()),
+        ("Pain shooting into the right hand", {"radiculopathy"}),
+        ("Lost 10 lbs in 2 months", {"weight-loss"}),
+        ("Lost 10 lbs on a diet", set()),
+        ("T 38.6", {"fever-infection"}),
+        ("Temp: 37.9", set()),
+        ("Tmax 100.4 F", {"fever-infection"}),
+        ("Denies illness, MVC last week", {"trauma"}),
+        ("Denies fever, MVC or whiplash", set()),
+        ("Mother had a fall yesterday", set()),
+        (
+            "Progressive left arm weakness",
+            {"radiculopathy", "neurologic-deficit", "neurologic-deficit+escalating"},
+        ),
+        ("Chronic stable arm weakness", {"radiculopathy", "neurologic-deficit"}),
+    ],
+)
+def test_the_second_review_phrases(text: str, groups: set[str]) -> None:
+    """Statements after ';', "positive for" or "reports"; patterns; dated events; escalation."""
     assert KNOWLEDGE.text_reader.affirmed(text) == groups
 
 

@@ -360,7 +360,9 @@ def test_the_command_writes_the_file(
     assert main(["terminology", "refresh", "--output", str(output)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
-    assert out[0].startswith(f"cds-service: wrote {len(PACKAGED_ROOTS)} SNOMED CT roots to {output} (")
+    assert out[0].startswith(
+        f"cds-service: wrote {len(PACKAGED_ROOTS)} SNOMED CT roots to {output} ("
+    )
     assert f"{MALIGNANCY}: 2 codes" in out[0]
     assert json.loads(output.read_text())["expansions"][MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
     # the file is what a deployment ships: an app without a server uses it
