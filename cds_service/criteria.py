@@ -394,10 +394,18 @@ def observation_findings(
         if since is not None and obs.effective is not None and obs.effective < since:
             continue
         named = [c for s, c in (*obs.codes, *obs.value_codes) if codes.contains(s, c)]
-        if named:
+        said = obs.value_text is not None and knowledge.text_affirms(group, (obs.value_text,))
+        if named or said:
             when = obs.effective.date().isoformat() if obs.effective else None
-            evidence = knowledge.texts.evidence_observation.format(
-                code=named[0], date=when or knowledge.texts.no_date
+            template = (
+                knowledge.texts.evidence_observation
+                if named
+                else knowledge.texts.evidence_observation_text
+            )
+            evidence = template.format(
+                code=named[0] if named else "",
+                evidence=quote(obs.value_text or ""),
+                date=when or knowledge.texts.no_date,
             )
             escalate = group.escalate_within_days is not None and (
                 obs.effective is None

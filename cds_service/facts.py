@@ -66,8 +66,10 @@ class ObservationFact:
     value_codes: tuple[CodePair, ...] = ()
     """The codings of valueCodeableConcept (an examination finding, say)."""
     absent: bool = False
-    """The value says the coded finding is absent (valueBoolean false, or a coded 'absent' or
-    'negative'): the Observation denies the finding."""
+    """The value says the coded finding is absent (valueBoolean false, a coded 'absent' or
+    'negative', a text value "Denies"): the Observation denies the finding."""
+    value_text: str | None = None
+    """valueString: read like a Condition's text ("Fever and chills for three days")."""
 
 
 @dataclass(frozen=True)

@@ -290,10 +290,20 @@ ABSENT_VALUES = frozenset(
 )
 
 
+ABSENT_WORDS = frozenset(
+    {"no", "denies", "denied", "negative", "neg", "absent", "none", "not present", "false"}
+)
+"""A text value that answers "is the finding present?" with no (case and a full stop aside)."""
+
+
 def denies_finding(resource: Mapping[str, Any], systems: Mapping[str, str]) -> bool:
-    """An Observation whose value says its coded finding is absent: valueBoolean false, or a
-    valueCodeableConcept or interpretation coded absent, negative or no."""
+    """An Observation whose value says its coded finding is absent: valueBoolean false, a
+    valueCodeableConcept or interpretation coded absent, negative or no, or a text value
+    that is one of :data:`ABSENT_WORDS`."""
     if resource.get("valueBoolean") is False:
+        return True
+    text = as_str(resource.get("valueString"))
+    if text is not None and text.strip().rstrip(".").strip().casefold() in ABSENT_WORDS:
         return True
     stated = [
         *codings(resource.get("valueCodeableConcept"), systems),
@@ -403,7 +413,27 @@ def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) ->
         effective=parse_datetime(observation_time(resource)),
         value_codes=codings(resource.get("valueCodeableConcept"), systems),
         absent=denies_finding(resource, systems),
+        value_text=as_str(resource.get("valueString")),
     )
+
+
+def read_observations(
+    resource: Mapping[str, Any], systems: Mapping[str, str]
+) -> list[ObservationFact]:
+    """The Observation, and each of its components as a reading of its own (a vital-signs
+    panel's body temperature), with the Observation's id, status and time."""
+    facts = [read_observation(resource, systems)]
+    for index, component in enumerate(as_list(resource.get("component"))):
+        if not isinstance(component, dict):
+            continue
+        part = {
+            **component,
+            "id": f"{facts[0].id or ''}#component-{index}",
+            "status": resource.get("status"),
+            "effectiveDateTime": observation_time(resource),
+        }
+        facts.append(read_observation(part, systems))
+    return facts
 
 
 def study_concepts(resource: Mapping[str, Any]) -> list[Any]:

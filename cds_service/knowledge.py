@@ -327,6 +327,9 @@ class Texts(_Strict):
     evidence_order_note: str
     evidence_condition_note: str
     evidence_observation: str
+    evidence_observation_text: str
+    prior_study_by_site: str
+    """An ImagingStudy known by modality and body site: ``{modality}``."""
     evidence_temperature: str
     unit_missing: str
     unit_reread: str

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +35,7 @@ from cds_service.fhir_read import (
     local_reference,
     names,
     read_condition,
-    read_observation,
+    read_observations,
     read_prior_study,
     study_concepts,
 )
@@ -108,7 +108,7 @@ def gather(
     value is walked once (see relevance.py): container checks, counts and the cheap tests
     together; with ``now``, vital signs outside every rule's window are left out unread."""
     given = prefetch or {}
-    selector = Selector(knowledge, now, names_a_table_row)
+    selector = Selector(knowledge, now, is_prior_study)
     scans: dict[str, Scanned] = {}
     wanted: dict[str, str] = {}
     why: dict[str, str] = {}
@@ -298,7 +298,7 @@ def read_record(
 ) -> PatientRecord:
     """The record from prefetch values (resources or Bundles) as they are: no container
     checks; with ``now``, vital signs outside every rule's window are left out."""
-    selector = Selector(knowledge, now, names_a_table_row)
+    selector = Selector(knowledge, now, is_prior_study)
     return read_scanned([selector.scan(v) for v in values], context, knowledge, skipped)
 
 
@@ -327,7 +327,7 @@ def read_scanned(
                 elif kind == "Observation":
                     if not about_someone_else(resource, patient_id):
                         is_valid(resource, skipped)  # logged when rejected; it can only exclude
-                        observations.append(read_observation(resource, systems))
+                        observations.extend(read_observations(resource, systems))
                 elif kind in PRIOR_STUDY_TYPES:
                     study = prior_study(resource, knowledge, patient_id, skipped)
                     if study is not None:
@@ -387,12 +387,41 @@ def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool
     return False
 
 
+def images_the_cervical_spine(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """An ImagingStudy that names no row but whose series' body site, or whose description,
+    is the cervical spine (a PACS often sends only modality and body site)."""
+    if resource.get("resourceType") != "ImagingStudy":
+        return False
+    sites, systems = knowledge.cervical_site_codes, knowledge.system_uris
+    for series in as_list(resource.get("series")):
+        site = as_dict(as_dict(series).get("bodySite"))
+        system, code = as_str(site.get("system")), as_str(site.get("code"))
+        if system and code and sites.contains(systems.get(system, system), code):
+            return True
+        if any(knowledge.cervical_words.search(n) for n in names({"coding": [site]})):
+            return True
+    description = as_str(resource.get("description"))
+    return description is not None and knowledge.cervical_words.search(description) is not None
+
+
+def is_prior_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """The cheap first test of a Procedure, DiagnosticReport or ImagingStudy."""
+    return names_a_table_row(resource, knowledge) or images_the_cervical_spine(resource, knowledge)
+
+
 def prior_study(
     resource: Mapping[str, Any], knowledge: Knowledge, patient_id: str, skipped: Skipped
 ) -> PriorStudyFact | None:
     """A cervical-spine study of this patient already in the record, or None. One the R4
     models reject still counts (it can only put the patient outside the variant)."""
-    if not names_a_table_row(resource, knowledge) or about_someone_else(resource, patient_id):
+    if not is_prior_study(resource, knowledge) or about_someone_else(resource, patient_id):
         return None
     is_valid(resource, skipped)  # logged (type and id) when rejected
-    return read_prior_study(resource, knowledge.system_uris)
+    study = read_prior_study(resource, knowledge.system_uris)
+    if study.display is None and not names_a_table_row(resource, knowledge):
+        modalities = sorted(
+            {c for m in as_list(resource.get("modality")) if (c := as_str(as_dict(m).get("code")))}
+        )
+        shown = knowledge.texts.prior_study_by_site.format(modality="/".join(modalities) or "?")
+        study = replace(study, display=shown)
+    return study

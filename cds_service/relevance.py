@@ -338,31 +338,48 @@ class Selector:
         return not full_date or low <= when[:10] <= high
 
     def observation(self, resource: Mapping[str, Any]) -> bool:
-        """A finding of an exclusion group (code or coded value), or a vital sign a rule
-        reads dated inside its window."""
-        days = _NOT_READ
-        concept = resource.get("code")
-        coding = concept.get("coding") if isinstance(concept, dict) else None
-        if isinstance(coding, list):
-            memo = self._memo
-            for item in coding:
-                if not isinstance(item, dict):
-                    continue
-                system, code = item.get("system"), item.get("code")
-                if isinstance(system, str) and isinstance(code, str) and system and code:
-                    table = memo.get(system)
-                    found = table.get(code) if table is not None else None
-                    if found is None:
-                        found = self.relevance.observation_class(system, code)
-                    if found <= EVERY_READING and found != _NOT_READ:  # a finding, or all
-                        return True
-                    if found > days:
-                        days = found
+        """A finding of an exclusion group (code, coded value or text value), or a vital sign
+        a rule reads (itself or a component of a panel) dated inside its window."""
+        days = self._days(resource.get("code"))
+        if days in (FINDING, EVERY_READING):
+            return True
         if "valueCodeableConcept" in resource and self.relevance.names_a_finding(
             {"valueCodeableConcept": resource["valueCodeableConcept"]}
         ):
             return True
+        if "component" in resource:
+            for component in as_list(resource["component"]):
+                found = self._days(as_dict(component).get("code"))
+                if found in (FINDING, EVERY_READING):
+                    return True
+                days = max(days, found)
+        text = resource.get("valueString")
+        if isinstance(text, str) and text and self.relevance.text(text):
+            return True
         return days > 0 and self.in_window(resource, days)
+
+    def _days(self, concept: object) -> int:
+        """What the rules make of an Observation code: ``FINDING``, ``EVERY_READING``, the
+        widest window in days, or ``_NOT_READ``."""
+        days = _NOT_READ
+        coding = concept.get("coding") if isinstance(concept, dict) else None
+        if not isinstance(coding, list):
+            return days
+        memo = self._memo
+        for item in coding:
+            if not isinstance(item, dict):
+                continue
+            system, code = item.get("system"), item.get("code")
+            if isinstance(system, str) and isinstance(code, str) and system and code:
+                table = memo.get(system)
+                found = table.get(code) if table is not None else None
+                if found is None:
+                    found = self.relevance.observation_class(system, code)
+                if found <= EVERY_READING and found != _NOT_READ:  # a finding, or all
+                    return found
+                if found > days:
+                    days = found
+        return days
 
     def scan(self, value: object, expected: str | None = None) -> Scanned:
         """One pass over a prefetch value. With ``expected`` (what its template asks for: a
