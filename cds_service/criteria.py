@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -304,12 +304,21 @@ def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> F
     if record.birth_date is None:
         return Finding("age-unknown", texts.age_unknown_label, "", texts.age_unknown)
     today = now.date()
-    born = record.birth_date
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if years < knowledge.variant.minimum_age_years:
-        evidence = texts.not_adult_evidence.format(years=years)
+    youngest = age_on(today, record.birth_date)
+    oldest = age_on(today, record.earliest_birth_date or record.birth_date)
+    if youngest < knowledge.variant.minimum_age_years:  # a partial date: the youngest it can be
+        evidence = (
+            texts.not_adult_evidence.format(years=youngest)
+            if youngest == oldest
+            else texts.not_adult_evidence_partial.format(youngest=youngest, oldest=oldest)
+        )
         return Finding("not-adult", texts.not_adult_label, evidence, texts.not_adult)
     return None
+
+
+def age_on(today: date, born: date) -> int:
+    """Full years on ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def prior_imaging_findings(
@@ -447,7 +456,7 @@ def most_recent_date(condition: ConditionFact) -> datetime | None:
 def condition_evidence(condition: ConditionFact, texts: Texts) -> str:
     """``Radiculopathy, cervical region (M54.12, active, onset 2026-09-24)``."""
     code = condition.codes[0][1] if condition.codes else ""
-    name = condition.display or code or condition.id or ""
+    name = condition.display or code or texts.unnamed_condition
     details = [code] if code and name != code else []
     if condition.clinical_status == UNRECOGNISED:
         details.append(texts.status_unrecognised)
@@ -536,8 +545,8 @@ def weight_loss_evidence(
     return texts.evidence_weight_loss.format(
         label=rule.label,
         loss=f"{loss:.1f}",
-        heaviest=f"{heaviest:g}",
+        heaviest=f"{round(heaviest, 1):g}",  # 180 lb is 81.6 kg, not 81.6466
         heaviest_date=heaviest_at.date(),
-        latest=f"{latest:g}",
+        latest=f"{round(latest, 1):g}",
         latest_date=latest_at.date(),
     )

@@ -92,10 +92,13 @@ class PatientRecord:
 
     patient_id: str | None
     birth_date: date | None
+    """The latest day the birth date can mean (a partial ``2008-11`` is 2008-11-30)."""
     conditions: tuple[ConditionFact, ...] = ()
     observations: tuple[ObservationFact, ...] = ()
     prior_studies: tuple[PriorStudyFact, ...] = ()
     conditions_read: int = 0
     """How many of the patient's Conditions the record held (read, whether relevant or not)."""
+    earliest_birth_date: date | None = None
+    """The first day a partial birth date can mean (``2008-11`` is 2008-11-01)."""
     observations_read: int = 0
     """How many of the patient's Observations the record held."""

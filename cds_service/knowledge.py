@@ -330,6 +330,11 @@ class Texts(_Strict):
     evidence_observation_text: str
     prior_study_by_site: str
     """An ImagingStudy known by modality and body site: ``{modality}``."""
+    not_adult_evidence_partial: str
+    """A birth date without its day or month: ``{youngest}``, ``{oldest}``."""
+    unnamed_condition: str
+    """A Condition with neither code nor name (found by its note)."""
+    """An ImagingStudy known by modality and body site: ``{modality}``."""
     evidence_temperature: str
     unit_missing: str
     unit_reread: str

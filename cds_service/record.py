@@ -39,7 +39,7 @@ from cds_service.fhir_read import (
     read_prior_study,
     study_concepts,
 )
-from cds_service.fhir_time import latest_date
+from cds_service.fhir_time import latest_date, parse_date
 from cds_service.knowledge import Knowledge
 from cds_service.relevance import Scanned, Selector
 
@@ -336,9 +336,11 @@ def read_scanned(
                     patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
             except MALFORMED_CONTENT:  # whatever a reader raises on content it cannot read
                 skipped.add(resource)
+    latest, earliest = agreed_birth_dates(patients)
     return PatientRecord(
         patient_id=patient_id,
-        birth_date=agreed_birth_date(patients),
+        birth_date=latest,
+        earliest_birth_date=earliest,
         conditions=tuple(conditions),
         observations=tuple(observations),
         prior_studies=tuple(prior_studies),
@@ -357,19 +359,20 @@ def names_a_finding(observation: Mapping[str, Any], knowledge: Knowledge) -> boo
     )
 
 
-def agreed_birth_date(patients: list[tuple[object, bool]]) -> date | None:
-    """The birth date every Patient resource of this patient agrees with, else None (age
-    unknown). Only a valid Patient supplies it, but any one, valid or not, can contradict it.
-    A partial date agrees with a fuller one it begins (``1981``, ``1981-05-04``): the fullest
-    date a valid Patient gives is used, read as the latest day it can mean."""
+def agreed_birth_dates(patients: list[tuple[object, bool]]) -> tuple[date | None, date | None]:
+    """The birth date every Patient resource of this patient agrees with, as the latest and
+    the first day it can mean, else (None, None): age unknown. Only a valid Patient supplies
+    it, but any one, valid or not, can contradict it. A partial date agrees with a fuller one
+    it begins (``1981``, ``1981-05-04``): the fullest date a valid Patient gives is used."""
     given = [b.strip() for b, _ in patients if isinstance(b, str) and b.strip()]
     supplied = [b.strip() for b, valid in patients if valid and isinstance(b, str) and b.strip()]
     if not supplied:
-        return None
+        return None, None
     fullest = max(given, key=len)
     if not all(fullest.startswith(b) for b in given):
-        return None  # two birth dates: which one is right is not ours to guess
-    return latest_date(max(supplied, key=len))
+        return None, None  # two birth dates: which one is right is not ours to guess
+    chosen = max(supplied, key=len)
+    return latest_date(chosen), parse_date(chosen)
 
 
 def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from make_scenarios import ICD, LOINC, SNOMED, ago, condition, request, vital
+from make_scenarios import ICD, LOINC, SNOMED, ago, condition, request, vital, weight
 from scenarios_text import ct, exam_finding, noted, text_condition
 
 WHO_ICD = "http://hl7.org/fhir/sid/icd-10"
@@ -140,5 +140,17 @@ def review_scenarios() -> dict[str, dict[str, Any]]:
                 ],
             }
         ],
+    )
+    # --- the card's words
+    s["review-birth-month-only-excluded"] = request(one, [ct()], birth="2008-11")
+    s["review-birth-year-only-adult-rated"] = request(one, [ct()], birth="2007")
+    pounds = [weight("w-1", 180, 120), weight("w-2", 165, 3)]
+    for reading in pounds:
+        reading["valueQuantity"].update(unit="lb", code="[lb_av]")
+    s["review-weight-loss-in-pounds"] = request(one, [ct()], observations=pounds)
+    unnamed = condition("c-1", ICD, "M54.2", "x", onset_days=5)
+    del unnamed["code"]
+    s["review-condition-without-code-named-by-note"] = request(
+        one, [ct()], conditions=[noted(unnamed, "Fever 38.9 since Sunday")]
     )
     return s
