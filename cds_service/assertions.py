@@ -45,6 +45,15 @@ MODIFIER_SCOPE = 4
 """The reach of keeping, dating and escalating words, in tokens."""
 
 
+_JOINING_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+
+
+def unhyphenated(text: str) -> str:
+    """A hyphen between two letters read as a space, in texts and phrases alike:
+    "night-sweats" is "night sweats" (spaCy's tokens would otherwise differ)."""
+    return _JOINING_HYPHEN.sub(" ", text)
+
+
 def escalating(group_id: str) -> str:
     """The member of an answer saying a group's finding is named new or progressive."""
     return f"{group_id}+escalating"
@@ -127,7 +136,7 @@ def _labels(groups: Iterable[GroupPhrases]) -> dict[str, str]:
     owners: dict[str, set[str]] = {}
     for group in groups:
         for phrase in group.phrases:
-            owners.setdefault(phrase.lower(), set()).add(group.group_id)
+            owners.setdefault(unhyphenated(phrase.lower()), set()).add(group.group_id)
     return {phrase: "|".join(sorted(ids)).upper() for phrase, ids in owners.items()}
 
 
@@ -225,7 +234,7 @@ class TextReader:
     def _parse(self, text: str) -> Any:
         """The pipeline, with the groups' pattern mentions added after the target matcher."""
         nlp = self._pipeline()
-        doc = nlp.make_doc(text)
+        doc = nlp.make_doc(unhyphenated(text))
         for name, step in nlp.pipeline:
             doc = step(doc)
             if name == "medspacy_target_matcher" and self._patterns:
@@ -255,26 +264,33 @@ class TextReader:
     @staticmethod
     def _counts(ent: Any, group: GroupPhrases) -> bool:
         categories = {m.category for m in ent._.modifiers}
-        if categories & {"HYPOTHETICAL", "FAMILY"}:
+        if "FAMILY" in categories or ("HYPOTHETICAL" in categories and ASSERT not in categories):
             return False
-        if "NEGATED_EXISTENCE" in categories and ASSERT not in categories:
+        # "cannot rule out": negated and possible, so possible (failing safe)
+        if "NEGATED_EXISTENCE" in categories and not categories & {ASSERT, "POSSIBLE_EXISTENCE"}:
             return False
         if "HISTORICAL" in categories and not group.historical_counts:
             return False
         return not (CANCEL in categories and KEEP not in categories)
 
     def _group_modifiers(self, group: GroupPhrases, rule: Any) -> list[Any]:
-        """The group's own modifiers: cancelling (next to the mention), keeping and escalating
-        (either side, further), dating (after it)."""
+        """The group's own modifiers: cancelling (next to the mention), keeping, escalating and
+        dating (either side, further)."""
         types = self._types([group.group_id])
         spec = [
             *((w, CANCEL, "BIDIRECTIONAL", group.cancel_scope) for w in group.cancelled_by),
             *((w, KEEP, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.kept_by),
             *((w, ESCALATE, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.escalated_by),
-            *((w, ASSERT, "BACKWARD", MODIFIER_SCOPE) for w in group.asserted_by),
+            *((w, ASSERT, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.asserted_by),
         ]
         return [
-            rule(word, category, direction=direction, allowed_types=types, max_scope=scope)
+            rule(
+                unhyphenated(word),
+                category,
+                direction=direction,
+                allowed_types=types,
+                max_scope=scope,
+            )
             for word, category, direction, scope in spec
         ]
 
@@ -302,14 +318,14 @@ class TextReader:
         defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
         modifiers = [r for r in defaults if r.literal.lower() not in replaced]
         rules = [TargetRule(phrase, label) for phrase, label in self._labels.items()]
-        senses = {p.lower() for g in self.groups.values() for p in g.other_senses}
+        senses = {unhyphenated(p.lower()) for g in self.groups.values() for p in g.other_senses}
         rules += [TargetRule(p, OTHER_SENSE) for p in sorted(senses - set(self._labels))]
         for group in self.groups.values():
             modifiers += self._group_modifiers(group, ConTextRule)
         targets.add(rules)
         modifiers += [
             ConTextRule(
-                r.literal,
+                unhyphenated(r.literal),
                 r.category,
                 direction=r.direction,
                 allowed_types=self._types(r.groups),

@@ -7,18 +7,57 @@ record's ICD-10-CM code also matches through its ancestors, so a code deeper tha
 knows (a local extension, a newer release) still counts under its category (failing safe).
 Some entries mean a category alone (``alone``: M54.1 radiculopathy, site not stated, whose lumbar
 codes are not the group's). A coding that has a code but no system (:data:`NO_SYSTEM`) matches a
-set that reads ``any_system`` in any of its systems: a code whose system is missing is read
-failing safe, for exclusions only.
+set that reads ``any_system`` in any of its systems, and so does a coding whose system the set
+does not hold: a code whose system is missing or unknown is read failing safe, for exclusions
+only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 SHORTEST_ICD_CATEGORY = 3
 NO_SYSTEM = ""
 """The system of a coding that has none (see ``fhir_read.codings``)."""
+
+
+SNOMED = "http://snomed.info/sct"
+_SNOMED_EDITION = re.compile(r"^https?://snomed\.info/sct/\d+(?:/version/\d+)?$")
+_SPELLINGS_KEPT = 4096
+
+
+class SystemTable(dict[str, str]):
+    """System URI (canonical or alias) to its canonical URI, read as EHRs write them: an exact
+    entry first, else case, surrounding spaces and a trailing slash aside
+    (``HTTP://HL7.ORG/FHIR/SID/ICD-10-CM/``), and a SNOMED CT edition URI
+    (``http://snomed.info/sct/731000124108``) as SNOMED CT."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        super().__init__(entries)
+        self._loose = {self._loosen(k): v for k, v in entries.items()}
+        self._spellings: dict[str, str | None] = {}
+
+    @staticmethod
+    def _loosen(system: str) -> str:
+        return system.strip().rstrip("/").casefold()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = super().get(key)
+        if found is not None:
+            return found
+        if key in self._spellings:
+            known = self._spellings[key]
+            return default if known is None else known
+        loose = self._loosen(key)
+        known = self._loose.get(loose)
+        if known is None and _SNOMED_EDITION.match(loose):
+            known = self._loose.get(SNOMED)
+        if len(self._spellings) < _SPELLINGS_KEPT:
+            self._spellings[key] = known
+        return default if known is None else known
 
 
 def normalise(code: str) -> str:
@@ -57,7 +96,9 @@ class CodeSet:
         self.any_system |= other.any_system
 
     def contains(self, system: str, code: str) -> bool:
-        if system == NO_SYSTEM:
+        """A missing system, or one this set does not hold (a local or misspelt URI), is
+        matched in every system of the set when it reads ``any_system``."""
+        if system == NO_SYSTEM or (system not in self.exact and system not in self.alone):
             return self.any_system and any(
                 self._in_system(known, code) for known in {*self.exact, *self.alone}
             )

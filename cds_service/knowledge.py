@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cds_service import icd10cm
 from cds_service.assertions import ContextRule, GroupPhrases, TextReader, escalating
-from cds_service.codes import CodeSet
+from cds_service.codes import CodeSet, SystemTable
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
@@ -227,8 +227,9 @@ class TextContextRule(_Strict):
         "HYPOTHETICAL",
         "FAMILY",
     ]
-    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "FORWARD"
-    """TERMINATE: ends every other modifier's scope there (ConText's "but")."""
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
+    """TERMINATE: ends every other modifier's scope there (ConText's "but"); PSEUDO: a longer
+    phrase that holds a modifier but modifies nothing ("no change in" holds "no")."""
     replaces_default: bool = False
     groups: list[str] = Field(default_factory=list)
     """Only mentions of these exclusion groups (every group when empty)."""
@@ -447,14 +448,14 @@ class Knowledge(_Strict):
     # ----------------------------------------------------------------- derived look-ups
 
     @cached_property
-    def system_uris(self) -> dict[str, str]:
+    def system_uris(self) -> SystemTable:
         """Every accepted system URI (canonical or alias) to its canonical URI."""
         table: dict[str, str] = {}
         for system in self.code_systems.values():
             table[system.uri] = system.uri
             for alias in system.aliases:
                 table[alias] = system.uri
-        return table
+        return SystemTable(table)
 
     def code_set(self, lists: CodeLists) -> CodeSet:
         """The codes of ``lists``; ICD-10-CM entries with every code below them."""

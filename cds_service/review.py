@@ -135,8 +135,11 @@ def group(g: ExclusionGroup) -> str:
         lines += [
             f"- Phrases: {', '.join(t.phrases)}",
             f"- Other senses (not the finding): {', '.join(t.other_senses) or 'none'}",
-            f"- Cancelled by: {', '.join(t.cancelled_by) or 'none'}; kept by: "
-            f"{', '.join(t.kept_by) or 'none'}",
+            f"- Patterns (regular expressions): {'; '.join(f'`{p}`' for p in t.patterns) or '-'}",
+            f"- Cancelled by (within {t.cancel_scope} tokens): "
+            f"{', '.join(t.cancelled_by) or 'none'}; kept by: {', '.join(t.kept_by) or 'none'}",
+            f"- Dated or stated as an event by: {', '.join(t.asserted_by) or 'none'}",
+            f"- New or progressive (urgent escalation) by: {', '.join(t.escalated_by) or 'none'}",
             f"- A historical mention counts: {'yes' if t.historical_counts else 'no'}",
             f"- Must match: {'; '.join(repr(x) for x in t.match)}",
             f"- Must not match: {'; '.join(repr(x) for x in t.no_match)}",
