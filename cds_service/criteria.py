@@ -307,11 +307,12 @@ def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> F
     youngest = age_on(today, record.birth_date)
     oldest = age_on(today, record.earliest_birth_date or record.birth_date)
     if youngest < knowledge.variant.minimum_age_years:  # a partial date: the youngest it can be
-        evidence = (
-            texts.not_adult_evidence.format(years=youngest)
-            if youngest == oldest
-            else texts.not_adult_evidence_partial.format(youngest=youngest, oldest=oldest)
-        )
+        if youngest < 0:
+            evidence = texts.birth_date_in_future
+        elif youngest == oldest:
+            evidence = texts.not_adult_evidence.format(years=youngest)
+        else:
+            evidence = texts.not_adult_evidence_partial.format(youngest=youngest, oldest=oldest)
         return Finding("not-adult", texts.not_adult_label, evidence, texts.not_adult)
     return None
 
@@ -444,6 +445,8 @@ def is_new_deficit(
         return False
     if knowledge.text_escalates(group, (*condition.names, *condition.notes)):
         return True
+    if knowledge.note_escalates(group, condition.notes):
+        return True
     started = condition.onset or condition.recorded
     return started is None or started >= now - timedelta(days=group.escalate_within_days)
 
@@ -478,12 +481,12 @@ def observation_evidence(
     texts: Texts,
 ) -> str:
     """Text naming the Observation(s) that meet the rule, or "" when none do."""
-    wanted = rule.loinc_codes
+    wanted = rule.reading_codes
     relevant = [
         o
         for o in observations
         if o.status not in IGNORED_OBSERVATION_STATUS
-        and o.value is not None
+        and (o.value is not None or o.flagged_high)
         and o.effective is not None
         and o.effective <= now + timedelta(days=1)
         and any(code in wanted for _, code in o.codes)
@@ -499,7 +502,13 @@ def fever_evidence(
     since = now - timedelta(days=rule.lookback_days)
     limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
     for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
-        assert obs.effective is not None and obs.value is not None
+        assert obs.effective is not None
+        if obs.value is None:  # flagged high, no value: a fever, failing safe
+            if obs.effective >= since:
+                return texts.evidence_temperature_flagged.format(
+                    label=rule.label, date=obs.effective.date()
+                )
+            continue
         reading = read_temperature(obs.value, obs.unit)
         if obs.effective >= since and reading is not None and reading.celsius >= limit - 1e-9:
             return texts.evidence_temperature.format(
@@ -525,18 +534,45 @@ def weight_loss_evidence(
     rule: WeightLossRule, observations: list[ObservationFact], now: datetime, texts: Texts
 ) -> str:
     since = now - timedelta(days=rule.window_days)
-    series = sorted(
-        (o.effective, kg)
+    readings = [
+        o
         for o in observations
-        if o.effective is not None
-        and o.effective >= since
-        and o.value is not None
-        and (kg := to_kilograms(o.value, o.unit)) is not None
-    )
+        if o.effective is not None and o.effective >= since and o.value is not None
+    ]  # (a weight flagged high without a value says nothing of a loss)
+    for unitless_as in ("kg", "[lb_av]"):  # a reading with no unit, read each way it could be
+        series = sorted(
+            (o.effective, *weighed)
+            for o in readings
+            if o.effective is not None
+            and (weighed := weight_as_read(o, unitless_as, texts)) is not None
+        )
+        evidence = loss_evidence(rule, series, texts)
+        if evidence:
+            return evidence
+    return ""
+
+
+def weight_as_read(
+    obs: ObservationFact, unitless_as: str, texts: Texts
+) -> tuple[float, str] | None:
+    """The reading in kilograms and as the card shows it (``81.6 kg``; ``80 (no unit; read as
+    kg)``), or None when its unit is no mass unit."""
+    assert obs.value is not None
+    if (obs.unit or "").strip():
+        kg = to_kilograms(obs.value, obs.unit)
+        return None if kg is None else (kg, f"{round(kg, 1):g} kg")  # not 81.6466
+    kg = to_kilograms(obs.value, unitless_as)
+    assert kg is not None
+    return kg, f"{obs.value:g} " + texts.unit_missing.format(unit=unitless_as)
+
+
+def loss_evidence(
+    rule: WeightLossRule, series: list[tuple[datetime, float, str]], texts: Texts
+) -> str:
     if len(series) < 2:
         return ""
-    latest_at, latest = series[-1]
-    heaviest_at, heaviest = max(series[:-1], key=lambda point: point[1])
+    latest_at, latest, latest_shown = series[-1]
+    heaviest_at, heaviest, heaviest_shown = max(series[:-1], key=lambda point: point[1])
     if heaviest <= 0:
         return ""
     loss = (heaviest - latest) / heaviest * 100
@@ -545,8 +581,8 @@ def weight_loss_evidence(
     return texts.evidence_weight_loss.format(
         label=rule.label,
         loss=f"{loss:.1f}",
-        heaviest=f"{round(heaviest, 1):g}",  # 180 lb is 81.6 kg, not 81.6466
+        heaviest=heaviest_shown,
         heaviest_date=heaviest_at.date(),
-        latest=f"{round(latest, 1):g}",
+        latest=latest_shown,
         latest_date=latest_at.date(),
     )

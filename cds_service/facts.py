@@ -70,6 +70,9 @@ class ObservationFact:
     'negative', a text value "Denies"): the Observation denies the finding."""
     value_text: str | None = None
     """valueString: read like a Condition's text ("Fever and chills for three days")."""
+    flagged_high: bool = False
+    """An interpretation of high or abnormal (HL7 ``H``, ``HH``, ``A``...), with or without
+    a value: a body temperature so flagged is read as a fever (failing safe)."""
 
 
 @dataclass(frozen=True)

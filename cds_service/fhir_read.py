@@ -188,10 +188,22 @@ def normalise_code(value: object) -> str | None:
     return _SEPARATORS.sub("-", value.strip().lower())
 
 
+STATUS_CODES = {
+    CLINICAL_STATUS_SYSTEM: frozenset(
+        {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+    ),
+    VERIFICATION_STATUS_SYSTEM: frozenset(
+        {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+    ),
+}
+"""The codes of each HL7 status code system, for a status given as text alone."""
+
+
 def status_code(concept: object, system: str) -> str | None:
-    """The normalised code of the first coding from ``system`` (an HL7 status code system);
-    :data:`UNRECOGNISED` when the element is there but has none (another system, text only, a
-    wrong shape); None when the element is absent."""
+    """The normalised code of the first coding from ``system`` (an HL7 status code system),
+    else the element's text when it is exactly one of that system's codes ("Resolved");
+    :data:`UNRECOGNISED` when the element is there but says neither (another system, other
+    text, a wrong shape); None when the element is absent."""
     if concept is None:
         return None
     for coding in as_list(as_dict(concept).get("coding")):
@@ -199,6 +211,9 @@ def status_code(concept: object, system: str) -> str | None:
         code = normalise_code(coding.get("code"))
         if code and coding.get("system") == system:
             return code
+    text = normalise_code(as_dict(concept).get("text"))
+    if text is not None and text in STATUS_CODES.get(system, ()):
+        return text
     return UNRECOGNISED
 
 
@@ -400,20 +415,52 @@ def observation_time(resource: Mapping[str, Any]) -> object:
     )
 
 
-def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) -> ObservationFact:
-    """The value may be a decimal sent as a string; the unit is the UCUM code, else the
-    printed unit, else None (see :func:`cds_service.units.read_temperature`)."""
+HIGH_INTERPRETATIONS = frozenset({"H", "HH", "HU", "A", "AA", ">"})
+"""HL7 v3 ObservationInterpretation codes of a value above normal or abnormal."""
+_NUMBER_TEXT = re.compile(r"\s*([+-]?\d+(?:[.,]\d+)?)\s*([^\d\s][^\d]{0,20})?\s*")
+
+
+def quantity_of(resource: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """valueQuantity's value and unit (the UCUM code, else the printed unit); else a number
+    written as valueString ("38.9", "80 kg")."""
     quantity = as_dict(resource.get("valueQuantity"))
+    value = number(quantity.get("value"))
+    if value is not None or "valueQuantity" in resource:
+        return value, as_str(quantity.get("code")) or as_str(quantity.get("unit"))
+    text = as_str(resource.get("valueString"))
+    found = _NUMBER_TEXT.fullmatch(text) if text else None
+    if found is None:
+        return None, None
+    return number(found.group(1).replace(",", ".")), as_str((found.group(2) or "").strip())
+
+
+def flagged_high(resource: Mapping[str, Any]) -> bool:
+    for concept in as_list(resource.get("interpretation")):
+        for coding in as_list(as_dict(concept).get("coding")):
+            code = as_str(as_dict(coding).get("code"))
+            if code is not None and code.strip().upper() in HIGH_INTERPRETATIONS:
+                return True
+        text = as_str(as_dict(concept).get("text"))
+        if text is not None and text.strip().casefold() in ("high", "abnormal", "critical high"):
+            return True
+    return False
+
+
+def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) -> ObservationFact:
+    """The value may be a decimal sent as a string (or as valueString); the unit is the UCUM
+    code, else the printed unit, else None (see :func:`cds_service.units.read_temperature`)."""
+    value, unit = quantity_of(resource)
     return ObservationFact(
         id=as_str(resource.get("id")),
         codes=codings(resource.get("code"), systems),
         status=normalise_code(resource.get("status")),
-        value=number(quantity.get("value")),
-        unit=as_str(quantity.get("code")) or as_str(quantity.get("unit")),
+        value=value,
+        unit=unit,
         effective=parse_datetime(observation_time(resource)),
         value_codes=codings(resource.get("valueCodeableConcept"), systems),
         absent=denies_finding(resource, systems),
         value_text=as_str(resource.get("valueString")),
+        flagged_high=flagged_high(resource),
     )
 
 

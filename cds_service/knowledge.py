@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -165,25 +166,28 @@ class FeverRule(_Strict):
     kind: Literal["threshold"]
     loinc: list[str] = Field(min_length=1)
     """Every LOINC code of a body temperature (generic and site-specific): any one counts."""
+    snomed: list[str] = Field(default_factory=list)
+    """SNOMED CT codes of the same observable (EHRs that code vital signs in SNOMED CT)."""
     label: str
     thresholds: list[ObservationThreshold] = Field(min_length=1)
     lookback_days: int = Field(gt=0)
 
     @property
-    def loinc_codes(self) -> frozenset[str]:
-        return frozenset(self.loinc)
+    def reading_codes(self) -> frozenset[str]:
+        return frozenset((*self.loinc, *self.snomed))
 
 
 class WeightLossRule(_Strict):
     kind: Literal["weight-loss"]
-    loinc: str
+    loinc: list[str] = Field(min_length=1)
+    snomed: list[str] = Field(default_factory=list)
     label: str
     minimum_loss_percent: float = Field(gt=0, lt=100)
     window_days: int = Field(gt=0)
 
     @property
-    def loinc_codes(self) -> frozenset[str]:
-        return frozenset({self.loinc})
+    def reading_codes(self) -> frozenset[str]:
+        return frozenset((*self.loinc, *self.snomed))
 
 
 class TextRules(_Strict):
@@ -263,6 +267,9 @@ class PriorImaging(_Strict):
 
     label: str
     lookback_days: int = Field(gt=0)
+    spine_words: list[str] = Field(min_length=1)
+    imaging_words: list[str] = Field(min_length=1)
+    """A study known only by its text counts when a name holds one word of each list."""
     evidence: str
     """How the card names the study: ``{procedure}``, ``{resource_type}`` and ``{date}``."""
     redirect: str
@@ -334,12 +341,15 @@ class Texts(_Strict):
     not_adult_evidence_partial: str
     """A birth date without its day or month: ``{youngest}``, ``{oldest}``."""
     unnamed_condition: str
+    birth_date_in_future: str
     """A Condition with neither code nor name (found by its note)."""
     """An ImagingStudy known by modality and body site: ``{modality}``."""
     evidence_temperature: str
     unit_missing: str
     unit_reread: str
     evidence_weight_loss: str
+    evidence_temperature_flagged: str
+    """A body temperature flagged high with no value: ``{label}``, ``{date}``."""
     # suggestions and actions
     replace_label: str
     remove_label: str
@@ -538,6 +548,13 @@ class Knowledge(_Strict):
         return self.code_set(self.cervical_site.codes)
 
     @cached_property
+    def prior_imaging_words(self) -> StudyWords:
+        return StudyWords(
+            words_pattern(self.prior_imaging.spine_words),
+            words_pattern(self.prior_imaging.imaging_words),
+        )
+
+    @cached_property
     def cervical_words(self) -> re.Pattern[str]:
         words = "|".join(re.escape(w) for w in self.cervical_site.words)
         return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
@@ -605,6 +622,20 @@ class Knowledge(_Strict):
         reader = self.text_reader
         return any(escalating(group.id) in reader.affirmed(text) for text in texts)
 
+    def note_escalates(self, group: ExclusionGroup, notes: tuple[str, ...]) -> bool:
+        """A note on one of the group's findings holds an escalating word ("Worsening over
+        the last 2 weeks" on a coded paresthesia): the finding is progressive."""
+        pattern = self.escalating_words.get(group.id)
+        return pattern is not None and any(pattern.search(note) for note in notes)
+
+    @cached_property
+    def escalating_words(self) -> dict[str, re.Pattern[str]]:
+        return {
+            g.id: words_pattern(g.text.escalated_by)
+            for g in self.exclusions
+            if g.text is not None and g.text.escalated_by
+        }
+
     def names_a_finding(self, texts: tuple[str, ...]) -> bool:
         """The cheap first test: does any text hold a candidate phrase of any group?"""
         reader = self.text_reader
@@ -626,12 +657,16 @@ class Knowledge(_Strict):
 
     @cached_property
     def observation_codes_of_interest(self) -> frozenset[str]:
-        """LOINC codes of the Observations any rule reads."""
+        """``system|code`` tokens of the Observations any rule reads (LOINC and SNOMED CT)."""
+        loinc, snomed = self.code_systems["loinc"].uri, self.code_systems["snomed"].uri
         return frozenset(
-            code
+            token
             for group in self.exclusions
             for rule in group.observations
-            for code in rule.loinc_codes
+            for token in (
+                *(f"{loinc}|{code}" for code in rule.loinc),
+                *(f"{snomed}|{code}" for code in rule.snomed),
+            )
         )
 
     def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
@@ -647,6 +682,19 @@ class Knowledge(_Strict):
 
 
 _LOADED: dict[tuple[str, int, int], Knowledge] = {}
+
+
+@dataclass(frozen=True)
+class StudyWords:
+    spine: re.Pattern[str]
+    imaging: re.Pattern[str]
+
+
+def words_pattern(words: list[str]) -> re.Pattern[str]:
+    """Any of the words, on word boundaries, case aside; a space or hyphen inside a word
+    matches either."""
+    parts = [r"[\s\-]?".join(re.escape(p) for p in re.split(r"[\s\-]", w)) for w in words]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
 
 
 def load_knowledge(path: Path | None = None) -> Knowledge:

@@ -377,18 +377,32 @@ def agreed_birth_dates(patients: list[tuple[object, bool]]) -> tuple[date | None
 
 
 def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
-    """The cheap first test, on the raw JSON: a coding that identifies a procedure-table row."""
+    """The cheap first test, on the raw JSON: a coding that identifies a procedure-table row
+    (a CPT code with a modifier, ``72141-26``, as its code)."""
     table, systems = knowledge.procedure_by_code, knowledge.system_uris
+    cpt = knowledge.code_systems["cpt"].uri
     for concept in study_concepts(resource):
         for coding in as_list(as_dict(concept).get("coding")):
             system, code = as_dict(coding).get("system"), as_dict(coding).get("code")
-            if (
-                isinstance(system, str)
-                and isinstance(code, str)
-                and (systems.get(system, system), code.strip().upper()) in table
-            ):
+            if not (isinstance(system, str) and isinstance(code, str)):
+                continue
+            canonical, value = systems.get(system, system), code.strip().upper()
+            if canonical == cpt:
+                value = value.split("-")[0].strip()
+            if (canonical, value) in table:
                 return True
     return False
+
+
+def names_a_cervical_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """A study known only by its text: a cervical-spine word and an imaging word in a name
+    of its code ("MRI C-spine w/o contrast", "XR cervical spine 2 views")."""
+    words = knowledge.prior_imaging_words
+    return any(
+        words.spine.search(name) is not None and words.imaging.search(name) is not None
+        for concept in study_concepts(resource)
+        for name in names(concept)
+    )
 
 
 def images_the_cervical_spine(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
@@ -410,7 +424,11 @@ def images_the_cervical_spine(resource: Mapping[str, Any], knowledge: Knowledge)
 
 def is_prior_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
     """The cheap first test of a Procedure, DiagnosticReport or ImagingStudy."""
-    return names_a_table_row(resource, knowledge) or images_the_cervical_spine(resource, knowledge)
+    return (
+        names_a_table_row(resource, knowledge)
+        or images_the_cervical_spine(resource, knowledge)
+        or names_a_cervical_study(resource, knowledge)
+    )
 
 
 def prior_study(

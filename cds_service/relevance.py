@@ -77,7 +77,7 @@ def observation_windows(knowledge: Knowledge) -> dict[str, int | None]:
                 days = rule.window_days
             else:  # pragma: no cover - a rule kind this test does not know reads everything
                 days = None
-            for code in rule.loinc_codes:
+            for code in rule.reading_codes:
                 if code in windows and (windows[code] is None or days is None):
                     windows[code] = None
                 else:
@@ -93,9 +93,9 @@ class Relevance:
         self.systems = knowledge.system_uris
         self.conditions: CodeSet = knowledge.condition_codes_of_interest
         self.findings: CodeSet = knowledge.finding_codes
-        loinc = knowledge.code_systems["loinc"].uri
-        self.loinc_uris = frozenset(
-            u for u, canonical in self.systems.items() if canonical == loinc
+        vital = {knowledge.code_systems[key].uri for key in ("loinc", "snomed")}
+        self.vital_uris = frozenset(
+            u for u, canonical in self.systems.items() if canonical in vital
         )
         self.windows = observation_windows(knowledge)
         self._condition_codes: dict[str, dict[str, bool]] = {}
@@ -228,7 +228,7 @@ class Relevance:
     def _classify(self, system: str, code: str) -> int:
         if self.findings.contains(self.systems.get(system, system), code):
             return FINDING
-        if system in self.loinc_uris and code in self.windows:
+        if code in self.windows and self.systems.get(system, system) in self.vital_uris:
             return self.windows[code] or EVERY_READING
         return _NOT_READ
 
@@ -244,7 +244,7 @@ class Relevance:
             code, system = item.get("code"), item.get("system")
             if not (isinstance(code, str) and isinstance(system, str)):
                 continue
-            if code in self.windows and system in self.loinc_uris:
+            if code in self.windows and self.systems.get(system, system) in self.vital_uris:
                 days = self.windows[code]
                 if days is None:
                     return None

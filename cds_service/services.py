@@ -26,8 +26,7 @@ class Service:
 def prefetch_templates(knowledge: Knowledge) -> dict[str, str]:
     """Patient, the patient's Conditions, the Observations the rules read, and the imaging
     already done (the variant is for initial imaging)."""
-    loinc = knowledge.code_systems["loinc"].uri
-    codes = ",".join(f"{loinc}|{code}" for code in sorted(knowledge.observation_codes_of_interest))
+    codes = ",".join(sorted(knowledge.observation_codes_of_interest))
     studies = study_code_filter(knowledge)
     findings = finding_code_filter(knowledge)
     return {
