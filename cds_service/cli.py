@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cds_service import __version__
+from cds_service.clinical.knowledge import KnowledgeError
 from cds_service.errors import CdsError, operation_outcome
-from cds_service.knowledge import KnowledgeError
-from cds_service.startup import StartupError
+from cds_service.web.startup import StartupError
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -175,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _explain(form: str) -> int:
     """Print the review sheet of the knowledge file in use."""
-    from cds_service.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
-    from cds_service.review import explain, to_html
+    from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+    from cds_service.clinical.review import explain, to_html
 
     path = _checked_settings().knowledge_file or PACKAGED_KNOWLEDGE
     sheet = explain(load_knowledge(path), path)
@@ -201,7 +201,7 @@ def aware_datetime(value: str) -> datetime:
 
 def _checked_settings(store: bool = False, *, must_exist: bool = False) -> Settings:
     """The settings, every one validated; the store reached when asked (one-line errors)."""
-    from cds_service.startup import check_store, check_trusted_issuers, load_checked_settings
+    from cds_service.web.startup import check_store, check_trusted_issuers, load_checked_settings
 
     settings = load_checked_settings()
     check_trusted_issuers(settings)
@@ -211,7 +211,7 @@ def _checked_settings(store: bool = False, *, must_exist: bool = False) -> Setti
 
 
 def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> int:
-    from cds_service.startup import check_port
+    from cds_service.web.startup import check_port
 
     if any(n is not None and n < 1 for n in (workers, threads)):
         raise StartupError("--workers and --threads must be whole numbers > 0")
@@ -222,7 +222,7 @@ def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: 
 
         create_app().run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         return 0
-    from cds_service.server import serve
+    from cds_service.web.server import serve
 
     serve(
         host,
@@ -242,13 +242,13 @@ def _db_upgrade() -> int:
 
 def _safe_url(url: str) -> str:
     """The database URL without its password."""
-    from cds_service.startup import safe_url
+    from cds_service.web.startup import safe_url
 
     return safe_url(url)
 
 
 def _report() -> int:
-    from cds_service.store import Store
+    from cds_service.ops.store import Store
 
     store = Store(_checked_settings(store=True, must_exist=True).database_url)
     print(format_report(store.report()))
@@ -257,8 +257,8 @@ def _report() -> int:
 
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
-    from cds_service.knowledge import load_knowledge
-    from cds_service.terminology import (
+    from cds_service.clinical.knowledge import load_knowledge
+    from cds_service.ops.terminology import (
         Expansions,
         KnowledgeUpdater,
         TerminologyClient,
@@ -316,7 +316,7 @@ def format_report(lines: list[dict[str, object]]) -> str:
 
 def _evaluate(path: Path, now: datetime | None) -> int:
     from cds_service import create_app
-    from cds_service.hooks import handle
+    from cds_service.pipeline import handle
 
     try:
         body = json.loads(path.read_text(encoding="utf-8"))

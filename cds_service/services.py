@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.knowledge import Knowledge
+from cds_service.clinical.knowledge import Knowledge
 from cds_service.protocol import OrderSelectContext, OrderSignContext, ServiceDescription
 
 

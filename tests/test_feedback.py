@@ -13,7 +13,7 @@ from test_scenarios import NOW
 
 from cds_service import create_app
 from cds_service.cli import main
-from cds_service.store import Feedback
+from cds_service.ops.store import Feedback
 
 
 @pytest.fixture

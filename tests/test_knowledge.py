@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cds_service import icd10cm
-from cds_service.codes import CodeSet
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.clinical import icd10cm
+from cds_service.clinical.codes import CodeSet
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 

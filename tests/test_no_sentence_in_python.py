@@ -25,8 +25,8 @@ from flask.testing import FlaskClient
 from test_scenarios import NOW
 
 from cds_service import create_app
-from cds_service.knowledge import PACKAGED_KNOWLEDGE
-from cds_service.pama import PAMA_EXTENSION, PAMA_SYSTEM
+from cds_service.advice.pama import PAMA_EXTENSION, PAMA_SYSTEM
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE
 
 PLACEHOLDER = re.compile(r"(\{[a-z_]+\})")
 SENTENCES = [

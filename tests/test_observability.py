@@ -20,7 +20,7 @@ from jwt.algorithms import ECAlgorithm
 from test_scenarios import NOW
 
 from cds_service import create_app
-from cds_service.logs import JsonFormatter
+from cds_service.ops.logs import JsonFormatter
 
 
 def metric(client: FlaskClient, name: str, **labels: str) -> float:

@@ -12,7 +12,7 @@ import pytest
 from builders import load
 from flask.testing import FlaskClient
 
-from cds_service.logs import JsonFormatter
+from cds_service.ops.logs import JsonFormatter
 
 
 class Collect(logging.Handler):

@@ -328,7 +328,7 @@ def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
 
     from sqlalchemy import select
 
-    from cds_service.store import Feedback, FeedbackRow
+    from cds_service.ops.store import Feedback, FeedbackRow
 
     app = create_app({"TESTING": True})
     store = app.extensions["cds_store"]
@@ -350,7 +350,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
     inserts one after the first did. The feedback row must survive (insert ... on conflict)."""
     from sqlalchemy.orm import Session
 
-    from cds_service.store import OverriddenOrder
+    from cds_service.ops.store import OverriddenOrder
 
     app = create_app({"TESTING": True}, clock=lambda: NOW)
     client = app.test_client()

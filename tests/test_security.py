@@ -211,7 +211,7 @@ def test_public_base_url_behind_a_proxy() -> None:
 
 
 class FakeMonotonic:
-    """``time`` as cds_service.security sees it, with a monotonic clock the test moves."""
+    """``time`` as cds_service.web.auth sees it, with a monotonic clock the test moves."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -226,7 +226,7 @@ class FakeMonotonic:
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
     fake = FakeMonotonic()
-    monkeypatch.setattr("cds_service.security.time", fake)
+    monkeypatch.setattr("cds_service.web.auth.time", fake)
     return fake
 
 
@@ -302,7 +302,7 @@ def test_feedback_needs_a_token_too(client: FlaskClient) -> None:
     ],
 )
 def test_bad_trusted_issuers_stop_start_up(value: str) -> None:
-    from cds_service.security import ConfigurationError
+    from cds_service.web.auth import ConfigurationError
 
     with pytest.raises(ConfigurationError):
         create_app({"CDS_TRUSTED_ISSUERS": value})
@@ -349,8 +349,8 @@ def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock)
     behind the lock."""
     import threading
 
-    from cds_service.fhir_client import cookieless_session
-    from cds_service.security import AuthenticationFailed, KeyResolver, parse_trusted_issuers
+    from cds_service.record.fhir_client import cookieless_session
+    from cds_service.web.auth import AuthenticationFailed, KeyResolver, parse_trusted_issuers
 
     started = threading.Event()
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from builders import FIXTURES
 
-from cds_service import __version__, cli, server
-from cds_service.logs import gunicorn_logger_class
+from cds_service import __version__, cli
+from cds_service.ops.logs import gunicorn_logger_class
 from cds_service.settings import default_database_url
+from cds_service.web import server
 
 SCENARIO = FIXTURES / "scenarios" / "sandbox-imaging-screen.json"
 
@@ -145,7 +146,7 @@ def test_a_bad_setting_is_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("cds_service.server.Server.run", lambda self: pytest.fail("started"))
+    monkeypatch.setattr("cds_service.web.server.Server.run", lambda self: pytest.fail("started"))
     monkeypatch.setenv(variable, value)
     assert cli.main(command) == 2
     line = one_line_error(capsys.readouterr().err)

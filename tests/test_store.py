@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cds_service.store import AppraisalRow, FeedbackRow, SeenJti, Store
+from cds_service.ops.store import AppraisalRow, FeedbackRow, SeenJti, Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ from builders import CPT, hook_request, order
 from pydantic import ValidationError
 
 from cds_service import create_app
-from cds_service.criteria import age_finding
-from cds_service.facts import PatientRecord
-from cds_service.knowledge import load_knowledge
+from cds_service.appraisal.criteria import age_finding
+from cds_service.clinical.knowledge import load_knowledge
+from cds_service.record.facts import PatientRecord
 
 BORN = "2008-11-24"
 # 2026-11-23T12:00Z is already 2026-11-24 01:00 in Auckland (NZDT, UTC+13): the 18th birthday

@@ -35,7 +35,7 @@ from typing import IO, Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from cds_service.logs import gunicorn_logger_class
+from cds_service.ops.logs import gunicorn_logger_class
 
 GC_GEN0_THRESHOLD = 50_000
 MAX_HEADER_BYTES = 64 * 1024
@@ -400,7 +400,7 @@ def _when_ready(server: Any) -> None:
     """One JSON line once the sockets are bound: where, how many workers, which store."""
     import logging
 
-    from cds_service.startup import safe_url
+    from cds_service.web.startup import safe_url
 
     app = getattr(server.app, "callable", None)
     extensions = getattr(app, "extensions", {})
@@ -444,7 +444,7 @@ def serve(
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "cds_service.server.BufferingWorker",
+            "worker_class": "cds_service.web.server.BufferingWorker",
             "timeout": timeout,
             "graceful_timeout": 10,
             "keepalive": 5,

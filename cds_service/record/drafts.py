@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.facts import CodePair, ConditionFact, Order
-from cds_service.fhir_read import (
+from cds_service.record.facts import CodePair, ConditionFact, Order
+from cds_service.record.readers import (
     MALFORMED_CONTENT,
     Skipped,
     as_dict,

@@ -14,19 +14,19 @@ from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from werkzeug.sansio.response import Response as SansioResponse
 
-from cds_service import api
-from cds_service.cards import CardPolicy
-from cds_service.fhir_access import FetcherFactory as DefaultFetcherFactory
-from cds_service.fhir_client import cookieless_session
-from cds_service.hooks import Engine, FetcherFactory
-from cds_service.knowledge import Knowledge, load_knowledge
-from cds_service.logs import configure_logging
-from cds_service.security import Authenticator, KeyResolver, parse_trusted_issuers
+from cds_service.advice.cards import CardPolicy
+from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.ops.logs import configure_logging
+from cds_service.ops.store import Store
+from cds_service.ops.terminology import KnowledgeUpdater, TerminologyClient
+from cds_service.pipeline import Engine, FetcherFactory
+from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
+from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
 from cds_service.settings import Settings, load_settings
-from cds_service.startup import ensure_sqlite_directory
-from cds_service.store import Store
-from cds_service.terminology import KnowledgeUpdater, TerminologyClient
+from cds_service.web import routes as api
+from cds_service.web.auth import Authenticator, KeyResolver, parse_trusted_issuers
+from cds_service.web.startup import ensure_sqlite_directory
 
 log = logging.getLogger("cds_service")
 

@@ -19,11 +19,13 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from cds_service.codes import CodeSet
+from cds_service.clinical.codes import CodeSet
+from cds_service.clinical.knowledge import Knowledge
 from cds_service.errors import MissingData
-from cds_service.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
-from cds_service.fhir_client import FhirFetchError, next_link
-from cds_service.fhir_read import (
+from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
+from cds_service.record.fhir_client import FhirFetchError, next_link
+from cds_service.record.fhir_time import latest_date
+from cds_service.record.readers import (
     MALFORMED_CONTENT,
     Skipped,
     as_dict,
@@ -39,9 +41,7 @@ from cds_service.fhir_read import (
     read_prior_study,
     study_concepts,
 )
-from cds_service.fhir_time import latest_date
-from cds_service.knowledge import Knowledge
-from cds_service.relevance import Scanned, Selector
+from cds_service.record.relevance import Scanned, Selector
 
 Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetchError"]]
 """Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""

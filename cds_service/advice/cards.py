@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from cds_service.criteria import Appraisal, Finding, Verdict
-from cds_service.facts import Order
-from cds_service.knowledge import Knowledge, Procedure
-from cds_service.pama import pama_code, rating_action
+from cds_service.advice.pama import pama_code, rating_action
+from cds_service.advice.suggestions import ReplaceAction, Suggester
+from cds_service.appraisal.criteria import Appraisal, Finding, Verdict
+from cds_service.clinical.knowledge import Knowledge, Procedure
 from cds_service.protocol import SUMMARY_MAX, Card, CdsResponse, Coding, Link, Source
-from cds_service.suggestions import ReplaceAction, Suggester
+from cds_service.record.facts import Order
 
 Indicator = Literal["info", "warning", "critical"]
 

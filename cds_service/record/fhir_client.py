@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from cds_service.fhir_read import bundle_fault
+from cds_service.record.readers import bundle_fault
 
 log = logging.getLogger(__name__)
 

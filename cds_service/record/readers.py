@@ -25,8 +25,8 @@ from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
-from cds_service.facts import CodePair, ConditionFact, ObservationFact, Order, PriorStudyFact
-from cds_service.fhir_time import parse_datetime
+from cds_service.record.facts import CodePair, ConditionFact, ObservationFact, Order, PriorStudyFact
+from cds_service.record.fhir_time import parse_datetime
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cds_service import icd10cm
-from cds_service.assertions import ContextRule, GroupPhrases, TextReader
-from cds_service.codes import CodeSet
+from cds_service.clinical import icd10cm
+from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReader
+from cds_service.clinical.codes import CodeSet
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cds_service.codes import CodeSet
-from cds_service.fhir_read import (
+from cds_service.clinical.codes import CodeSet
+from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
+from cds_service.record.readers import (
     MALFORMED_CONTENT,
     as_dict,
     as_list,
@@ -43,7 +44,6 @@ from cds_service.fhir_read import (
     note_texts,
     observation_time,
 )
-from cds_service.knowledge import FeverRule, Knowledge, WeightLossRule
 
 MEMO_LIMIT = 20_000
 """Memo entries in all (codes and texts, each key at most a few hundred characters: a few MB

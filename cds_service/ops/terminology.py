@@ -29,8 +29,8 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 
-from cds_service.fhir_client import FHIR_JSON, cookieless_session
-from cds_service.knowledge import Knowledge
+from cds_service.clinical.knowledge import Knowledge
+from cds_service.record.fhir_client import FHIR_JSON, cookieless_session
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cds_service.cards import Advice, CardPolicy, respond
-from cds_service.criteria import Appraisal, Verdict, appraise, classify_order
+from cds_service.advice.cards import Advice, CardPolicy, respond
+from cds_service.appraisal.criteria import Appraisal, Verdict, appraise, classify_order
+from cds_service.clinical.knowledge import Knowledge
 from cds_service.errors import BadRequest
-from cds_service.fhir_read import Skipped
-from cds_service.knowledge import Knowledge
-from cds_service.orders import read_draft_orders, selected
+from cds_service.ops.store import AppraisalRow, Store
 from cds_service.protocol import HookRequest, OrderSelectContext, to_wire
-from cds_service.record import Fetcher, gather
+from cds_service.record.drafts import read_draft_orders, selected
+from cds_service.record.prefetch import Fetcher, gather
+from cds_service.record.readers import Skipped
 from cds_service.services import Service, prefetch_templates
-from cds_service.store import AppraisalRow, Store
 
 M = TypeVar("M", bound=BaseModel)
 

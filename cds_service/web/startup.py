@@ -68,7 +68,7 @@ def load_checked_settings() -> Settings:
 
 def check_trusted_issuers(settings: Settings) -> bool:
     """Parse ``CDS_TRUSTED_ISSUERS``; True when authentication is on."""
-    from cds_service.security import ConfigurationError, parse_trusted_issuers
+    from cds_service.web.auth import ConfigurationError, parse_trusted_issuers
 
     try:
         return bool(parse_trusted_issuers(settings.trusted_issuers))
@@ -129,7 +129,7 @@ def check_store(url: str, *, must_exist: bool = False) -> None:
             "CDS_DATABASE_URL to the store the service uses)"
         )
     try:
-        from cds_service.store import Store
+        from cds_service.ops.store import Store
 
         ensure_sqlite_directory(url)
         store = Store(url)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cds_service.criteria import Appraisal, Verdict
-from cds_service.knowledge import CategoryKey, Knowledge
+from cds_service.appraisal.criteria import Appraisal, Verdict
+from cds_service.clinical.knowledge import CategoryKey, Knowledge
 from cds_service.protocol import Action
 
 PAMA_EXTENSION = "http://fhir.org/argonaut/Extension/pama-rating"

@@ -11,17 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from cds_service.codes import any_match
-from cds_service.facts import (
-    CodePair,
-    ConditionFact,
-    ObservationFact,
-    Order,
-    PatientRecord,
-    PriorStudyFact,
-)
-from cds_service.fhir_read import UNRECOGNISED, local_reference
-from cds_service.knowledge import (
+from cds_service.clinical.codes import any_match
+from cds_service.clinical.knowledge import (
     CategoryKey,
     ExclusionGroup,
     FeverRule,
@@ -31,7 +22,16 @@ from cds_service.knowledge import (
     Texts,
     WeightLossRule,
 )
-from cds_service.units import Temperature, read_temperature, to_kilograms
+from cds_service.clinical.units import Temperature, read_temperature, to_kilograms
+from cds_service.record.facts import (
+    CodePair,
+    ConditionFact,
+    ObservationFact,
+    Order,
+    PatientRecord,
+    PriorStudyFact,
+)
+from cds_service.record.readers import UNRECOGNISED, local_reference
 
 ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
 INACTIVE_STATUSES = frozenset({"inactive", "remission", "resolved"})

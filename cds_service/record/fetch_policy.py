@@ -8,7 +8,9 @@ from typing import Any
 
 import requests
 
-from cds_service.fhir_client import (
+from cds_service.ops.metrics import FHIR_FETCH_SECONDS, FHIR_FETCHES
+from cds_service.protocol import HookRequest
+from cds_service.record.fhir_client import (
     FhirClient,
     FhirFetchError,
     FhirLimits,
@@ -16,9 +18,7 @@ from cds_service.fhir_client import (
     normalise_url,
     read_all,
 )
-from cds_service.metrics import FHIR_FETCH_SECONDS, FHIR_FETCHES
-from cds_service.protocol import HookRequest
-from cds_service.record import Fetcher, refuse
+from cds_service.record.prefetch import Fetcher, refuse
 from cds_service.settings import Settings
 
 

@@ -21,13 +21,13 @@ from cds_service.errors import (
     UnknownService,
     operation_outcome,
 )
-from cds_service.hooks import Engine, handle, parse
-from cds_service.logs import log_call
-from cds_service.metrics import CARDS, REQUEST_SECONDS, REQUESTS, exposition
+from cds_service.ops.logs import log_call
+from cds_service.ops.metrics import CARDS, REQUEST_SECONDS, REQUESTS, exposition
+from cds_service.ops.store import FeedbackRow
+from cds_service.pipeline import Engine, handle, parse
 from cds_service.protocol import FeedbackRequest
-from cds_service.security import AuthenticationFailed, Authenticator
 from cds_service.services import Service, discovery
-from cds_service.store import FeedbackRow
+from cds_service.web.auth import AuthenticationFailed, Authenticator
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _log_feedback(engine: Engine, service_id: str, rows: list[FeedbackRow], new:
     overridden)."""
     from sqlalchemy import select
 
-    from cds_service.store import Feedback
+    from cds_service.ops.store import Feedback
 
     counts: dict[str, int] = {}
     for row in rows:

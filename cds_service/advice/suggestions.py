@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from cds_service.criteria import Appraisal
-from cds_service.facts import Order
-from cds_service.knowledge import Knowledge, Procedure
-from cds_service.pama import category_pama, pama_extension, with_extension
+from cds_service.advice.pama import category_pama, pama_extension, with_extension
+from cds_service.appraisal.criteria import Appraisal
+from cds_service.clinical.knowledge import Knowledge, Procedure
 from cds_service.protocol import Action, Suggestion, new_uuid
+from cds_service.record.facts import Order
 
 ReplaceAction = Literal["update", "delete-create"]
 STUDY_FIELDS = ("code", "orderDetail", "bodySite")

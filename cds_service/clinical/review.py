@@ -12,9 +12,9 @@ import html
 import re
 from pathlib import Path
 
-from cds_service import icd10cm
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, CodeLists, ExclusionGroup, Knowledge
-from cds_service.knowledge import Procedure as Row
+from cds_service.clinical import icd10cm
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, CodeLists, ExclusionGroup, Knowledge
+from cds_service.clinical.knowledge import Procedure as Row
 
 PACKAGED_REVIEW = PACKAGED_KNOWLEDGE.parent / "review.md"
 SYSTEM_NAMES = {
