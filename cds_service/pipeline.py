@@ -1,8 +1,18 @@
-"""One hook call, end to end and free of HTTP: request JSON in, response JSON out."""
+"""One hook call, end to end and free of HTTP: request JSON in, one result per order out.
+
+    parse_call        the request and its typed context, validated once
+    read_draft_orders the draft ServiceRequests (and the Conditions entered with them)
+    gather            the patient record: prefetch, then the FHIR server for what it lacks
+    appraise          each order against the ACR rules
+    Adviser.advise    each order's card, pama-rating and systemAction
+    AuditTrail        what the store keeps of each order
+
+The response, the audit rows, the log line and the metrics are all read from the
+:class:`HookResult` and its :class:`AppraisedOrder` objects.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -10,16 +20,20 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cds_service.advice.cards import Advice, CardPolicy, respond
-from cds_service.appraisal.criteria import Appraisal, Verdict, appraise, classify_order
+from cds_service.advice.appraised import Adviser, AppraisedOrder, response_of
+from cds_service.advice.cards import CardPolicy
+from cds_service.appraisal.criteria import Appraisal, appraise, classify_order
+from cds_service.appraisal.labels import advice_key
 from cds_service.clinical.knowledge import Knowledge
 from cds_service.errors import BadRequest
-from cds_service.ops.store import AppraisalRow, Store
-from cds_service.protocol import HookRequest, OrderSelectContext, to_wire
-from cds_service.record.drafts import read_draft_orders, selected
+from cds_service.ops.audit import audit_rows
+from cds_service.ops.store import Store
+from cds_service.protocol import HookRequest, OrderSignContext, to_wire
+from cds_service.record.drafts import DraftOrders, read_draft_orders
+from cds_service.record.facts import Order, PatientRecord
 from cds_service.record.prefetch import Fetcher, gather
 from cds_service.record.readers import Skipped
-from cds_service.services import Service, prefetch_templates
+from cds_service.services import Service
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,7 +44,7 @@ FetcherFactory = Callable[[HookRequest], Fetcher]
 
 
 @dataclass(frozen=True)
-class Engine:
+class Dependencies:
     """What a hook call needs besides the request: knowledge, policy, FHIR access, clock."""
 
     knowledge_source: Callable[[], Knowledge]
@@ -48,6 +62,44 @@ class Engine:
         return self.knowledge_source()
 
 
+@dataclass(frozen=True)
+class Call:
+    """A validated hook request for one service."""
+
+    service: Service
+    request: HookRequest
+    context: OrderSignContext
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """The response of a hook call, and what its log line and metrics say of it."""
+
+    orders: tuple[AppraisedOrder, ...] = ()
+    fetched: tuple[str, ...] = ()
+    skipped: int = 0
+    """Resources the FHIR models rejected: draft orders and record alike."""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return to_wire(response_of(self.orders))
+
+    @property
+    def shown(self) -> tuple[AppraisedOrder, ...]:
+        """The orders that got a card."""
+        return tuple(o for o in self.orders if o.card is not None)
+
+    def log_fields(self) -> dict[str, Any]:
+        """What the call's log line says of it: ids, counts and ratings, never content."""
+        shown = self.shown
+        return {
+            "cards": len(shown),
+            "ratings": [o.rating for o in shown],
+            "fetched": list(self.fetched),
+            "skipped": self.skipped,
+        }
+
+
 def parse(model: type[M], data: object, where: str = "") -> M:
     """Validate ``data`` against ``model``; a failure is a 400 naming each field and why."""
     try:
@@ -61,23 +113,8 @@ def parse(model: type[M], data: object, where: str = "") -> M:
         raise BadRequest("; ".join(problems), expression=paths) from None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The response of a hook call and what its log line and metrics say of it."""
-
-    body: dict[str, Any]
-    ratings: tuple[str, ...] = ()
-    indicators: tuple[str, ...] = ()
-    fetched: tuple[str, ...] = ()
-    skipped: int = 0
-
-    @property
-    def cards(self) -> int:
-        return len(self.body.get("cards", ()))
-
-
-def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome:
-    """Validate a hook request for ``service``, appraise its orders, return the response."""
+def parse_call(service: Service, body: Mapping[str, Any]) -> Call:
+    """The request, checked against the service's hook, and its context as the hook's model."""
     request = parse(HookRequest, body)
     if request.hook != service.hook:
         raise BadRequest(
@@ -85,97 +122,75 @@ def handle(service: Service, body: Mapping[str, Any], engine: Engine) -> Outcome
             f"which answers '{service.hook}'",
             expression=["hook"],
         )
-    context = parse(service.context_model, request.context, "context")
-    knowledge = engine.knowledge
+    return Call(service, request, parse(service.context_model, request.context, "context"))
+
+
+def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> HookResult:
+    """Validate a hook request for ``service``, appraise its orders, record and answer."""
+    call = parse_call(service, body)
+    knowledge = deps.knowledge
     skipped = Skipped()
-    drafts = read_draft_orders(context.draftOrders, knowledge.system_uris, skipped)
-    targets = list(drafts.orders)
-    if service.selected_orders_only and isinstance(context, OrderSelectContext):
-        targets = selected(targets, context.selections)
-    if not any(classify_order(order, knowledge) for order in targets):
-        # nothing to appraise: no need for the record
-        return Outcome({"cards": []})
-    now = engine.clock()  # the store keeps this instant as it is (UTC); the windows use it
+    drafts = read_draft_orders(call.context.draftOrders, knowledge.system_uris, skipped)
+    targets = service.orders_to_appraise(drafts.orders, call.context)
+    if not appraisable(targets, knowledge):
+        return HookResult(skipped=len(skipped.resources))  # nothing to appraise: no record
+    now = deps.clock()  # the store keeps this instant as it is (UTC); the windows use it
     gathered = gather(
-        request.prefetch,
-        prefetch_templates(knowledge),
-        request.context,
+        call.request.prefetch,
+        service.templates,
+        dict(call.context),  # the typed context's fields: the templates' tokens
         knowledge,
-        engine.fetcher_for(request),
+        deps.fetcher_for(call.request),
         now=now,
     )
-    clinic_now = now.astimezone(engine.tzinfo)  # the same instant, on the clinic's calendar
-    record = gathered.record
-    if drafts.conditions:  # entered during this visit, carried with the draft orders
-        record = replace(
-            record,
-            conditions=record.conditions + drafts.conditions,
-            conditions_read=record.conditions_read + len(drafts.conditions),
-        )
+    clinic_now = now.astimezone(deps.tzinfo)  # the same instant, on the clinic's calendar
+    record = with_draft_conditions(gathered.record, drafts)
     appraisals = appraise(targets, record, knowledge, clinic_now, drafts.references)
-    hidden: frozenset[str] = frozenset()
-    if engine.store is not None and not service.selected_orders_only:
-        refs = [o.reference for o in targets if o.reference]
-        overridden = engine.store.overridden_orders(
-            context.patientId, refs, since=now - OVERRIDE_WINDOW
-        )
-        hidden = frozenset(  # the same advice only, and never an escalation warning
-            a.order.reference
-            for a in appraisals
-            if a.order.reference
-            and not a.escalate
-            and (a.order.reference, advice_key(a)) in overridden
-        )
-    advice = respond(appraisals, drafts.orders, knowledge, engine.policy, clinic_now, hidden)
-    if engine.store is not None:
-        engine.store.record_call(
-            request.hookInstance,
+    hidden = hidden_orders(call, appraisals, deps, now)
+    adviser = Adviser(knowledge, deps.policy, clinic_now, drafts.orders)
+    orders = tuple(adviser.advise(a, hidden=a.order.reference in hidden) for a in appraisals)
+    if deps.store is not None:
+        deps.store.audit.record_call(
+            call.request.hookInstance,
             service.id,
             now,
-            context.patientId,
-            audit_rows(appraisals, advice, knowledge),
+            call.context.patientId,
+            audit_rows(orders, knowledge),
         )
-    shown = [(a, c) for a, c in zip(appraisals, advice.cards, strict=True) if c is not None]
-    return Outcome(
-        body=to_wire(advice.response),
-        ratings=tuple(rating_label(a) for a, _ in shown),
-        indicators=tuple(c.indicator for _, c in shown),
-        fetched=gathered.fetched,
-        skipped=len(gathered.skipped.resources),
+    return HookResult(
+        orders, gathered.fetched, len(skipped.resources) + len(gathered.skipped.resources)
     )
 
 
-def advice_key(appraisal: Appraisal) -> str:
-    """What a card says, hashed: its procedure, rating and the findings' groups (no text)."""
-    groups = sorted({f.group_id for f in appraisal.findings})
-    procedure = appraisal.procedure.id if appraisal.procedure else ""
-    said = "|".join([procedure, rating_label(appraisal), ",".join(groups)])
-    return hashlib.sha256(said.encode()).hexdigest()[:32]
+def with_draft_conditions(record: PatientRecord, drafts: DraftOrders) -> PatientRecord:
+    """The record plus the Conditions entered during this visit, carried with the orders."""
+    if not drafts.conditions:
+        return record
+    return replace(
+        record,
+        conditions=record.conditions + drafts.conditions,
+        conditions_read=record.conditions_read + len(drafts.conditions),
+    )
 
 
-def rating_label(appraisal: Appraisal) -> str:
-    """The ACR category of a rated order, else why it has none (excluded, unspecified)."""
-    return appraisal.category or appraisal.verdict.value
+def hidden_orders(
+    call: Call, appraisals: Sequence[Appraisal], deps: Dependencies, now: datetime
+) -> frozenset[str]:
+    """The orders whose card the clinician overrode at order-select within the window: the
+    same advice only, and never an escalation warning."""
+    if deps.store is None or not call.service.hides_overridden_cards:
+        return frozenset()
+    refs = [a.order.reference for a in appraisals if a.order.reference]
+    overridden = deps.store.audit.overridden_orders(
+        call.context.patientId, refs, since=now - OVERRIDE_WINDOW
+    )
+    return frozenset(
+        a.order.reference
+        for a in appraisals
+        if a.order.reference and not a.escalate and (a.order.reference, advice_key(a)) in overridden
+    )
 
 
-def audit_rows(
-    appraisals: Sequence[Appraisal], advice: Advice, knowledge: Knowledge
-) -> list[AppraisalRow]:
-    """What the store keeps of each appraised order: ids, codes, ratings, card uuids, and the
-    knowledge file (id and version) that appraised it."""
-    return [
-        AppraisalRow(
-            order_ref=a.order.reference,
-            procedure=a.procedure.id if a.procedure else None,
-            verdict=a.verdict.value,
-            rating=a.category,
-            pama=rating,
-            card_uuid=card.uuid if card else None,
-            indicator=card.indicator if card else None,
-            advice_key=advice_key(a),
-            knowledge_id=knowledge.id,
-            knowledge_version=knowledge.version,
-        )
-        for a, card, rating in zip(appraisals, advice.cards, advice.ratings, strict=True)
-        if a.verdict is not Verdict.NOT_APPLICABLE
-    ]
+def appraisable(orders: Sequence[Order], knowledge: Knowledge) -> bool:
+    """Whether any order is one the table knows (else the record is not needed)."""
+    return any(classify_order(order, knowledge) for order in orders)

@@ -13,7 +13,7 @@ from test_scenarios import NOW
 
 from cds_service import create_app
 from cds_service.cli import main
-from cds_service.ops.store import Feedback
+from cds_service.ops.tables import Feedback
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_feedback_round_trip_and_report(
     assert "override reason: Patient preference" in after
     assert after != before
     store = client.application.extensions["cds_store"]
-    with store._sessions() as session:
+    with store.database.sessions() as session:
         kept = session.query(Feedback).filter_by(card_uuid=card["uuid"]).all()
     assert len(kept) == 2
     assert all(not row.override_display or row.has_user_comment for row in kept)

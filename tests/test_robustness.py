@@ -328,14 +328,18 @@ def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
 
     from sqlalchemy import select
 
-    from cds_service.ops.store import Feedback, FeedbackRow
+    from cds_service.ops.feedback import FeedbackRow
+    from cds_service.ops.tables import Feedback
 
     app = create_app({"TESTING": True})
     store = app.extensions["cds_store"]
     card = f"card-{uuid.uuid4()}"
     ids = tuple(f"{i:02d}" + "é" * 62 for i in range(20))
     row = FeedbackRow(card, "accepted", "2026-11-23T12:00:00+00:00", accepted_suggestions=ids)
-    assert store.record_feedback("order-select", [row], datetime.now(UTC)) == 1
+    assert (
+        store.feedback.record("order-select", [row], datetime.now(UTC), remember_overrides=True)
+        == 1
+    )
     with store.engine.connect() as connection:
         kept = connection.execute(
             select(Feedback.accepted_suggestions).where(Feedback.card_uuid == card)
@@ -350,7 +354,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
     inserts one after the first did. The feedback row must survive (insert ... on conflict)."""
     from sqlalchemy.orm import Session
 
-    from cds_service.ops.store import OverriddenOrder
+    from cds_service.ops.tables import OverriddenOrder
 
     app = create_app({"TESTING": True}, clock=lambda: NOW)
     client = app.test_client()
@@ -419,7 +423,7 @@ def test_a_prefetch_key_over_the_resource_limit_is_a_400_naming_it() -> None:
 def test_the_decision_cache_keeps_no_long_texts(app: Any) -> None:
     """Per-CodeableConcept decisions are remembered only for short keys: 1 MB texts once grew
     each worker by hundreds of MB."""
-    knowledge = app.extensions["cds_engine"].knowledge
+    knowledge = app.extensions["cds_dependencies"].knowledge
     texts = [f"{i} " + "x" * 100_000 for i in range(20)]
     conditions = [
         with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)

@@ -302,7 +302,7 @@ def test_feedback_needs_a_token_too(client: FlaskClient) -> None:
     ],
 )
 def test_bad_trusted_issuers_stop_start_up(value: str) -> None:
-    from cds_service.web.auth import ConfigurationError
+    from cds_service.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError):
         create_app({"CDS_TRUSTED_ISSUERS": value})
@@ -349,8 +349,9 @@ def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock)
     behind the lock."""
     import threading
 
+    from cds_service.errors import AuthenticationFailed
     from cds_service.record.fhir_client import cookieless_session
-    from cds_service.web.auth import AuthenticationFailed, KeyResolver, parse_trusted_issuers
+    from cds_service.web.auth import KeyResolver, parse_trusted_issuers
 
     started = threading.Event()
 

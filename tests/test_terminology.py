@@ -20,7 +20,8 @@ from flask import Flask
 from cds_service import create_app
 from cds_service.cli import main
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
-from cds_service.ops.terminology import KnowledgeUpdater, TerminologyClient, TerminologyError
+from cds_service.errors import TerminologyError
+from cds_service.ops.terminology import KnowledgeUpdater, TerminologyClient
 from cds_service.settings import Settings
 
 TX = "https://tx.example.org/fhir"

@@ -60,9 +60,9 @@ def with_extension(resource: dict[str, Any], extension: dict[str, Any]) -> dict[
     return result
 
 
-def rating_action(appraisal: Appraisal, knowledge: Knowledge, may_be_rating: str) -> Action | None:
-    """An update adding the pama-rating extension to the draft order, else None."""
-    pama = pama_code(appraisal, knowledge, may_be_rating)
+def rating_action(appraisal: Appraisal, knowledge: Knowledge, pama: str | None) -> Action | None:
+    """An update adding the pama-rating extension (``pama``, see :func:`pama_code`) to the
+    draft order, else None."""
     if pama is None:
         return None
     category = appraisal.category if appraisal.verdict is Verdict.RATED else None

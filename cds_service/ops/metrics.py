@@ -7,6 +7,7 @@ before this module is imported, and ``/metrics`` aggregates every worker's value
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,6 +17,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from cds_service.advice.appraised import AppraisedOrder
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -54,3 +57,17 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def count_fetches(results: Mapping[str, object], seconds: float) -> None:
+    """The FHIR fetches of one hook call: their time, and each key's outcome."""
+    FHIR_FETCH_SECONDS.observe(seconds)
+    for key, result in results.items():
+        FHIR_FETCHES.labels(key, "ok" if isinstance(result, dict) else "error").inc()
+
+
+def count_cards(orders: Iterable[AppraisedOrder]) -> None:
+    """The cards of one hook call, by indicator and rating."""
+    for order in orders:
+        if order.card is not None:
+            CARDS.labels(order.card.indicator, order.rating).inc()

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 import requests
 
 from cds_service.clinical.knowledge import Knowledge
+from cds_service.errors import TerminologyError
 from cds_service.record.fhir_client import FHIR_JSON, cookieless_session
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,6 @@ MAX_REDIRECTS = 3
 MAX_SECONDS_PER_ROOT = 300.0
 RETRY_SECONDS = 15 * 60.0
 """After a failed scheduled refresh, the next try (or the refresh interval, if shorter)."""
-
-
-class TerminologyError(Exception):
-    """The terminology server could not expand a root (network, status, body, limits)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class CacheError(Exception):
@@ -352,15 +345,9 @@ class KnowledgeUpdater:
         if self._client is None or not self._base.snomed_roots or self._thread_pid == pid:
             return
         with self._lock:
-            if self._thread_pid == pid:
-                return
-            stop = threading.Event()  # a fresh one: nothing of the parent's threads is shared
-            thread = threading.Thread(
-                target=self._run, name="snomed-refresh", daemon=True, args=(stop,)
-            )
-            thread.start()
-            self._threads.append((thread, stop))
-            self._thread_pid = pid
+            if self._thread_pid != pid:
+                self._threads.append(_daemon(self._run))
+                self._thread_pid = pid
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -407,22 +394,32 @@ class KnowledgeUpdater:
         self._due = fetched + self._interval
 
     def _read_cache(self) -> Expansions | None:
-        if self._cache is None:
-            return None
-        try:
-            return read_cache(self._cache)
-        except CacheError as exc:
-            log.warning("ignoring the SNOMED CT expansion cache %s: %s", self._cache, exc)
-            return None
+        return None if self._cache is None else _read_cache_or_warn(self._cache)
 
     def _write_cache(self, expansions: Expansions) -> None:
-        if self._cache is None:
-            return
-        try:
-            write_cache(self._cache, expansions)
-        except OSError as exc:
-            log.warning(
-                "cannot write the SNOMED CT expansion cache %s (%s)",
-                self._cache,
-                type(exc).__name__,
-            )
+        if self._cache is not None:
+            _write_cache_or_warn(self._cache, expansions)
+
+
+def _daemon(run: Callable[[threading.Event], None]) -> tuple[threading.Thread, threading.Event]:
+    """A started refresh thread and the event that stops it (a fresh event: nothing of a
+    parent process's threads is shared)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, name="snomed-refresh", daemon=True, args=(stop,))
+    thread.start()
+    return thread, stop
+
+
+def _read_cache_or_warn(path: Path) -> Expansions | None:
+    try:
+        return read_cache(path)
+    except CacheError as exc:
+        log.warning("ignoring the SNOMED CT expansion cache %s: %s", path, exc)
+        return None
+
+
+def _write_cache_or_warn(path: Path, expansions: Expansions) -> None:
+    try:
+        write_cache(path, expansions)
+    except OSError as exc:
+        log.warning("cannot write the SNOMED CT expansion cache %s (%s)", path, type(exc).__name__)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
 import requests
 
-from cds_service.ops.metrics import FHIR_FETCH_SECONDS, FHIR_FETCHES
+from cds_service.errors import FhirFetchError
 from cds_service.protocol import HookRequest
 from cds_service.record.fhir_client import (
     FhirClient,
-    FhirFetchError,
     FhirLimits,
     allowed,
     normalise_url,
@@ -20,6 +20,9 @@ from cds_service.record.fhir_client import (
 )
 from cds_service.record.prefetch import Fetcher, refuse
 from cds_service.settings import Settings
+
+FetchObserver = Callable[[Mapping[str, object], float], None]
+"""Told of each call's fetches: the result per key (JSON or the error) and the seconds taken."""
 
 
 class FetcherFactory:
@@ -29,8 +32,15 @@ class FetcherFactory:
     call's ``fhirAuthorization`` unless ``CDS_FHIR_ANONYMOUS`` allows open servers.
     """
 
-    def __init__(self, settings: Settings, session: requests.Session, executor: Executor) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session,
+        executor: Executor,
+        observe: FetchObserver | None = None,
+    ) -> None:
         self._settings = settings
+        self._observe = observe
         self._session = session
         self._executor = executor
         self._limits = FhirLimits(
@@ -55,15 +65,13 @@ class FetcherFactory:
             return refuse("the request has no fhirAuthorization")
         token = authorization.access_token if authorization else None
         client = FhirClient(self._session, server, token, self._limits)
-        executor = self._executor
+        executor, observe = self._executor, self._observe
 
         def fetch(queries: Any) -> dict[str, dict[str, Any] | FhirFetchError]:
             started = time.perf_counter()
             results = read_all(client, queries, executor)
-            FHIR_FETCH_SECONDS.observe(time.perf_counter() - started)
-            for key, result in results.items():
-                outcome = "ok" if isinstance(result, dict) else "error"
-                FHIR_FETCHES.labels(key, outcome).inc()
+            if observe is not None:
+                observe(results, time.perf_counter() - started)
             return results
 
         return fetch

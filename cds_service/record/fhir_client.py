@@ -31,19 +31,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
+from cds_service.errors import FhirFetchError
 from cds_service.record.readers import bundle_fault
 
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
-
-
-class FhirFetchError(Exception):
-    """The FHIR server could not provide the data (network, status, body, deadline, paging)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -233,26 +226,13 @@ class FhirClient:
                 f"the FHIR server could not be reached ({type(exc).__name__})"
             ) from exc
         try:
-            if response.status_code in (401, 403):
-                raise FhirFetchError(
-                    f"the FHIR server refused the access token (HTTP {response.status_code})"
-                )
-            if not 200 <= response.status_code < 300:
-                raise FhirFetchError(f"the FHIR server answered HTTP {response.status_code}")
+            _check_status(response.status_code)
             raw = self._body(response)
         finally:
             with self._lock:
                 self._open.discard(response)
             response.close()
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise FhirFetchError("the FHIR server's answer is not JSON") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            raise FhirFetchError("the FHIR server's answer is not a FHIR resource")
-        if body["resourceType"] == "OperationOutcome":
-            raise FhirFetchError("the FHIR server answered with an OperationOutcome")
-        return body
+        return _resource(raw)
 
     def _body(self, response: requests.Response) -> bytes:
         """The answer's bytes, read as they come, within the deadline and the byte cap."""
@@ -288,6 +268,26 @@ class FhirClient:
                 f"the FHIR server's answer could not be read ({type(exc).__name__})"
             ) from exc
         return b"".join(chunks)
+
+
+def _check_status(status: int) -> None:
+    if status in (401, 403):
+        raise FhirFetchError(f"the FHIR server refused the access token (HTTP {status})")
+    if not 200 <= status < 300:
+        raise FhirFetchError(f"the FHIR server answered HTTP {status}")
+
+
+def _resource(raw: bytes) -> dict[str, Any]:
+    """The answer as a FHIR resource other than an OperationOutcome, else FhirFetchError."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise FhirFetchError("the FHIR server's answer is not JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        raise FhirFetchError("the FHIR server's answer is not a FHIR resource")
+    if body["resourceType"] == "OperationOutcome":
+        raise FhirFetchError("the FHIR server answered with an OperationOutcome")
+    return body
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 from cds_service.clinical.codes import CodeSet
 from cds_service.clinical.knowledge import Knowledge
-from cds_service.errors import MissingData
+from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
-from cds_service.record.fhir_client import FhirFetchError, next_link
+from cds_service.record.fhir_client import next_link
 from cds_service.record.fhir_time import latest_date
 from cds_service.record.readers import (
     MALFORMED_CONTENT,

@@ -28,7 +28,7 @@ import requests
 from jwt import PyJWK, PyJWKSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cds_service.errors import StoreUnavailable
+from cds_service.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,6 @@ REFRESH_MIN_INTERVAL = 30
 JWKS_MAX_BYTES = 1024 * 1024
 JTI_MAX = 300  # the replay store's column
 MAX_LIFETIME = 3600  # seconds from iat to exp; CDS clients issue minutes-long tokens
-
-
-class AuthenticationFailed(Exception):
-    """The request is not from a trusted CDS client; ``reason`` is for the log only."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ConfigurationError(Exception):
-    """``CDS_TRUSTED_ISSUERS`` cannot be used."""
 
 
 class IssuerConfig(BaseModel):
@@ -215,10 +203,25 @@ class Authenticator:
             raise AuthenticationFailed(f"token not usable: {type(exc).__name__}") from exc
 
     def _verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("no bearer token")
-        token = token.strip()
+        token = _bearer(authorization)
+        issuer, algorithm, key = self._signing_key(token)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=audience,
+                issuer=issuer,
+                leeway=self.leeway,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"token rejected: {type(exc).__name__}: {exc}") from exc
+        self._check_claims(issuer, claims)
+        return claims
+
+    def _signing_key(self, token: str) -> tuple[str, str, PyJWK]:
+        """The trusted issuer, the algorithm and the key the token says it is signed with."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -239,18 +242,10 @@ class Authenticator:
         declared = getattr(key, "_jwk_data", {}).get("alg")  # a JWK need not declare one
         if declared is not None and declared != algorithm:
             raise AuthenticationFailed(f"key {key.key_id!r} is for {declared}, not {algorithm}")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key=key.key,
-                algorithms=[algorithm],
-                audience=audience,
-                issuer=issuer,
-                leeway=self.leeway,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise AuthenticationFailed(f"token rejected: {type(exc).__name__}: {exc}") from exc
+        return issuer, str(algorithm), key
+
+    def _check_claims(self, issuer: str, claims: dict[str, Any]) -> None:
+        """Times, lifetime, tenant, and a jti never seen before (claimed in the store)."""
         issued, expires_at = claims["iat"], claims["exp"]
         if not isinstance(issued, int | float) or issued > time.time() + self.leeway:
             raise AuthenticationFailed("token issued in the future")
@@ -265,4 +260,11 @@ class Authenticator:
         expires = datetime.fromtimestamp(float(expires_at) + self.leeway, UTC)
         if not self.claim_jti(issuer, jti, expires):
             raise AuthenticationFailed("jti already used (replay)")
-        return claims
+
+
+def _bearer(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("no bearer token")
+    return token.strip()

@@ -1,44 +1,42 @@
-"""HTTP: the Flask blueprint. It only wires the steps; nothing below it imports Flask."""
+"""HTTP: the Flask blueprint. It only wires the steps: body, pipeline, response, log line."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
-import orjson
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from cds_service.errors import (
-    ISSUE_EXCEPTION,
-    ISSUE_NOT_SUPPORTED,
-    ISSUE_STRUCTURE,
-    ISSUE_TOO_LONG,
+    AuthenticationFailed,
     BadRequest,
-    CdsError,
+    ClientError,
     UnknownService,
     operation_outcome,
 )
+from cds_service.ops.feedback import FeedbackRow, log_feedback
 from cds_service.ops.logs import log_call
-from cds_service.ops.metrics import CARDS, REQUEST_SECONDS, REQUESTS, exposition
-from cds_service.ops.store import FeedbackRow
-from cds_service.pipeline import Engine, handle, parse
-from cds_service.protocol import FeedbackRequest
+from cds_service.ops.metrics import REQUEST_SECONDS, REQUESTS, count_cards, exposition
+from cds_service.pipeline import Dependencies, parse, run_hook
+from cds_service.protocol import FeedbackEntry, FeedbackRequest
 from cds_service.services import Service, discovery
-from cds_service.web.auth import AuthenticationFailed, Authenticator
+from cds_service.settings import Settings
+from cds_service.web.auth import Authenticator
+from cds_service.web.body import check_caps, json_body
+from cds_service.web.problems import outcome_response
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cds_service.api")
 
 bp = Blueprint("cds", __name__)
 
-JSON_TYPES = ("application/json", "application/fhir+json")
+OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.readyz", "cds.metrics"})
 
 
-def _engine() -> Engine:
-    engine: Engine = current_app.extensions["cds_engine"]
-    return engine
+def _deps() -> Dependencies:
+    deps: Dependencies = current_app.extensions["cds_dependencies"]
+    return deps
 
 
 def _services() -> dict[str, Service]:
@@ -46,10 +44,20 @@ def _services() -> dict[str, Service]:
     return services
 
 
-OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.readyz", "cds.metrics"})
-DISCARD_FACTOR = 4
-"""A body over the limit is read and thrown away up to this many times the limit before the
-413, so that an ordinary client (which sends its whole body first) reads the 413."""
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["cds_settings"]
+    return settings
+
+
+def _service(service_id: str) -> Service:
+    service = _services().get(service_id)
+    if service is None:
+        raise UnknownService(f"no CDS service '{service_id[:64]}'; see GET /cds-services")
+    return service
+
+
+def _body() -> dict[str, Any]:
+    return json_body(current_app.config["MAX_CONTENT_LENGTH"])
 
 
 @bp.before_request
@@ -87,23 +95,26 @@ def authenticate() -> Response | None:
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    base = current_app.extensions["cds_settings"].public_base_url
+    base = _settings().public_base_url
     audience = base.rstrip("/") + request.path if base else request.base_url
     try:
         authenticator.verify(request.headers.get("Authorization"), audience)
     except AuthenticationFailed as failure:
         log.warning("refused %s %s: %s", request.method, request.path, failure.reason)
-        response = _outcome_response(
-            401, operation_outcome("authentication required", code="login")
-        )
+        response = outcome_response(401, _bare_401(failure))
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     return None
 
 
+def _bare_401(failure: AuthenticationFailed) -> dict[str, Any]:
+    """The body names no reason: that is for the log only."""
+    return operation_outcome(failure.message, code=failure.code)
+
+
 @bp.get("/cds-services")
 def list_services() -> Response:
-    body = discovery(_services(), _engine().knowledge)
+    body = discovery(_services().values())
     log.info("discovery", extra={"services": [s.get("id") for s in body.get("services", [])]})
     return jsonify(body)
 
@@ -114,25 +125,16 @@ def call_service(service_id: str) -> Response:
     started = time.perf_counter()
     fields: dict[str, Any] = {"service": service_id[:64], "hookInstance": None, "status": 500}
     try:
-        service = _services().get(service_id)
-        if service is None:
-            raise UnknownService(f"no CDS service '{service_id[:64]}'; see GET /cds-services")
-        body = json_body()
+        service = _service(service_id)
+        body = _body()
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
-        check_caps(body, current_app.extensions["cds_settings"])
-        outcome = handle(service, body, _engine())
-        fields.update(
-            status=200,
-            cards=outcome.cards,
-            ratings=list(outcome.ratings),
-            fetched=list(outcome.fetched),
-            skipped=outcome.skipped,
-        )
-        for indicator, rating in zip(outcome.indicators, outcome.ratings, strict=True):
-            CARDS.labels(indicator, rating).inc()
-        return jsonify(outcome.body)
-    except CdsError as error:  # the message names fields and reasons, never values
+        check_caps(body, _settings())
+        result = run_hook(service, body, _deps())
+        fields.update(status=200, **result.log_fields())
+        count_cards(result.orders)
+        return jsonify(result.body)
+    except ClientError as error:  # the message names fields and reasons, never values
         fields.update(status=error.status, error=error.code, detail=error.message[:300])
         raise
     except HTTPException as error:
@@ -145,81 +147,29 @@ def call_service(service_id: str) -> Response:
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
-    if service_id not in _services():
-        raise UnknownService(f"no CDS service '{service_id[:64]}'; see GET /cds-services")
-    entries = parse(FeedbackRequest, json_body()).feedback
+    service = _service(service_id)
+    entries = parse(FeedbackRequest, _body()).feedback
+    check_accepted(entries)
+    rows = [FeedbackRow.of(entry) for entry in entries]
+    deps = _deps()
+    if deps.store is None:  # only an app built without a store (cds-service evaluate)
+        raise ServiceUnavailable("feedback is not stored by this instance")
+    store = deps.store.feedback
+    new = store.record(
+        service.id, rows, deps.clock(), remember_overrides=service.remembers_overrides
+    )
+    log_feedback(store, service.id, rows, new)
+    return jsonify({"received": len(rows), "new": new})
+
+
+def check_accepted(entries: list[FeedbackEntry]) -> None:
+    """An accepted card names the suggestions taken (CDS Hooks 2.0)."""
     for index, entry in enumerate(entries):
         if entry.outcome == "accepted" and not entry.acceptedSuggestions:
             raise BadRequest(
                 f"feedback.{index}.acceptedSuggestions: required when the outcome is accepted",
                 expression=[f"feedback.{index}.acceptedSuggestions"],
             )
-    rows = [
-        FeedbackRow(
-            card_uuid=entry.card,
-            outcome=entry.outcome,
-            outcome_timestamp=entry.outcomeTimestamp,
-            accepted_suggestions=tuple(s.id for s in entry.acceptedSuggestions or ()),
-            override_system=_reason(entry, "system"),
-            override_code=_reason(entry, "code"),
-            override_display=_reason(entry, "display"),
-            has_user_comment=bool(entry.overrideReason and entry.overrideReason.userComment),
-        )
-        for entry in entries
-    ]
-    engine = _engine()
-    if engine.store is None:  # only an app built without a store (cds-service evaluate)
-        raise ServiceUnavailable("feedback is not stored by this instance")
-    new = engine.store.record_feedback(service_id, rows, engine.clock())
-    _log_feedback(engine, service_id, rows, new)
-    return jsonify({"received": len(rows), "new": new})
-
-
-def _log_feedback(engine: Engine, service_id: str, rows: list[FeedbackRow], new: int) -> None:
-    """One line per feedback POST (outcome counts and card ids, never a comment or a reason's
-    text), and a warning for each card that now has more than one outcome (accepted, then
-    overridden)."""
-    from sqlalchemy import select
-
-    from cds_service.ops.store import Feedback
-
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.outcome] = counts.get(row.outcome, 0) + 1
-    cards = sorted({row.card_uuid[:64] for row in rows})
-    log.info(
-        "feedback",
-        extra={
-            "service": service_id,
-            "received": len(rows),
-            "new": new,
-            "outcomes": counts,
-            "cards": cards[:100],
-        },
-    )
-    if not new or engine.store is None:
-        return
-    seen: dict[str, set[str]] = {}
-    with engine.store.engine.connect() as connection:
-        found = connection.execute(
-            select(Feedback.card_uuid, Feedback.outcome)
-            .where(Feedback.service == service_id, Feedback.card_uuid.in_(cards))
-            .distinct()
-        )
-        for card, outcome in found:
-            seen.setdefault(card, set()).add(outcome)
-    for card, outcomes in sorted(seen.items()):
-        if len(outcomes) > 1:
-            log.warning(
-                "conflicting feedback outcomes for one card",
-                extra={"service": service_id, "card": card, "outcomes": sorted(outcomes)},
-            )
-
-
-def _reason(entry: Any, field: str) -> str | None:
-    reason = entry.overrideReason.reason if entry.overrideReason else None
-    value = getattr(reason, field, None) if reason else None
-    return value if isinstance(value, str) else None
 
 
 @bp.get("/metrics")
@@ -237,166 +187,7 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Readiness: the store answers too; a 503 with an OperationOutcome when it does not."""
-    engine = _engine()
-    if engine.store is not None:
-        engine.store.ping()
+    deps = _deps()
+    if deps.store is not None:
+        deps.store.ping()
     return jsonify({"status": "ready"})
-
-
-def check_caps(body: dict[str, Any], settings: Any) -> None:
-    """The work one call may ask for: draft orders, and resources per prefetch key (a 400
-    naming the limit and its setting)."""
-    context = body.get("context")
-    drafts = context.get("draftOrders") if isinstance(context, dict) else None
-    entries = drafts.get("entry") if isinstance(drafts, dict) else None
-    if isinstance(entries, list) and len(entries) > settings.max_draft_orders:
-        raise BadRequest(
-            f"context.draftOrders has {len(entries)} entries, more than the limit of "
-            f"{settings.max_draft_orders} (CDS_MAX_DRAFT_ORDERS)",
-            expression=["context.draftOrders"],
-        )
-    prefetch = body.get("prefetch")
-    for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
-        found = value.get("entry") if isinstance(value, dict) else None
-        if isinstance(found, list) and len(found) > settings.max_prefetch_resources:
-            raise BadRequest(
-                f"prefetch.{str(key)[:64]} has more than the limit of "
-                f"{settings.max_prefetch_resources} resources (CDS_MAX_PREFETCH_RESOURCES)",
-                expression=[f"prefetch.{str(key)[:64]}"],
-            )
-
-
-def json_body() -> dict[str, Any]:
-    """The request body as a JSON object, or the right 4xx."""
-    mimetype = (request.mimetype or "").lower()
-    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
-        raise _UnsupportedMediaType(
-            f"Content-Type must be application/json, not '{request.content_type or 'none'}'"
-        )
-    raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
-    try:  # orjson decodes a large prefetch faster (see benchmarks/bench_record.py)
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:  # the standard library judges what orjson refuses
-        body = _stdlib_loads(raw)
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object", expression=["(body)"])
-    return body
-
-
-def _stdlib_loads(raw: bytes) -> Any:
-    """What orjson refuses, read as before: NaN and Infinity (a 400 naming them), depth, bad
-    encodings and invalid JSON get the standard library's message; what it accepts (a lone
-    surrogate escape, an integer of hundreds of digits, a UTF-8 BOM) is read as it reads it."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {_json_error(exc)}") from None
-
-
-def read_body(limit: int) -> bytes:
-    """The body in one read of the declared length (413 past ``limit``); a body without
-    Content-Length (chunked) is read up to ``limit`` + 1 bytes."""
-    stream = request.environ["wsgi.input"]
-    length = request.content_length
-    try:
-        if length is not None:
-            if length > limit:
-                _discard(stream, min(length, limit * DISCARD_FACTOR))
-                raise RequestEntityTooLarge()
-            data: bytes = stream.read(length)
-            return data
-        data = stream.read(limit + 1)
-    except RequestEntityTooLarge:
-        raise
-    except Exception as exc:  # a malformed chunked body, a client gone: the server's own types
-        raise BadRequest(
-            f"request body could not be read ({type(exc).__name__}); malformed chunked encoding?"
-        ) from None
-    if len(data) > limit:
-        _discard(stream, limit * (DISCARD_FACTOR - 1))
-        raise RequestEntityTooLarge()
-    return data
-
-
-def _discard(stream: Any, size: int) -> None:
-    """Read and drop up to ``size`` bytes of a body we refuse, so the client reads the 413."""
-    left = size
-    while left > 0:
-        chunk = stream.read(min(left, 1024 * 1024))
-        if not chunk:
-            return
-        left -= len(chunk)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _json_error(exc: Exception) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).split("\n", 1)[0][:200]
-
-
-class _UnsupportedMediaType(CdsError):
-    status = 415
-    code = ISSUE_NOT_SUPPORTED
-
-
-# --------------------------------------------------------------------------- errors
-
-_HTTP_ISSUE = {
-    404: "not-found",
-    405: ISSUE_NOT_SUPPORTED,
-    413: ISSUE_TOO_LONG,
-    415: ISSUE_NOT_SUPPORTED,
-}
-
-
-def _outcome_response(status: int, body: dict[str, Any]) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
-def on_cds_error(error: CdsError) -> Response:
-    response = _outcome_response(
-        error.status,
-        operation_outcome(error.message, code=error.code, expression=error.expression),
-    )
-    if error.status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
-
-
-def on_http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    message = error.description or error.name
-    if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        message = f"request body is larger than the limit of {limit} bytes"
-    response = _outcome_response(
-        status,
-        operation_outcome(message, code=_HTTP_ISSUE.get(status, ISSUE_STRUCTURE)),
-    )
-    allow = error.get_response().headers.get("Allow")
-    if allow:
-        response.headers["Allow"] = allow
-    if status == 413:
-        response.headers["Connection"] = "close"  # what is left of the body is not read
-    return response
-
-
-def on_unexpected(error: Exception) -> Response:
-    log.exception("unexpected error while handling %s %s", request.method, request.path)
-    return _outcome_response(
-        500,
-        operation_outcome("internal error; the event has been logged", code=ISSUE_EXCEPTION),
-    )
-
-
-def register(app: Flask) -> None:
-    app.register_blueprint(bp)
-    app.register_error_handler(CdsError, on_cds_error)
-    app.register_error_handler(HTTPException, on_http_error)
-    app.register_error_handler(Exception, on_unexpected)

@@ -35,6 +35,7 @@ from typing import IO, Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from cds_service.errors import Refused
 from cds_service.ops.logs import gunicorn_logger_class
 
 GC_GEN0_THRESHOLD = 50_000
@@ -73,7 +74,7 @@ def _remove_if_mine(path: str, owner: int) -> None:
 
 
 def _service() -> Any:
-    from cds_service import create_app
+    from cds_service.web.app import create_app
 
     return create_app()
 
@@ -99,15 +100,6 @@ class Server(BaseApplication):  # type: ignore[misc]
         # default threshold (700) the collector walks them dozens of times per request.
         gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
         return app
-
-
-class Refused(Exception):
-    """The front answers the request itself: ``status`` and a message naming the fault."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 _REASONS = {

@@ -13,12 +13,10 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cds_service.errors import ConfigurationError, StartupError
+
 if TYPE_CHECKING:
     from cds_service.settings import Settings
-
-
-class StartupError(Exception):
-    """A setting or resource the command needs is unusable; the message is one line."""
 
 
 # What each setting looks like, for the settings whose pydantic message does not say it.
@@ -68,7 +66,7 @@ def load_checked_settings() -> Settings:
 
 def check_trusted_issuers(settings: Settings) -> bool:
     """Parse ``CDS_TRUSTED_ISSUERS``; True when authentication is on."""
-    from cds_service.web.auth import ConfigurationError, parse_trusted_issuers
+    from cds_service.web.auth import parse_trusted_issuers
 
     try:
         return bool(parse_trusted_issuers(settings.trusted_issuers))
