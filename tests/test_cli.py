@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from builders import FIXTURES
+from support.builders import FIXTURES
 
 from cds_service.cli import main
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 import responses
-from builders import NO_PRIOR_IMAGING, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import NO_PRIOR_IMAGING, hook_request, order
+from support.clock import NOW
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 
@@ -49,9 +50,9 @@ def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[s
 
 
 @pytest.fixture
-def client() -> FlaskClient:
-    config = {"TESTING": True, "CDS_FHIR_ALLOWLIST": BASE, "CDS_FHIR_DEADLINE": 2.0}
-    return create_app(config, clock=lambda: NOW).test_client()
+def client(make_client: Callable[..., FlaskClient]) -> FlaskClient:
+    """This module's calls may read from the test FHIR server."""
+    return make_client(CDS_FHIR_ALLOWLIST=BASE, CDS_FHIR_DEADLINE=2.0)
 
 
 def call(client: FlaskClient, prefetch: dict[str, Any], **extra: Any) -> Any:

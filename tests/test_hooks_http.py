@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from builders import CPT, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
+from support.builders import CPT, hook_request, order
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 

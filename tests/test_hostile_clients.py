@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES, NO_PRIOR_IMAGING, free_port, hook_request, order, running_server
+from support.builders import (
+    FIXTURES,
+    NO_PRIOR_IMAGING,
+    free_port,
+    hook_request,
+    order,
+    running_server,
+)
 
 from cds_service import create_app
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
-from builders import FIXTURES
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import FIXTURES
+from support.clock import NOW
 
 from cds_service import create_app
 from cds_service.advice.pama import PAMA_EXTENSION, PAMA_SYSTEM

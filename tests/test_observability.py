@@ -13,11 +13,11 @@ from typing import Any
 import jwt
 import pytest
 import responses
-from builders import hook_request, load, order
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm
-from test_scenarios import NOW
+from support.builders import hook_request, load, order
+from support.clock import NOW
 
 from cds_service import create_app
 from cds_service.ops.logs import JsonFormatter

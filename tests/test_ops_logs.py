@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from builders import load
 from flask.testing import FlaskClient
+from support.builders import load
 
 from cds_service.ops.logs import JsonFormatter
 

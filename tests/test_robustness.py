@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import responses
-from builders import CGH, ICD10CM, LOINC, NO_PRIOR_IMAGING, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import CGH, ICD10CM, LOINC, NO_PRIOR_IMAGING, hook_request, order
+from support.clock import NOW
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 

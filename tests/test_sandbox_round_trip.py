@@ -12,16 +12,12 @@ import uuid
 from typing import Any
 
 import pytest
-from builders import load
 from flask.testing import FlaskClient
-from test_scenarios import NOW, PAMA_SYSTEM, PAMA_URL
+from support.builders import load
+from support.clock import NOW
+from support.pama import PAMA_SYSTEM, PAMA_URL
 
 from cds_service import create_app
-
-
-@pytest.fixture
-def client() -> FlaskClient:
-    return create_app({"TESTING": True}, clock=lambda: NOW).test_client()
 
 
 def call(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ def issuers(**extra: Any) -> str:
 
 
 @pytest.fixture
-def client() -> FlaskClient:
-    return create_app({"CDS_TRUSTED_ISSUERS": issuers()}).test_client()
+def client(make_client: Callable[..., FlaskClient]) -> FlaskClient:
+    """Authentication on, at the real time (the tokens' iat and exp are the real time's)."""
+    return make_client(now=None, TESTING=False, CDS_TRUSTED_ISSUERS=issuers())
 
 
 def claims(**changes: Any) -> dict[str, Any]:

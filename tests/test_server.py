@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES, free_port, running_server
+from support.builders import FIXTURES, free_port, running_server
 
 from cds_service import cli
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import FIXTURES
+from support.builders import FIXTURES
 
 from cds_service import __version__, cli
 from cds_service.ops.logs import gunicorn_logger_class

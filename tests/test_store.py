@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from support.clock import NOW
 
 from cds_service.ops.audit import AuditRow
 from cds_service.ops.feedback import FeedbackRow
 from cds_service.ops.store import Store
 from cds_service.ops.tables import SeenJti
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from builders import CPT, SNOMED, bundle, hook_request, order
 from flask import Flask
+from support.builders import CPT, SNOMED, bundle, hook_request, order
 
 from cds_service import create_app
 from cds_service.cli import main

@@ -7,8 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from builders import CPT, hook_request, order
 from pydantic import ValidationError
+from support.builders import CPT, hook_request, order
 
 from cds_service import create_app
 from cds_service.appraisal.criteria import age_finding

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fhir_fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"
 CPT = "http://www.ama-assn.org/go/cpt"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
