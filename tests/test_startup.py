@@ -303,7 +303,10 @@ def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Pa
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    rest = process.stderr.read() if process.stderr else ""
+    rest = ""
+    if process.stderr is not None:
+        with process.stderr:
+            rest = process.stderr.read()
     for line in [*lines, *rest.splitlines()]:
         if line.strip():
             json.loads(line)  # every line, gunicorn's included, is JSON

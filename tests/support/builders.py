@@ -129,3 +129,5 @@ def running_server(env: dict[str, str], port: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        if process.stderr is not None:
+            process.stderr.close()
