@@ -67,7 +67,7 @@ def test_every_icd10cm_code_of_the_knowledge_file_is_real() -> None:
 
 
 def test_a_code_that_is_not_real_stops_start_up(tmp_path: Path) -> None:
-    def change(data: dict) -> None:  # type: ignore[type-arg]
+    def change(data: dict) -> None:
         data["exclusions"][0]["codes"]["icd10cm"].append("M54.199")
 
     with pytest.raises(KnowledgeError, match=r"M54\.199"):

@@ -89,8 +89,8 @@ def stripped(
 ) -> tuple[FlaskClient, re.Pattern[str]]:
     data = yaml.safe_load(PACKAGED_KNOWLEDGE.read_text(encoding="utf-8"))
     names = tokens()
-    for path in SENTENCES:
-        replace_sentences(data, path, names)
+    for sentence in SENTENCES:
+        replace_sentences(data, sentence, names)
     path: Path = tmp_path_factory.mktemp("knowledge") / "stripped.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     app = create_app({"TESTING": True, "KNOWLEDGE_FILE": str(path)}, clock=lambda: NOW)

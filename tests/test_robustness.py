@@ -272,7 +272,7 @@ def test_a_patient_id_cannot_walk_out_of_the_fhir_base(mock: responses.RequestsM
     )
     assert mock.calls, "the Condition search was made"
     for call in mock.calls:
-        assert call.request.url.startswith(f"{BASE}/Condition?patient=..%2F..%2Fadmin")
+        assert str(call.request.url).startswith(f"{BASE}/Condition?patient=..%2F..%2Fadmin")
 
 
 def test_a_next_link_to_another_path_on_the_same_host_is_not_followed(
@@ -352,6 +352,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
 ) -> None:
     """Two overrides of one card at once: the second finds no remembered override yet, then
     inserts one after the first did. The feedback row must survive (insert ... on conflict)."""
+    from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
     from cds_service.ops.tables import OverriddenOrder
@@ -369,7 +370,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
     store = app.extensions["cds_store"]
     with store.engine.begin() as connection:  # the concurrent call's row
         connection.execute(
-            OverriddenOrder.__table__.insert().values(
+            insert(OverriddenOrder).values(
                 patient_id=patient,
                 order_ref="ServiceRequest/ct-1",
                 card_uuid=card,
@@ -448,7 +449,7 @@ def test_a_next_link_with_dot_segments_does_not_leave_the_base_path(
         mock.upsert(responses.GET, f"{BASE}/Condition", json=page)
         response = client.post("/cds-services/order-sign", json=conditions_from_the_server())
         assert response.status_code == 412, escape
-        assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
+        assert [str(c.request.url).split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
 
 
 def test_a_prefetch_next_link_with_dot_segments_is_not_followed(

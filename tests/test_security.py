@@ -42,7 +42,7 @@ EC_KEY = ec.generate_private_key(ec.SECP384R1())
 EC256_KEY = ec.generate_private_key(ec.SECP256R1())
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_EC_KEY = ec.generate_private_key(ec.SECP384R1())
-KEYS = {
+KEYS: dict[str, tuple[Any, str]] = {
     "ec-1": (EC_KEY, "ES384"),
     "ec256-1": (EC256_KEY, "ES256"),
     "rsa-1": (RSA_KEY, "RS384"),
