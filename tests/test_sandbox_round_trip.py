@@ -18,6 +18,7 @@ from support.clock import NOW
 from support.pama import PAMA_SYSTEM, PAMA_URL
 
 from cds_service import create_app
+from cds_service.errors import StartupError
 
 
 def call(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -92,5 +93,5 @@ def test_the_delete_create_form_for_ehrs_that_want_it() -> None:
 
 
 def test_an_unknown_replace_action_stops_start_up() -> None:
-    with pytest.raises(ValueError, match="replace_action"):
+    with pytest.raises(StartupError, match="CDS_REPLACE_ACTION: expected"):
         create_app({"TESTING": True, "REPLACE_ACTION": "swap"})

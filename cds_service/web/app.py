@@ -21,12 +21,12 @@ from cds_service.pipeline import Dependencies, FetcherFactory
 from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
 from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
-from cds_service.settings import Settings, load_settings
+from cds_service.settings import Settings
 from cds_service.web import routes
 from cds_service.web.auth import Authenticator, IssuerConfig, KeyResolver, parse_trusted_issuers
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.problems import register_error_handlers
-from cds_service.web.startup import ensure_sqlite_directory
+from cds_service.web.startup import ensure_sqlite_directory, load_checked_settings
 
 log = logging.getLogger("cds_service")
 
@@ -193,4 +193,4 @@ def _split_config(
             overrides[name] = value
         else:
             flask_config[key] = value
-    return load_settings(overrides), flask_config
+    return load_checked_settings(overrides), flask_config

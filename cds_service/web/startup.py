@@ -45,14 +45,15 @@ def env_name(field: str) -> str:
     return f"CDS_{field.upper()}"
 
 
-def load_checked_settings() -> Settings:
-    """The settings from the environment, or a :class:`StartupError` naming each bad one."""
+def load_checked_settings(overrides: dict[str, object] | None = None) -> Settings:
+    """The settings from the environment (and ``overrides``), or a :class:`StartupError`
+    naming each bad one."""
     from pydantic import ValidationError
 
     from cds_service.settings import load_settings
 
     try:
-        return load_settings()
+        return load_settings(overrides)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
