@@ -407,21 +407,20 @@ def production_gc() -> None:
 
 
 STAGES: list[tuple[str, str, str, int]] = [  # module, attribute, label, depth
-    ("cds_service.web.routes", "json_body", "decode the request (api.json_body)", 0),
-    ("cds_service.web.routes", "handle", "hooks.handle", 0),
+    ("cds_service.web.routes", "json_body", "decode the request (body.json_body)", 0),
+    ("cds_service.web.routes", "run_hook", "pipeline.run_hook", 0),
     ("cds_service.pipeline", "parse", "validate the request (pydantic)", 1),
     ("cds_service.pipeline", "read_draft_orders", "draft orders", 1),
-    ("cds_service.pipeline", "gather", "record (record.gather)", 1),
+    ("cds_service.pipeline", "gather", "record (prefetch.gather)", 1),
     ("cds_service.record.relevance", "Selector.scan", "one pass: checks, counts, relevance", 2),
     ("cds_service.record.prefetch", "read_scanned", "read what the pass kept", 2),
     ("cds_service.record.prefetch", "is_valid", "fhir.resources validation", 3),
     ("cds_service.pipeline", "appraise", "rules (criteria.appraise)", 1),
     ("cds_service.clinical.knowledge", "Knowledge.text_affirms", "ConText on texts", 2),
-    ("cds_service.ops.store", "Store.overridden_orders", "store: overridden orders", 1),
-    ("cds_service.pipeline", "respond", "cards (cards.respond)", 1),
-    ("cds_service.ops.store", "Store.record_call", "store: audit write", 1),
-    ("cds_service.pipeline", "response_body", "response dict", 1),
-    ("cds_service.pipeline", "to_wire", "response dict (pydantic dump)", 1),
+    ("cds_service.ops.audit", "AuditTrail.overridden_orders", "store: overridden orders", 1),
+    ("cds_service.advice.appraised", "Adviser.advise", "cards (Adviser.advise)", 1),
+    ("cds_service.ops.audit", "AuditTrail.record_call", "store: audit write", 1),
+    ("cds_service.pipeline", "to_wire", "response dict (pydantic dump)", 0),
     ("cds_service.web.routes", "jsonify", "encode the response (jsonify)", 0),
 ]
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 __version__ = "0.1.0"
+"""The one source of the version: pyproject.toml reads it, and so does ``--version``."""
 
 
 def create_app(
