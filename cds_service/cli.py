@@ -293,13 +293,9 @@ def _report() -> int:
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
     from cds_service.clinical.knowledge import load_knowledge
-    from cds_service.ops.terminology import (
-        Expansions,
-        KnowledgeUpdater,
-        TerminologyClient,
-        safe_url,
-        write_cache,
-    )
+    from cds_service.ops.expansion_cache import Expansions, write_cache
+    from cds_service.ops.knowledge_updater import KnowledgeUpdater
+    from cds_service.ops.terminology import TerminologyClient, safe_url
 
     settings = _checked_settings()
     target = output or settings.terminology_cache

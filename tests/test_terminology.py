@@ -21,7 +21,8 @@ from cds_service import create_app
 from cds_service.cli import main
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
 from cds_service.errors import TerminologyError
-from cds_service.ops.terminology import KnowledgeUpdater, TerminologyClient
+from cds_service.ops.knowledge_updater import KnowledgeUpdater
+from cds_service.ops.terminology import TerminologyClient
 from cds_service.settings import Settings
 
 TX = "https://tx.example.org/fhir"

@@ -13,10 +13,11 @@ from flask_cors import CORS
 
 from cds_service.advice.cards import CardPolicy
 from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.ops.knowledge_updater import KnowledgeUpdater
 from cds_service.ops.logs import configure_logging
 from cds_service.ops.metrics import count_fetches
 from cds_service.ops.store import Store
-from cds_service.ops.terminology import KnowledgeUpdater, TerminologyClient
+from cds_service.ops.terminology import TerminologyClient
 from cds_service.pipeline import Dependencies, FetcherFactory
 from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
 from cds_service.record.fhir_client import cookieless_session
