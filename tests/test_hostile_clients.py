@@ -304,7 +304,7 @@ def test_a_dripping_fhir_server_holds_no_fetch_thread_past_the_deadline(
     ],
 )
 def test_the_front_sees_where_a_request_ends(parts: list[bytes]) -> None:
-    from cds_service.web.server import RequestFraming
+    from cds_service.web.framing import RequestFraming
 
     framing = RequestFraming(max_body=100)
     with framing.spool:
@@ -326,7 +326,7 @@ def test_the_front_sees_where_a_request_ends(parts: list[bytes]) -> None:
 )
 def test_the_front_refuses_what_it_cannot_frame(head: bytes, status: int) -> None:
     from cds_service.errors import Refused
-    from cds_service.web.server import RequestFraming
+    from cds_service.web.framing import RequestFraming
 
     framing = RequestFraming(max_body=100)
     with framing.spool, pytest.raises(Refused) as refused:
