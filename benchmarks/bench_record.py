@@ -398,7 +398,7 @@ request_body = realistic_body  # what the load test sends
 def production_gc() -> None:
     """The collector settings ``cds-service serve`` applies once the app is loaded."""
     try:
-        from cds_service.server import GC_GEN0_THRESHOLD as threshold
+        from cds_service.web.server import GC_GEN0_THRESHOLD as threshold
     except ImportError:  # pragma: no cover - the server module moved it
         threshold = 50_000
     gc.collect()
@@ -407,22 +407,21 @@ def production_gc() -> None:
 
 
 STAGES: list[tuple[str, str, str, int]] = [  # module, attribute, label, depth
-    ("cds_service.api", "json_body", "decode the request (api.json_body)", 0),
-    ("cds_service.api", "handle", "hooks.handle", 0),
-    ("cds_service.hooks", "parse", "validate the request (pydantic)", 1),
-    ("cds_service.hooks", "read_draft_orders", "draft orders", 1),
-    ("cds_service.hooks", "gather", "record (record.gather)", 1),
-    ("cds_service.relevance", "Selector.scan", "one pass: checks, counts, relevance", 2),
-    ("cds_service.record", "read_scanned", "read what the pass kept", 2),
-    ("cds_service.record", "is_valid", "fhir.resources validation", 3),
-    ("cds_service.hooks", "appraise", "rules (criteria.appraise)", 1),
-    ("cds_service.knowledge", "Knowledge.text_affirms", "ConText on texts", 2),
-    ("cds_service.store", "Store.overridden_orders", "store: overridden orders", 1),
-    ("cds_service.hooks", "respond", "cards (cards.respond)", 1),
-    ("cds_service.store", "Store.record_call", "store: audit write", 1),
-    ("cds_service.hooks", "response_body", "response dict", 1),
-    ("cds_service.hooks", "to_wire", "response dict (pydantic dump)", 1),
-    ("cds_service.api", "jsonify", "encode the response (jsonify)", 0),
+    ("cds_service.web.routes", "json_body", "decode the request (body.json_body)", 0),
+    ("cds_service.web.routes", "run_hook", "pipeline.run_hook", 0),
+    ("cds_service.pipeline", "parse", "validate the request (pydantic)", 1),
+    ("cds_service.pipeline", "read_draft_orders", "draft orders", 1),
+    ("cds_service.pipeline", "gather", "record (prefetch.gather)", 1),
+    ("cds_service.record.relevance", "Selector.scan", "one pass: checks, counts, relevance", 2),
+    ("cds_service.record.prefetch", "read_scanned", "read what the pass kept", 2),
+    ("cds_service.record.prefetch", "is_valid", "fhir.resources validation", 3),
+    ("cds_service.pipeline", "appraise", "rules (criteria.appraise)", 1),
+    ("cds_service.clinical.knowledge", "Knowledge.text_affirms", "ConText on texts", 2),
+    ("cds_service.ops.audit", "AuditTrail.overridden_orders", "store: overridden orders", 1),
+    ("cds_service.advice.appraised", "Adviser.advise", "cards (Adviser.advise)", 1),
+    ("cds_service.ops.audit", "AuditTrail.record_call", "store: audit write", 1),
+    ("cds_service.pipeline", "to_wire", "response dict (pydantic dump)", 0),
+    ("cds_service.web.routes", "jsonify", "encode the response (jsonify)", 0),
 ]
 
 

@@ -13,8 +13,8 @@ import os
 import orjson
 from flask import Flask, Response, jsonify, request
 
-from cds_service.server import serve
 from cds_service.settings import load_settings
+from cds_service.web.server import serve
 
 
 def floor_app() -> Flask:

@@ -42,7 +42,7 @@ def start(port: int, worker_class: str | None) -> subprocess.Popen[bytes]:
     code = "from cds_service import cli\nraise SystemExit(cli.main(['serve', '--port', '%d']))"
     if worker_class:  # gunicorn's plain worker, for comparison
         code = (
-            "import cds_service.server as s\n"
+            "import cds_service.web.server as s\n"
             "load = s.Server.load_config\n"
             "def load_config(self):\n"
             f"    self.options['worker_class'] = {worker_class!r}\n"
@@ -140,7 +140,7 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    print(f"worker: {args.worker_class or 'cds_service.server.BufferingWorker'}")
+    print(f"worker: {args.worker_class or 'cds_service.web.server.BufferingWorker'}")
     print(summary("alone", *alone))
     print(summary(f"with {args.clients} slow clients", *during))
 

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-    from cds_service.hooks import FetcherFactory
+    from cds_service.pipeline import FetcherFactory
     from cds_service.settings import Settings
 
 __all__ = ["create_app"]
 __version__ = "0.1.0"
+"""The one source of the version: pyproject.toml reads it, and so does ``--version``."""
 
 
 def create_app(
@@ -27,7 +28,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     fetcher_for: FetcherFactory | None = None,
 ) -> Flask:
-    """Build the Flask app (see :func:`cds_service.app.create_app`)."""
-    from cds_service.app import create_app as build
+    """Build the Flask app (see :func:`cds_service.web.app.create_app`)."""
+    from cds_service.web.app import create_app as build
 
     return build(config, clock=clock, fetcher_for=fetcher_for)

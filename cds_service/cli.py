@@ -11,15 +11,14 @@ import dataclasses
 import json
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cds_service import __version__
-from cds_service.errors import CdsError, operation_outcome
-from cds_service.knowledge import KnowledgeError
-from cds_service.startup import StartupError
+from cds_service.clinical.knowledge import KnowledgeError
+from cds_service.errors import ClientError, StartupError, TerminologyError, operation_outcome
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -60,15 +59,26 @@ _EVALUATE_SETTINGS = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per job, each listing the settings it reads."""
+    top = argparse.ArgumentParser(
         prog="cds-service",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"cds-service {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    top.add_argument("--version", action="version", version=f"cds-service {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_command(_adder(commands))
+    _evaluate_command(_adder(commands))
+    _store_commands(_adder(commands))
+    _knowledge_commands(_adder(commands))
+    return top
 
+
+Adder = Callable[[str, str, str], argparse.ArgumentParser]
+
+
+def _adder(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Adder:
     def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
@@ -78,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
+    return command
+
+
+def _serve_command(command: Adder) -> None:
     serve = command(
         "serve",
         "run the HTTP service under gunicorn (--dev: Flask's reloader)",
@@ -101,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dev", action="store_true", help="Flask's development server with the reloader"
     )
 
+
+def _evaluate_command(command: Adder) -> None:
     evaluate = command(
         "evaluate",
         "print the CDS Hooks response for a hook request file, without a server (nothing is "
@@ -116,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default: now)",
     )
 
+
+def _store_commands(command: Adder) -> None:
     database = command(
         "db",
         "manage the store: 'db upgrade' creates any missing tables",
@@ -127,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "print calls, cards, acceptances and overrides per service and rating",
         _reads("CDS_DATABASE_URL") + " (the store must exist)\n" + STORE,
     )
+
+
+def _knowledge_commands(command: Adder) -> None:
     terminology = command(
         "terminology",
         "SNOMED CT expansions from CDS_TERMINOLOGY_URL: 'terminology refresh' writes the file",
@@ -146,7 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="file to write (default CDS_TERMINOLOGY_CACHE)",
     )
-
     review = command(
         "knowledge",
         "'knowledge explain' prints the knowledge file as a review sheet a clinician can sign",
@@ -155,28 +175,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     review.add_argument("action", choices=["explain"], help="print the review sheet")
     review.add_argument("--format", choices=["md", "html"], default="md", help="default md")
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args.host, args.port, args.workers, args.threads, args.dev)
-        if args.command == "db":
-            return _db_upgrade()
-        if args.command == "report":
-            return _report()
-        if args.command == "terminology":
-            return _terminology_refresh(args.output)
-        if args.command == "knowledge":
-            return _explain(args.format)
-        return _evaluate(args.request, args.now)
-    except (KnowledgeError, StartupError) as exc:
-        print(f"cds-service: {exc}", file=sys.stderr)
+        return _run(args)
+    except STARTUP_ERRORS as exc:
+        print(f"cds-service: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+STARTUP_ERRORS = (StartupError, KnowledgeError)
+"""Reported in one line (see :mod:`cds_service.errors`)."""
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args.host, args.port, args.workers, args.threads, args.dev)
+    if args.command == "db":
+        return _db_upgrade()
+    if args.command == "report":
+        return _report()
+    if args.command == "terminology":
+        return _terminology_refresh(args.output)
+    if args.command == "knowledge":
+        return _explain(args.format)
+    return _evaluate(args.request, args.now)
 
 
 def _explain(form: str) -> int:
     """Print the review sheet of the knowledge file in use."""
-    from cds_service.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
-    from cds_service.review import explain, to_html
+    from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+    from cds_service.clinical.review import explain, to_html
 
     path = _checked_settings().knowledge_file or PACKAGED_KNOWLEDGE
     sheet = explain(load_knowledge(path), path)
@@ -201,7 +235,7 @@ def aware_datetime(value: str) -> datetime:
 
 def _checked_settings(store: bool = False, *, must_exist: bool = False) -> Settings:
     """The settings, every one validated; the store reached when asked (one-line errors)."""
-    from cds_service.startup import check_store, check_trusted_issuers, load_checked_settings
+    from cds_service.web.startup import check_store, check_trusted_issuers, load_checked_settings
 
     settings = load_checked_settings()
     check_trusted_issuers(settings)
@@ -211,7 +245,7 @@ def _checked_settings(store: bool = False, *, must_exist: bool = False) -> Setti
 
 
 def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> int:
-    from cds_service.startup import check_port
+    from cds_service.web.startup import check_port
 
     if any(n is not None and n < 1 for n in (workers, threads)):
         raise StartupError("--workers and --threads must be whole numbers > 0")
@@ -222,7 +256,7 @@ def _serve(host: str, port: int, workers: int | None, threads: int | None, dev: 
 
         create_app().run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         return 0
-    from cds_service.server import serve
+    from cds_service.web.server import serve
 
     serve(
         host,
@@ -242,13 +276,14 @@ def _db_upgrade() -> int:
 
 def _safe_url(url: str) -> str:
     """The database URL without its password."""
-    from cds_service.startup import safe_url
+    from cds_service.web.startup import safe_url
 
     return safe_url(url)
 
 
 def _report() -> int:
-    from cds_service.store import Store
+    from cds_service.ops.report import format_report
+    from cds_service.ops.store import Store
 
     store = Store(_checked_settings(store=True, must_exist=True).database_url)
     print(format_report(store.report()))
@@ -257,15 +292,10 @@ def _report() -> int:
 
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
-    from cds_service.knowledge import load_knowledge
-    from cds_service.terminology import (
-        Expansions,
-        KnowledgeUpdater,
-        TerminologyClient,
-        TerminologyError,
-        safe_url,
-        write_cache,
-    )
+    from cds_service.clinical.knowledge import load_knowledge
+    from cds_service.ops.expansion_cache import Expansions, write_cache
+    from cds_service.ops.knowledge_updater import KnowledgeUpdater
+    from cds_service.ops.terminology import TerminologyClient, safe_url
 
     settings = _checked_settings()
     target = output or settings.terminology_cache
@@ -292,42 +322,21 @@ def _terminology_refresh(output: Path | None) -> int:
     return 0
 
 
-def format_report(lines: list[dict[str, object]]) -> str:
-    """The report as a plain-text table, with the override reasons under each line."""
-    if not lines:
-        return "No hook calls recorded yet."
-    header = (
-        f"{'service':<14} {'rating':<34} {'calls':>6} {'orders':>7} {'cards':>6} "
-        f"{'accepted':>9} {'overridden':>11}"
-    )
-    out = [header, "-" * len(header)]
-    for line in lines:
-        out.append(
-            f"{line['service']!s:<14} {line['rating']!s:<34} {line['calls']!s:>6} "
-            f"{line['orders']!s:>7} {line['cards']!s:>6} {line['accepted']!s:>9} "
-            f"{line['overridden']!s:>11}"
-        )
-        reasons = line["reasons"]
-        assert isinstance(reasons, dict)
-        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
-            out.append(f"{'':<16}override reason: {reason} ({count})")
-    return "\n".join(out)
-
-
 def _evaluate(path: Path, now: datetime | None) -> int:
-    from cds_service import create_app
-    from cds_service.hooks import handle
-
+    """Print the response to a hook request file; nothing recorded, no server started."""
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"cds-service: cannot read {path}: {exc}", file=sys.stderr)
         return 2
     _checked_settings()
+    from cds_service.pipeline import run_hook
+    from cds_service.web.app import create_app
+
     # evaluate records nothing and serves nothing: no store, no server warnings
     config = {"CDS_DATABASE_URL": "sqlite://", "SERVER_WARNINGS": False}
     app = create_app(config) if now is None else create_app(config, clock=lambda: now)
-    engine = dataclasses.replace(app.extensions["cds_engine"], store=None)  # nothing recorded
+    deps = dataclasses.replace(app.extensions["cds_dependencies"], store=None)
     services = app.extensions["cds_services"]
     hook = body.get("hook") if isinstance(body, dict) else None
     service = services.get(hook) if isinstance(hook, str) else None
@@ -335,19 +344,18 @@ def _evaluate(path: Path, now: datetime | None) -> int:
         print(f"cds-service: {path}: 'hook' must be one of {sorted(services)}", file=sys.stderr)
         return 2
     try:
-        response = handle(service, body, engine)
-    except CdsError as exc:
-        json.dump(
-            operation_outcome(exc.message, code=exc.code, expression=exc.expression),
-            sys.stdout,
-            indent=2,
-            ensure_ascii=False,
-        )
-        print()
+        answer = run_hook(service, body, deps).body
+    except ClientError as exc:
+        answer = operation_outcome(exc.message, code=exc.code, expression=exc.expression)
+        _print_json(answer)
         return 1
-    json.dump(response.body, sys.stdout, indent=2, ensure_ascii=False)
-    print()
+    _print_json(answer)
     return 0
+
+
+def _print_json(document: object) -> None:
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    print()
 
 
 if __name__ == "__main__":

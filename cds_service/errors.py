@@ -1,8 +1,27 @@
-"""The service's exception tree and the OperationOutcome bodies its errors carry.
+"""The service's one exception tree, and the OperationOutcome bodies its client errors carry.
 
-Everything a client can get wrong becomes a :class:`CdsError` with an HTTP status; the API
-layer turns it into ``application/json`` with a FHIR OperationOutcome body. No stack trace,
-no HTML, no request content beyond what names the fault.
+::
+
+    ServiceError                   every error the service raises on purpose
+    ├── StartupError               a setting or resource unusable at start-up: the command
+    │   │                          prints one line (``cds-service: ...``), exit status 2
+    │   └── ConfigurationError     CDS_TRUSTED_ISSUERS cannot be used
+    ├── ClientError                what the caller is told: an HTTP status and a FHIR issue
+    │   │                          code, answered as an OperationOutcome (never a traceback)
+    │   ├── BadRequest             400  malformed JSON or body, a request breaking CDS Hooks
+    │   ├── AuthenticationFailed   401  no valid JWT; ``reason`` goes to the log only
+    │   ├── UnknownService         404
+    │   ├── MissingData            412  data the rules need can be neither sent nor fetched
+    │   ├── UnsupportedMediaType   415
+    │   ├── Refused                400/408/413/431 from the server's front, before Flask
+    │   └── StoreUnavailable       503  the store is locked, full or unreachable
+    └── UpstreamError              a server the service calls failed; ``reason`` says how
+        ├── FhirFetchError         the EHR's FHIR server (the call then gets 412 for the key)
+        └── TerminologyError       the terminology server (the expansions in use are kept)
+
+``KnowledgeError`` (a knowledge file that cannot be used) is a start-up error too, defined
+with the knowledge schema in :mod:`cds_service.clinical.knowledge`; until that module is split
+it derives from ``Exception``, so the command catches it beside :class:`StartupError`.
 """
 
 from __future__ import annotations
@@ -19,7 +38,25 @@ ISSUE_INCOMPLETE = "incomplete"
 ISSUE_EXCEPTION = "exception"
 
 
-class CdsError(Exception):
+class ServiceError(Exception):
+    """The root: every error the service raises on purpose."""
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+class StartupError(ServiceError):
+    """A setting or resource the command needs is unusable; the message is one line."""
+
+
+class ConfigurationError(StartupError):
+    """``CDS_TRUSTED_ISSUERS`` cannot be used."""
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class ClientError(ServiceError):
     """An error the client is told about, with its HTTP status and FHIR issue code."""
 
     status: int = 400
@@ -31,27 +68,76 @@ class CdsError(Exception):
         self.expression = expression or []
 
 
-class BadRequest(CdsError):
+class BadRequest(ClientError):
     """The request breaks the CDS Hooks 2.0 specification or is not valid JSON."""
 
 
-class UnknownService(CdsError):
+class AuthenticationFailed(ClientError):
+    """The request is not from a trusted CDS client; ``reason`` is for the log only."""
+
+    status = 401
+    code = "login"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("authentication required")
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class UnknownService(ClientError):
     status = 404
     code = ISSUE_NOT_FOUND
 
 
-class MissingData(CdsError):
+class MissingData(ClientError):
     """Data the rules need is neither in the prefetch nor obtainable from the FHIR server."""
 
     status = 412
     code = ISSUE_INCOMPLETE
 
 
-class StoreUnavailable(CdsError):
+class UnsupportedMediaType(ClientError):
+    """The body is not JSON."""
+
+    status = 415
+    code = ISSUE_NOT_SUPPORTED
+
+
+class Refused(ClientError):
+    """The server's front answers the request itself: ``status`` and a message naming the
+    fault (a slow, oversized or malformed request that never reaches a worker thread)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StoreUnavailable(ClientError):
     """The store (database) cannot be used: locked, full, unreachable. A 503, never a 401."""
 
     status = 503
     code = "transient"
+
+
+# --------------------------------------------------------------------------- upstream
+
+
+class UpstreamError(ServiceError):
+    """A server the service calls could not answer; ``reason`` names why (never a token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FhirFetchError(UpstreamError):
+    """The FHIR server could not provide the data (network, status, body, deadline, paging)."""
+
+
+class TerminologyError(UpstreamError):
+    """The terminology server could not expand a root (network, status, body, limits)."""
 
 
 def operation_outcome(

@@ -1,16 +1,44 @@
-"""The registry of CDS services: the single source of the discovery document and the handlers.
+"""The registry of CDS services: the single source of the discovery document and of what each
+service reads and does.
 
-A service's description, hook, prefetch and context model live together here, so discovery
-cannot drift from what the handler reads.
+A service owns its description, hook, context model, prefetch (each key with what happens when
+its data cannot be had), which orders it appraises and whether it honours the clinician's
+earlier overrides, so that discovery cannot drift from what the pipeline does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from cds_service.knowledge import Knowledge
+from cds_service.clinical.knowledge import Knowledge
 from cds_service.protocol import OrderSelectContext, OrderSignContext, ServiceDescription
+from cds_service.record.drafts import selected
+from cds_service.record.facts import Order
+from cds_service.record.templates import prefetch_templates
+
+
+class WhenUnavailable(StrEnum):
+    """What a prefetch key's data that can be neither sent nor fetched does to the call."""
+
+    REFUSE_CALL = "refuse-call"
+    """412 naming the key: the rules never run on a record that may lack what would exclude."""
+
+
+class OrderScope(StrEnum):
+    SELECTIONS = "selections"
+    """The orders named in ``context.selections`` (order-select)."""
+    ALL_DRAFTS = "all-drafts"
+    """Every draft order (order-sign)."""
+
+
+@dataclass(frozen=True)
+class PrefetchKey:
+    name: str
+    template: str
+    when_unavailable: WhenUnavailable = WhenUnavailable.REFUSE_CALL
 
 
 @dataclass(frozen=True)
@@ -20,49 +48,41 @@ class Service:
     title: str
     description: str
     context_model: type[OrderSignContext]
-    selected_orders_only: bool
+    prefetch: tuple[PrefetchKey, ...]
+    scope: OrderScope
+    hides_overridden_cards: bool
+    """Looks up the cards overridden at order-select, and shows them no more (order-sign)."""
+    remembers_overrides: bool
+    """An override of one of its cards hides that card from later calls (order-select)."""
+
+    @property
+    def templates(self) -> dict[str, str]:
+        return {key.name: key.template for key in self.prefetch}
+
+    def orders_to_appraise(self, drafts: Sequence[Order], context: OrderSignContext) -> list[Order]:
+        """The draft orders this service appraises, in Bundle order."""
+        if self.scope is OrderScope.SELECTIONS and isinstance(context, OrderSelectContext):
+            return selected(drafts, context.selections)
+        return list(drafts)
+
+    def description_document(self) -> dict[str, Any]:
+        """Its entry in the discovery document."""
+        return ServiceDescription(
+            hook=self.hook,
+            title=self.title,
+            description=self.description,
+            id=self.id,
+            prefetch=self.templates,
+        ).model_dump(exclude_none=True)
 
 
-def prefetch_templates(knowledge: Knowledge) -> dict[str, str]:
-    """Patient, the patient's Conditions, the Observations the rules read, and the imaging
-    already done (the variant is for initial imaging)."""
-    codes = ",".join(sorted(knowledge.observation_codes_of_interest))
-    studies = study_code_filter(knowledge)
-    findings = finding_code_filter(knowledge)
-    return {
-        "patient": "Patient/{{context.patientId}}",
-        "conditions": "Condition?patient={{context.patientId}}",
-        # the vital signs the rules read, and examination findings coded as an exclusion's
-        "observations": f"Observation?patient={{{{context.patientId}}}}&code={codes},{findings}",
-        # examination findings whose coded value is an exclusion's ("numbness" as the value)
-        "observationValues": (
-            f"Observation?patient={{{{context.patientId}}}}&value-concept={findings}"
-        ),
-        "procedures": f"Procedure?patient={{{{context.patientId}}}}&code={studies}",
-        "diagnosticReports": f"DiagnosticReport?patient={{{{context.patientId}}}}&code={studies}",
-        # ImagingStudy has no standard search on its procedure code: all of the patient's
-        "imagingStudies": "ImagingStudy?patient={{context.patientId}}",
-    }
-
-
-def finding_code_filter(knowledge: Knowledge) -> str:
-    """The exclusion groups' SNOMED CT concepts as ``system|code`` tokens (the listed ones:
-    a terminology server's descendants would make the query too long)."""
-    snomed = knowledge.code_systems["snomed"].uri
-    concepts = sorted({c for group in knowledge.exclusions for c in group.codes.snomed})
-    return ",".join(f"{snomed}|{code}" for code in concepts)
-
-
-def study_code_filter(knowledge: Knowledge) -> str:
-    """Every code of the procedure table, as a token search without a system: EHRs send the
-    same codes under other system URIs too (OIDs, ``https://loinc.org``), and the record layer
-    keeps only the codings whose system and code identify a row."""
-    return ",".join(sorted({code for _, code in knowledge.procedure_by_code}))
+def prefetch_keys(templates: Mapping[str, str]) -> tuple[PrefetchKey, ...]:
+    return tuple(PrefetchKey(name, template) for name, template in templates.items())
 
 
 def build_services(knowledge: Knowledge) -> dict[str, Service]:
-    topic = knowledge.guideline.title
-    variant = knowledge.variant.title
+    topic, variant = knowledge.guideline.title, knowledge.variant.title
+    prefetch = prefetch_keys(prefetch_templates(knowledge))
     services = [
         Service(
             id="order-select",
@@ -74,7 +94,10 @@ def build_services(knowledge: Knowledge) -> dict[str, Service]:
                 "studies rated Usually not appropriate."
             ),
             context_model=OrderSelectContext,
-            selected_orders_only=True,
+            prefetch=prefetch,
+            scope=OrderScope.SELECTIONS,
+            hides_overridden_cards=False,
+            remembers_overrides=True,
         ),
         Service(
             id="order-sign",
@@ -85,24 +108,15 @@ def build_services(knowledge: Knowledge) -> dict[str, Service]:
                 f"'{variant}' before signing, and records the rating on each order."
             ),
             context_model=OrderSignContext,
-            selected_orders_only=False,
+            prefetch=prefetch,
+            scope=OrderScope.ALL_DRAFTS,
+            hides_overridden_cards=True,
+            remembers_overrides=False,
         ),
     ]
     return {service.id: service for service in services}
 
 
-def discovery(services: dict[str, Service], knowledge: Knowledge) -> dict[str, Any]:
+def discovery(services: Iterable[Service]) -> dict[str, Any]:
     """The ``GET /cds-services`` document, generated from the registry."""
-    prefetch = prefetch_templates(knowledge)
-    return {
-        "services": [
-            ServiceDescription(
-                hook=s.hook,
-                title=s.title,
-                description=s.description,
-                id=s.id,
-                prefetch=prefetch,
-            ).model_dump(exclude_none=True)
-            for s in services.values()
-        ]
-    }
+    return {"services": [s.description_document() for s in services]}

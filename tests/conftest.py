@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,26 +14,65 @@ from flask.testing import FlaskClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Every app the tests create keeps its store in a throw-away SQLite file, unless
-# CDS_DATABASE_URL already points somewhere (PostgreSQL in CI): the same tests then run on it.
-os.environ.setdefault(
-    "CDS_DATABASE_URL",
-    f"sqlite:///{tempfile.mkdtemp(prefix='cds-service-tests-')}/store.sqlite3",
-)
-# ... and never reads or writes the user's SNOMED CT expansion cache, nor a terminology server.
+# No test reads or writes the user's SNOMED CT expansion cache, nor a terminology server.
 os.environ["CDS_TERMINOLOGY_CACHE"] = (
     f"{tempfile.mkdtemp(prefix='cds-service-tests-')}/snomed-expansions.json"
 )
 os.environ.pop("CDS_TERMINOLOGY_URL", None)
+SHARED_DATABASE = os.environ.get("CDS_DATABASE_URL", "")
+"""A database CI points the tests at (PostgreSQL): emptied before each test instead."""
+# Apps built outside a test (module-scoped fixtures) use a throw-away file, never the user's.
+os.environ.setdefault(
+    "CDS_DATABASE_URL",
+    f"sqlite:///{tempfile.mkdtemp(prefix='cds-service-tests-')}/store.sqlite3",
+)
 
-from cds_service import create_app
+from support.clock import NOW  # noqa: E402
+from support.stores import empty_database  # noqa: E402
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+from cds_service import create_app  # noqa: E402
+from cds_service.pipeline import FetcherFactory  # noqa: E402
+
+MakeClient = Callable[..., FlaskClient]
+
+
+@pytest.fixture(autouse=True)
+def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test gets a store of its own: a new SQLite file, or the CI database emptied."""
+    if SHARED_DATABASE and not SHARED_DATABASE.startswith("sqlite"):
+        empty_database(SHARED_DATABASE)
+        return SHARED_DATABASE
+    url = f"sqlite:///{tmp_path}/store.sqlite3"
+    monkeypatch.setenv("CDS_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture
-def app() -> Flask:
-    return create_app({"TESTING": True}, clock=lambda: NOW)
+def make_app() -> Callable[..., Flask]:
+    """``make_app(**config)``: an app at the tests' clock (``now=None``: the real one), with
+    settings by name (``CDS_FHIR_ALLOWLIST=...``) and the test's own store."""
+
+    def make(
+        now: datetime | None = NOW,
+        fetcher_for: FetcherFactory | None = None,
+        **config: object,
+    ) -> Flask:
+        settings = {"TESTING": True, **config}
+        clock = None if now is None else (lambda: now)
+        return create_app(settings, clock=clock, fetcher_for=fetcher_for)
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_app: Callable[..., Flask]) -> MakeClient:
+    """``make_client(**config)``: a test client of ``make_app(**config)``."""
+    return lambda **config: make_app(**config).test_client()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
 
 
 @pytest.fixture

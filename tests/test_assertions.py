@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from cds_service.assertions import MAX_TEXT_CHARS, GroupPhrases, TextReader
-from cds_service.knowledge import load_knowledge
+from cds_service.clinical.assertions import MAX_TEXT_CHARS, GroupPhrases, TextReader
+from cds_service.clinical.knowledge import load_knowledge
 
 KNOWLEDGE = load_knowledge()
 EXAMPLES = [
@@ -153,7 +153,7 @@ def test_pyrush_the_clinical_sentence_splitter_is_silenced_too(
     through loguru; once the service has loaded its reader, that logging is off."""
     import medspacy
 
-    from cds_service.assertions import silence_libraries
+    from cds_service.clinical.assertions import silence_libraries
 
     silence_libraries()
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from builders import FIXTURES
+from support.builders import FIXTURES
 
 from cds_service.cli import main
 
@@ -46,3 +46,50 @@ def test_a_broken_knowledge_file_stops_the_command(
     path = FIXTURES / "scenarios" / "sandbox-imaging-screen.json"
     assert main(["evaluate", str(path)]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+BAD_SETTINGS = [
+    ("CDS_TRUSTED_ISSUERS", "not json"),
+    ("CDS_TRUSTED_ISSUERS", '{"https://ehr.example": {"jwks_url": 1}}'),
+    ("CDS_LOG_LEVEL", "verbose"),
+    ("CDS_DATABASE_URL", "sqlite:////proc/no/such/store.sqlite3"),
+    ("CDS_DATABASE_URL", "nosuchdriver://host/db"),
+]
+COMMANDS = [["db", "upgrade"], ["report"], ["knowledge", "explain"]]
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        (command, variable, value)
+        for command in COMMANDS
+        for variable, value in BAD_SETTINGS
+        # knowledge explain does not open the store
+        if not (command[0] == "knowledge" and variable == "CDS_DATABASE_URL")
+    ],
+)
+def test_a_start_up_error_is_one_line_and_status_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    variable: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"cds-service: {variable}"), captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_create_app_raises_start_up_errors_of_the_one_tree() -> None:
+    from cds_service import create_app
+    from cds_service.errors import ConfigurationError, ServiceError, StartupError
+
+    with pytest.raises(ConfigurationError) as bad_issuers:
+        create_app({"CDS_TRUSTED_ISSUERS": "not json"})
+    with pytest.raises(StartupError, match="CDS_LOG_LEVEL: expected") as bad_level:
+        create_app({"CDS_LOG_LEVEL": "verbose"})
+    assert isinstance(bad_issuers.value, ServiceError) and isinstance(bad_level.value, ServiceError)

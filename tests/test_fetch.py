@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 import responses
-from builders import NO_PRIOR_IMAGING, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import NO_PRIOR_IMAGING, hook_request, order
+from support.clock import NOW
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 
@@ -49,9 +50,9 @@ def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[s
 
 
 @pytest.fixture
-def client() -> FlaskClient:
-    config = {"TESTING": True, "CDS_FHIR_ALLOWLIST": BASE, "CDS_FHIR_DEADLINE": 2.0}
-    return create_app(config, clock=lambda: NOW).test_client()
+def client(make_client: Callable[..., FlaskClient]) -> FlaskClient:
+    """This module's calls may read from the test FHIR server."""
+    return make_client(CDS_FHIR_ALLOWLIST=BASE, CDS_FHIR_DEADLINE=2.0)
 
 
 def call(client: FlaskClient, prefetch: dict[str, Any], **extra: Any) -> Any:
@@ -98,7 +99,7 @@ def test_missing_key_is_fetched_with_the_bearer_token(
     [sent] = mock.calls
     assert sent.request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.request.headers["Accept"] == "application/fhir+json"
-    assert "patient=p1" in sent.request.url and "8310-5" in sent.request.url
+    assert "patient=p1" in str(sent.request.url) and "8310-5" in str(sent.request.url)
 
 
 def test_operation_outcome_in_a_key_is_fetched(
@@ -111,7 +112,7 @@ def test_operation_outcome_in_a_key_is_fetched(
     }
     response = call(client, {"patient": failed, "conditions": None, "observations": None})
     assert card_indicators(response) == ["warning"]
-    assert [c.request.url for c in mock.calls] == [f"{BASE}/Patient/p1"]
+    assert [str(c.request.url) for c in mock.calls] == [f"{BASE}/Patient/p1"]
 
 
 def test_paged_results_are_read_across_three_pages(
@@ -222,7 +223,7 @@ def test_a_next_link_to_another_host_is_not_followed(
     mock.get("https://attacker.example.com/steal", json=EMPTY)
     response = call(client, {"patient": PATIENT, "observations": None})
     assert_412(response, "conditions", "another host")
-    assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
+    assert [str(c.request.url).split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
 
 
 def test_paging_stops_at_the_cap(mock: responses.RequestsMock) -> None:
@@ -364,7 +365,7 @@ def test_prior_imaging_keys_are_fetched_with_the_procedure_tables_codes(
         "MRI cervical spine without IV contrast, Procedure"
         in response.get_json()["cards"][0]["detail"]
     )
-    urls = {c.request.url.split("?")[0]: c.request.url for c in mock.calls}
+    urls = {str(c.request.url).split("?")[0]: str(c.request.url) for c in mock.calls}
     assert set(urls) == {f"{BASE}/Procedure", f"{BASE}/DiagnosticReport", f"{BASE}/ImagingStudy"}
     for kind in ("Procedure", "DiagnosticReport"):
         query = urls[f"{BASE}/{kind}"]
@@ -401,7 +402,7 @@ def test_examination_findings_are_fetched_by_their_coded_value(
     assert card_indicators(response) == ["warning"]
     assert "urgent escalation" in response.get_json()["cards"][0]["summary"]
     (call,) = mock.calls
-    url = call.request.url
+    url = str(call.request.url)
     assert "value-concept=" in url and "http://snomed.info/sct%7C44077006" in url
 
 
@@ -463,7 +464,7 @@ def test_an_unusable_prefetch_value_is_fetched_not_read_as_no_data(
     mock.get(f"{BASE}/{path}", json=answer)
     prefetch = {"patient": PATIENT, "conditions": None, "observations": None, key: value}
     assert card_indicators(call(client, prefetch)) == indicators
-    assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/{path}"]
+    assert [str(c.request.url).split("?")[0] for c in mock.calls] == [f"{BASE}/{path}"]
 
 
 @pytest.mark.parametrize(("key", "value", "reason"), UNUSABLE)

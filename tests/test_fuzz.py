@@ -14,10 +14,10 @@ import copy
 import os
 from typing import Any
 
-from builders import hook_request, order
-from conformance import assert_conforms
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from support.builders import hook_request, order
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 

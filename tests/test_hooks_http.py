@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from builders import CPT, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
+from support.builders import CPT, hook_request, order
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 
@@ -240,6 +240,13 @@ def test_a_chunked_body_under_the_limit_is_read(client: FlaskClient) -> None:
         headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
     )
     assert response.status_code == 200
+    answer = response.get_json()  # read whole: the same answer as the body sent at once
+    assert [card["indicator"] for card in answer["cards"]] == ["warning"]
+    assert [a["resource"]["id"] for a in answer["systemActions"]] == ["r1"]
+    plain = client.post("/cds-services/order-sign", data=body, content_type="application/json")
+    assert [c["summary"] for c in plain.get_json()["cards"]] == [
+        c["summary"] for c in answer["cards"]
+    ]
 
 
 @pytest.mark.parametrize(("where", "field"), [((), "hookInstance"), (("context",), "patientId")])

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES, NO_PRIOR_IMAGING, free_port, hook_request, order, running_server
+from support.builders import (
+    FIXTURES,
+    NO_PRIOR_IMAGING,
+    free_port,
+    hook_request,
+    order,
+    running_server,
+)
 
 from cds_service import create_app
 
@@ -297,13 +304,14 @@ def test_a_dripping_fhir_server_holds_no_fetch_thread_past_the_deadline(
     ],
 )
 def test_the_front_sees_where_a_request_ends(parts: list[bytes]) -> None:
-    from cds_service.server import RequestFraming
+    from cds_service.web.framing import RequestFraming
 
     framing = RequestFraming(max_body=100)
-    done = [framing.feed(part) for part in parts]
-    assert done[-1] and not any(done[:-1])
-    framing.spool.seek(0)
-    assert framing.spool.read() == b"".join(parts)
+    with framing.spool:
+        done = [framing.feed(part) for part in parts]
+        assert done[-1] and not any(done[:-1])
+        framing.spool.seek(0)
+        assert framing.spool.read() == b"".join(parts)
 
 
 @pytest.mark.parametrize(
@@ -317,10 +325,11 @@ def test_the_front_sees_where_a_request_ends(parts: list[bytes]) -> None:
     ],
 )
 def test_the_front_refuses_what_it_cannot_frame(head: bytes, status: int) -> None:
-    from cds_service.server import Refused, RequestFraming
+    from cds_service.errors import Refused
+    from cds_service.web.framing import RequestFraming
 
     framing = RequestFraming(max_body=100)
-    with pytest.raises(Refused) as refused:
+    with framing.spool, pytest.raises(Refused) as refused:
         framing.feed(head)
         framing.feed(b"x" * 1000)
     assert refused.value.status == status

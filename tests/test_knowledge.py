@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cds_service import icd10cm
-from cds_service.codes import CodeSet
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.clinical import icd10cm
+from cds_service.clinical.codes import CodeSet
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -67,7 +67,7 @@ def test_every_icd10cm_code_of_the_knowledge_file_is_real() -> None:
 
 
 def test_a_code_that_is_not_real_stops_start_up(tmp_path: Path) -> None:
-    def change(data: dict) -> None:  # type: ignore[type-arg]
+    def change(data: dict) -> None:
         data["exclusions"][0]["codes"]["icd10cm"].append("M54.199")
 
     with pytest.raises(KnowledgeError, match=r"M54\.199"):

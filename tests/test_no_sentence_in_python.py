@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 import yaml
-from builders import FIXTURES
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import FIXTURES
+from support.clock import NOW
 
 from cds_service import create_app
-from cds_service.knowledge import PACKAGED_KNOWLEDGE
-from cds_service.pama import PAMA_EXTENSION, PAMA_SYSTEM
+from cds_service.advice.pama import PAMA_EXTENSION, PAMA_SYSTEM
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE
 
 PLACEHOLDER = re.compile(r"(\{[a-z_]+\})")
 SENTENCES = [
@@ -89,8 +89,8 @@ def stripped(
 ) -> tuple[FlaskClient, re.Pattern[str]]:
     data = yaml.safe_load(PACKAGED_KNOWLEDGE.read_text(encoding="utf-8"))
     names = tokens()
-    for path in SENTENCES:
-        replace_sentences(data, path, names)
+    for sentence in SENTENCES:
+        replace_sentences(data, sentence, names)
     path: Path = tmp_path_factory.mktemp("knowledge") / "stripped.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     app = create_app({"TESTING": True, "KNOWLEDGE_FILE": str(path)}, clock=lambda: NOW)

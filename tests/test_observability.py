@@ -13,14 +13,14 @@ from typing import Any
 import jwt
 import pytest
 import responses
-from builders import hook_request, load, order
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm
-from test_scenarios import NOW
+from support.builders import hook_request, load, order
+from support.clock import NOW
 
 from cds_service import create_app
-from cds_service.logs import JsonFormatter
+from cds_service.ops.logs import JsonFormatter
 
 
 def metric(client: FlaskClient, name: str, **labels: str) -> float:
@@ -157,7 +157,7 @@ def test_no_log_line_ever_contains_the_access_token_or_the_jwt(logs: Collect) ->
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{base}/Condition", status=500)  # a fetch that fails: 412
         mock.get(f"{base}/Observation", json={"resourceType": "Bundle", "type": "searchset"})
-        for token, prefetch in [
+        calls: list[tuple[str, dict[str, Any]]] = [
             (
                 bearer(),
                 {
@@ -168,7 +168,8 @@ def test_no_log_line_ever_contains_the_access_token_or_the_jwt(logs: Collect) ->
             (bearer(), {"patient": None}),
             (bearer(aud="https://wrong.example.org"), {}),
             (bearer(exp=int(time.time()) - 600), {}),
-        ]:
+        ]
+        for token, prefetch in calls:
             sent.append(token)
             body = hook_request(
                 "order-sign",
@@ -192,7 +193,7 @@ def test_an_unexpected_error_logs_where_it_happened_but_no_values(logs: Collect)
     app = create_app({"TESTING": True})
 
     @app.get("/boom")
-    def boom() -> None:
+    def boom() -> str:
         secret = "PATIENT-NAME"
         raise RuntimeError(secret)
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from builders import load
 from flask.testing import FlaskClient
+from support.builders import load
 
-from cds_service.logs import JsonFormatter
+from cds_service.ops.logs import JsonFormatter
 
 
 class Collect(logging.Handler):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from builders import load
-from conformance import assert_conforms
-from test_scenarios import NOW, pama_of
+from support.builders import load
+from support.clock import NOW
+from support.conformance import assert_conforms
+from support.pama import pama_of
 
 from cds_service import create_app
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.clock import NOW
 
-from cds_service.criteria import patient_findings, prior_imaging_findings
-from cds_service.facts import PatientRecord
-from cds_service.fhir_read import Skipped
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
-from cds_service.record import read_record
+from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.record.facts import PatientRecord
+from cds_service.record.prefetch import read_record
+from cds_service.record.readers import Skipped
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CPT = "http://www.ama-assn.org/go/cpt"
 KNOWLEDGE = load_knowledge()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import FIXTURES, hook_request, load
-from conformance import assert_conforms
 from flask.testing import FlaskClient
+from support.builders import FIXTURES, hook_request, load
+from support.conformance import assert_conforms
 
 HL7_SERVICE_REQUESTS = sorted((FIXTURES / "hl7-r4").glob("ServiceRequest-*.json"))
 

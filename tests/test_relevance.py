@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from support.clock import NOW
 
-from cds_service.criteria import patient_findings
-from cds_service.fhir_read import Skipped
-from cds_service.knowledge import load_knowledge
-from cds_service.record import names_a_table_row, read_record
-from cds_service.relevance import MEMO_LIMIT, Relevance, Selector, observation_windows
+from cds_service.appraisal.criteria import patient_findings
+from cds_service.clinical.knowledge import load_knowledge
+from cds_service.record.prefetch import names_a_table_row, read_record
+from cds_service.record.readers import Skipped
+from cds_service.record.relevance import MEMO_LIMIT, Relevance, Selector, observation_windows
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 KNOWLEDGE = load_knowledge()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from cds_service.cli import main
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
-from cds_service.review import PACKAGED_REVIEW, explain, to_html
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+from cds_service.clinical.review import PACKAGED_REVIEW, explain, to_html
 
 
 def test_the_checked_in_review_sheet_is_current() -> None:
-    """Regenerate with: .venv/bin/cds-service knowledge explain > cds_service/knowledge/review.md"""
+    """Regenerate with:
+    .venv/bin/cds-service knowledge explain > cds_service/clinical/knowledge/review.md"""
     assert PACKAGED_REVIEW.read_text(encoding="utf-8") == explain(load_knowledge())
 
 

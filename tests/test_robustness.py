@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import responses
-from builders import CGH, ICD10CM, LOINC, NO_PRIOR_IMAGING, hook_request, order
-from conformance import assert_conforms
 from flask.testing import FlaskClient
-from test_scenarios import NOW
+from support.builders import CGH, ICD10CM, LOINC, NO_PRIOR_IMAGING, hook_request, order
+from support.clock import NOW
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 
@@ -272,7 +272,7 @@ def test_a_patient_id_cannot_walk_out_of_the_fhir_base(mock: responses.RequestsM
     )
     assert mock.calls, "the Condition search was made"
     for call in mock.calls:
-        assert call.request.url.startswith(f"{BASE}/Condition?patient=..%2F..%2Fadmin")
+        assert str(call.request.url).startswith(f"{BASE}/Condition?patient=..%2F..%2Fadmin")
 
 
 def test_a_next_link_to_another_path_on_the_same_host_is_not_followed(
@@ -328,14 +328,18 @@ def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
 
     from sqlalchemy import select
 
-    from cds_service.store import Feedback, FeedbackRow
+    from cds_service.ops.feedback import FeedbackRow
+    from cds_service.ops.tables import Feedback
 
     app = create_app({"TESTING": True})
     store = app.extensions["cds_store"]
     card = f"card-{uuid.uuid4()}"
     ids = tuple(f"{i:02d}" + "é" * 62 for i in range(20))
     row = FeedbackRow(card, "accepted", "2026-11-23T12:00:00+00:00", accepted_suggestions=ids)
-    assert store.record_feedback("order-select", [row], datetime.now(UTC)) == 1
+    assert (
+        store.feedback.record("order-select", [row], datetime.now(UTC), remember_overrides=True)
+        == 1
+    )
     with store.engine.connect() as connection:
         kept = connection.execute(
             select(Feedback.accepted_suggestions).where(Feedback.card_uuid == card)
@@ -348,9 +352,10 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
 ) -> None:
     """Two overrides of one card at once: the second finds no remembered override yet, then
     inserts one after the first did. The feedback row must survive (insert ... on conflict)."""
+    from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
-    from cds_service.store import OverriddenOrder
+    from cds_service.ops.tables import OverriddenOrder
 
     app = create_app({"TESTING": True}, clock=lambda: NOW)
     client = app.test_client()
@@ -365,7 +370,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
     store = app.extensions["cds_store"]
     with store.engine.begin() as connection:  # the concurrent call's row
         connection.execute(
-            OverriddenOrder.__table__.insert().values(
+            insert(OverriddenOrder).values(
                 patient_id=patient,
                 order_ref="ServiceRequest/ct-1",
                 card_uuid=card,
@@ -419,7 +424,7 @@ def test_a_prefetch_key_over_the_resource_limit_is_a_400_naming_it() -> None:
 def test_the_decision_cache_keeps_no_long_texts(app: Any) -> None:
     """Per-CodeableConcept decisions are remembered only for short keys: 1 MB texts once grew
     each worker by hundreds of MB."""
-    knowledge = app.extensions["cds_engine"].knowledge
+    knowledge = app.extensions["cds_dependencies"].knowledge
     texts = [f"{i} " + "x" * 100_000 for i in range(20)]
     conditions = [
         with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)
@@ -444,7 +449,7 @@ def test_a_next_link_with_dot_segments_does_not_leave_the_base_path(
         mock.upsert(responses.GET, f"{BASE}/Condition", json=page)
         response = client.post("/cds-services/order-sign", json=conditions_from_the_server())
         assert response.status_code == 412, escape
-        assert [c.request.url.split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
+        assert [str(c.request.url).split("?")[0] for c in mock.calls] == [f"{BASE}/Condition"]
 
 
 def test_a_prefetch_next_link_with_dot_segments_is_not_followed(

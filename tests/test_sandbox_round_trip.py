@@ -12,16 +12,13 @@ import uuid
 from typing import Any
 
 import pytest
-from builders import load
 from flask.testing import FlaskClient
-from test_scenarios import NOW, PAMA_SYSTEM, PAMA_URL
+from support.builders import load
+from support.clock import NOW
+from support.pama import PAMA_SYSTEM, PAMA_URL
 
 from cds_service import create_app
-
-
-@pytest.fixture
-def client() -> FlaskClient:
-    return create_app({"TESTING": True}, clock=lambda: NOW).test_client()
+from cds_service.errors import StartupError
 
 
 def call(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -96,5 +93,5 @@ def test_the_delete_create_form_for_ehrs_that_want_it() -> None:
 
 
 def test_an_unknown_replace_action_stops_start_up() -> None:
-    with pytest.raises(ValueError, match="replace_action"):
+    with pytest.raises(StartupError, match="CDS_REPLACE_ACTION: expected"):
         create_app({"TESTING": True, "REPLACE_ACTION": "swap"})

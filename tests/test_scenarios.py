@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
-from builders import CPT, FIXTURES, LOINC, load
-from conformance import assert_conforms
 from flask.testing import FlaskClient
+from support.builders import CPT, FIXTURES, LOINC, load
+from support.conformance import assert_conforms
 
 from cds_service import create_app
 

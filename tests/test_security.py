@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ EC_KEY = ec.generate_private_key(ec.SECP384R1())
 EC256_KEY = ec.generate_private_key(ec.SECP256R1())
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_EC_KEY = ec.generate_private_key(ec.SECP384R1())
-KEYS = {
+KEYS: dict[str, tuple[Any, str]] = {
     "ec-1": (EC_KEY, "ES384"),
     "ec256-1": (EC256_KEY, "ES256"),
     "rsa-1": (RSA_KEY, "RS384"),
@@ -60,8 +61,9 @@ def issuers(**extra: Any) -> str:
 
 
 @pytest.fixture
-def client() -> FlaskClient:
-    return create_app({"CDS_TRUSTED_ISSUERS": issuers()}).test_client()
+def client(make_client: Callable[..., FlaskClient]) -> FlaskClient:
+    """Authentication on, at the real time (the tokens' iat and exp are the real time's)."""
+    return make_client(now=None, TESTING=False, CDS_TRUSTED_ISSUERS=issuers())
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -211,7 +213,7 @@ def test_public_base_url_behind_a_proxy() -> None:
 
 
 class FakeMonotonic:
-    """``time`` as cds_service.security sees it, with a monotonic clock the test moves."""
+    """``time`` as cds_service.web.auth sees it, with a monotonic clock the test moves."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -226,7 +228,7 @@ class FakeMonotonic:
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
     fake = FakeMonotonic()
-    monkeypatch.setattr("cds_service.security.time", fake)
+    monkeypatch.setattr("cds_service.web.auth.time", fake)
     return fake
 
 
@@ -302,7 +304,7 @@ def test_feedback_needs_a_token_too(client: FlaskClient) -> None:
     ],
 )
 def test_bad_trusted_issuers_stop_start_up(value: str) -> None:
-    from cds_service.security import ConfigurationError
+    from cds_service.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError):
         create_app({"CDS_TRUSTED_ISSUERS": value})
@@ -349,8 +351,9 @@ def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock)
     behind the lock."""
     import threading
 
-    from cds_service.fhir_client import cookieless_session
-    from cds_service.security import AuthenticationFailed, KeyResolver, parse_trusted_issuers
+    from cds_service.errors import AuthenticationFailed
+    from cds_service.record.fhir_client import cookieless_session
+    from cds_service.web.auth import KeyResolver, parse_trusted_issuers
 
     started = threading.Event()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from builders import FIXTURES, free_port, running_server
+from support.builders import FIXTURES, free_port, running_server
 
 from cds_service import cli
 
@@ -45,7 +45,7 @@ def test_gunicorn_serves_hook_calls_and_aggregates_metrics(server: str) -> None:
 def test_serve_dev_runs_flasks_reloader(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr("flask.Flask.run", lambda self, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr("cds_service.startup.check_port", lambda host, port: None)
+    monkeypatch.setattr("cds_service.web.startup.check_port", lambda host, port: None)
     assert cli.main(["serve", "--dev", "--port", "9999"]) == 0
     assert seen["use_reloader"] is True and seen["port"] == 9999
 
@@ -55,9 +55,9 @@ def test_serve_passes_workers_and_threads_to_gunicorn(
 ) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "m"))
-    monkeypatch.setattr("cds_service.server.Server.run", lambda self: seen.update(self.options))
-    monkeypatch.setattr("cds_service.startup.check_port", lambda host, port: None)
+    monkeypatch.setattr("cds_service.web.server.Server.run", lambda self: seen.update(self.options))
+    monkeypatch.setattr("cds_service.web.startup.check_port", lambda host, port: None)
     assert cli.main(["serve", "--workers", "3", "--threads", "5"]) == 0
     assert (seen["workers"], seen["threads"]) == (3, 5)
-    assert seen["worker_class"] == "cds_service.server.BufferingWorker"  # gthread, buffering
+    assert seen["worker_class"] == "cds_service.web.server.BufferingWorker"  # gthread, buffering
     assert seen["bind"] == "127.0.0.1:8080" and seen["preload_app"] is True

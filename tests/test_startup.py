@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import FIXTURES
+from support.builders import FIXTURES
 
-from cds_service import __version__, cli, server
-from cds_service.logs import gunicorn_logger_class
+from cds_service import __version__, cli
+from cds_service.ops.logs import gunicorn_logger_class
 from cds_service.settings import default_database_url
+from cds_service.web import server
 
 SCENARIO = FIXTURES / "scenarios" / "sandbox-imaging-screen.json"
 
@@ -145,7 +146,7 @@ def test_a_bad_setting_is_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("cds_service.server.Server.run", lambda self: pytest.fail("started"))
+    monkeypatch.setattr("cds_service.web.server.Server.run", lambda self: pytest.fail("started"))
     monkeypatch.setenv(variable, value)
     assert cli.main(command) == 2
     line = one_line_error(capsys.readouterr().err)
@@ -302,7 +303,10 @@ def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Pa
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    rest = process.stderr.read() if process.stderr else ""
+    rest = ""
+    if process.stderr is not None:
+        with process.stderr:
+            rest = process.stderr.read()
     for line in [*lines, *rest.splitlines()]:
         if line.strip():
             json.loads(line)  # every line, gunicorn's included, is JSON

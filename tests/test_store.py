@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from support.clock import NOW
 
-from cds_service.store import AppraisalRow, FeedbackRow, SeenJti, Store
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+from cds_service.ops.audit import AuditRow
+from cds_service.ops.feedback import FeedbackRow
+from cds_service.ops.store import Store
+from cds_service.ops.tables import SeenJti
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +29,17 @@ def test_the_store_runs_on_the_configured_database(store: Store) -> None:
 
 def test_jti_is_claimed_once_until_it_expires(store: Store) -> None:
     jti = str(uuid.uuid4())
-    assert store.claim_jti("iss", jti, NOW + timedelta(minutes=5), NOW)
-    assert not store.claim_jti("iss", jti, NOW + timedelta(minutes=5), NOW)
-    assert store.claim_jti("other-iss", jti, NOW + timedelta(minutes=5), NOW)
+    assert store.replay.claim("iss", jti, NOW + timedelta(minutes=5), NOW)
+    assert not store.replay.claim("iss", jti, NOW + timedelta(minutes=5), NOW)
+    assert store.replay.claim("other-iss", jti, NOW + timedelta(minutes=5), NOW)
     later = NOW + timedelta(minutes=10)  # expired entries are purged; the id may come back
-    assert store.claim_jti("iss", jti, later + timedelta(minutes=5), later)
+    assert store.replay.claim("iss", jti, later + timedelta(minutes=5), later)
 
 
 def test_expired_jtis_are_purged(store: Store) -> None:
-    store.claim_jti("iss", str(uuid.uuid4()), NOW - timedelta(days=1), NOW - timedelta(days=2))
-    store.claim_jti("iss", str(uuid.uuid4()), NOW + timedelta(minutes=5), NOW)
-    with store._sessions() as session:
+    store.replay.claim("iss", str(uuid.uuid4()), NOW - timedelta(days=1), NOW - timedelta(days=2))
+    store.replay.claim("iss", str(uuid.uuid4()), NOW + timedelta(minutes=5), NOW)
+    with store.database.sessions() as session:
         stale = session.query(SeenJti).filter(SeenJti.expires_at < NOW).count()
     assert stale == 0
 
@@ -47,7 +49,7 @@ def card_recorded_at_order_select(
 ) -> tuple[str, str]:
     """A fresh patient and the uuid of the warning card order-select showed for Order a."""
     patient, card = f"p-{uuid.uuid4()}", str(uuid.uuid4())
-    row = AppraisalRow(
+    row = AuditRow(
         "ServiceRequest/a",
         procedure,
         "rated",
@@ -57,20 +59,25 @@ def card_recorded_at_order_select(
         "warning",
         key,
     )
-    store.record_call("h1", "order-select", NOW, patient, [row])
+    store.audit.record_call("h1", "order-select", NOW, patient, [row])
     return patient, card
 
 
 def test_overridden_orders_are_per_patient_order_procedure_and_time(store: Store) -> None:
     patient, card = card_recorded_at_order_select(store, "xr-cspine")
     since = NOW - timedelta(hours=1)
-    assert store.overridden_orders(patient, ["ServiceRequest/a"], since) == set()
-    store.record_feedback("order-select", [FeedbackRow(card, "overridden", "t1")], NOW)
-    assert store.overridden_orders(patient, ["ServiceRequest/a", "ServiceRequest/b"], since) == {
-        ("ServiceRequest/a", "advice-1")
-    }
-    assert store.overridden_orders("someone-else", ["ServiceRequest/a"], since) == set()
-    assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW + timedelta(days=1)) == set()
+    assert store.audit.overridden_orders(patient, ["ServiceRequest/a"], since) == set()
+    store.feedback.record(
+        "order-select", [FeedbackRow(card, "overridden", "t1")], NOW, remember_overrides=True
+    )
+    assert store.audit.overridden_orders(
+        patient, ["ServiceRequest/a", "ServiceRequest/b"], since
+    ) == {("ServiceRequest/a", "advice-1")}
+    assert store.audit.overridden_orders("someone-else", ["ServiceRequest/a"], since) == set()
+    assert (
+        store.audit.overridden_orders(patient, ["ServiceRequest/a"], NOW + timedelta(days=1))
+        == set()
+    )
 
 
 def test_a_store_made_before_advice_keys_gains_the_column(tmp_path: object) -> None:
@@ -90,12 +97,17 @@ def test_a_store_made_before_advice_keys_gains_the_column(tmp_path: object) -> N
 
 def test_an_override_sent_to_another_service_is_not_remembered(store: Store) -> None:
     patient, card = card_recorded_at_order_select(store, "ct-cspine-without")
-    store.record_feedback("order-sign", [FeedbackRow(card, "overridden", "t1")], NOW)
-    assert store.overridden_orders(patient, ["ServiceRequest/a"], NOW - timedelta(hours=1)) == set()
+    store.feedback.record(
+        "order-sign", [FeedbackRow(card, "overridden", "t1")], NOW, remember_overrides=True
+    )
+    assert (
+        store.audit.overridden_orders(patient, ["ServiceRequest/a"], NOW - timedelta(hours=1))
+        == set()
+    )
 
 
 def test_duplicate_feedback_is_ignored(store: Store) -> None:
     card = str(uuid.uuid4())
     rows = [FeedbackRow(card, "overridden", "t1"), FeedbackRow(card, "overridden", "t1")]
-    assert store.record_feedback("order-select", rows, NOW) == 1
-    assert store.record_feedback("order-select", rows[:1], NOW) == 0
+    assert store.feedback.record("order-select", rows, NOW, remember_overrides=True) == 1
+    assert store.feedback.record("order-select", rows[:1], NOW, remember_overrides=True) == 0

@@ -8,12 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import CGH, CPT, NO_PRIOR_IMAGING, bundle, load
-from conformance import assert_conforms
 from flask.testing import FlaskClient
-from test_scenarios import NOW, pama_of
-
-from cds_service import create_app
+from support.builders import CGH, CPT, NO_PRIOR_IMAGING, bundle, load
+from support.conformance import assert_conforms
+from support.pama import pama_of
 
 CT = (CPT, "72125")
 MRI = (CPT, "72141")
@@ -61,11 +59,6 @@ CASES = [
         id="Elisa944: forearm fracture 2018 (not the neck), resolved: CT rated",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def client() -> FlaskClient:
-    return create_app({"TESTING": True}, clock=lambda: NOW).test_client()
 
 
 def request_for(name: str, coding: tuple[str, str], observations: Any = None) -> dict[str, Any]:

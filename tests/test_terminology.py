@@ -14,14 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from builders import CPT, SNOMED, bundle, hook_request, order
 from flask import Flask
+from support.builders import CPT, SNOMED, bundle, hook_request, order
 
 from cds_service import create_app
 from cds_service.cli import main
-from cds_service.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+from cds_service.errors import TerminologyError
+from cds_service.ops.knowledge_updater import KnowledgeUpdater
+from cds_service.ops.terminology import TerminologyClient
 from cds_service.settings import Settings
-from cds_service.terminology import KnowledgeUpdater, TerminologyClient, TerminologyError
 
 TX = "https://tx.example.org/fhir"
 EXPAND = f"{TX}/ValueSet/$expand"
@@ -46,11 +48,11 @@ def cache(tmp_path: Path) -> Path:
 @pytest.fixture
 def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """The terminology module's log lines (the service's loggers do not propagate)."""
-    logger = logging.getLogger("cds_service.terminology")
+    logger = logging.getLogger("cds_service.ops.terminology")
     propagate = logger.propagate
     logger.addHandler(caplog.handler)
     logger.propagate = False  # each record once, whether or not the app set up its logging
-    caplog.set_level(logging.INFO, "cds_service.terminology")
+    caplog.set_level(logging.INFO, "cds_service.ops.terminology")
     try:
         yield caplog
     finally:

@@ -1,0 +1,1 @@
+"""Appraisals to advice: cards, suggestions and the pama-rating systemActions."""

@@ -1,0 +1,72 @@
+"""The card of each appraised order: which kind of card its verdict calls for.
+
+Every sentence comes from the knowledge file; these modules only arrange it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cds_service.advice.card_frame import CardFrame
+from cds_service.advice.rated_cards import RatedCards
+from cds_service.advice.suggestions import ReplaceAction, Suggester
+from cds_service.advice.unrated_cards import UnratedCards
+from cds_service.appraisal.criteria import Appraisal, Verdict
+from cds_service.clinical.knowledge import Knowledge
+from cds_service.protocol import Card
+from cds_service.record.facts import Order
+
+
+@dataclass(frozen=True)
+class CardPolicy:
+    """The configurable parts of the advice (see Settings)."""
+
+    out_of_scope_cards: bool = True
+    may_be_appropriate_rating: str = "appropriate"
+    replace_action: ReplaceAction = "update"
+
+
+class CardWriter:
+    """Writes the card of each appraisal of one response, in order (the replacement by the
+    MRI is offered once per response)."""
+
+    def __init__(
+        self, knowledge: Knowledge, policy: CardPolicy, now: datetime, mri: Sequence[Order]
+    ) -> None:
+        self.policy = policy
+        suggester = Suggester(
+            knowledge, policy.replace_action, policy.may_be_appropriate_rating, now, mri
+        )
+        frame = CardFrame(knowledge)
+        self.rated = RatedCards(frame, suggester)
+        self.unrated = UnratedCards(frame)
+
+    def card(self, appraisal: Appraisal) -> Card | None:
+        """The card its verdict calls for; None when there is nothing to say."""
+        verdict = appraisal.verdict
+        if verdict is Verdict.RATED:
+            if appraisal.category == "usually-not-appropriate":
+                return self.rated.not_appropriate(appraisal)
+            return self.rated.may_be_appropriate(appraisal)
+        if verdict is Verdict.UNSPECIFIED:
+            return self.rated.unspecified(appraisal)
+        if verdict is Verdict.OTHER_REGION:
+            return self.unrated.other_region(appraisal)
+        if verdict is Verdict.EXCLUDED:
+            if appraisal.escalate:
+                return self.unrated.escalation(appraisal)
+            return self.unrated.out_of_scope(appraisal) if self.policy.out_of_scope_cards else None
+        return None
+
+
+def drafted_mri(orders: Sequence[Order], knowledge: Knowledge) -> list[Order]:
+    """The draft orders that already are the preferred MRI."""
+    preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
+    codes = {
+        (knowledge.code_systems[key].uri, code)
+        for key, listed in preferred.codes.items()
+        for code in listed
+    }
+    return [o for o in orders if set(o.codes) & codes]

@@ -1,0 +1,69 @@
+"""The cards of orders the table does not rate for this patient: another body region, a
+patient outside the variant, a deficit that calls for urgent escalation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cds_service.advice.card_frame import CardFrame, procedure_of
+from cds_service.appraisal.criteria import Appraisal, Finding
+from cds_service.protocol import SUMMARY_MAX, Card
+
+
+class UnratedCards:
+    """Each card names the evidence and where the guideline sends the patient."""
+
+    def __init__(self, frame: CardFrame) -> None:
+        self.frame = frame
+        self.k = frame.k
+
+    def other_region(self, appraisal: Appraisal) -> Card:
+        texts = self.k.texts
+        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        return self.frame.card(
+            texts.other_region_summary.format(procedure=procedure_of(appraisal).name),
+            [texts.other_region_detail.format(evidence=evidence), self.frame.variant_line()],
+            "info",
+        )
+
+    def out_of_scope(self, appraisal: Appraisal) -> Card:
+        texts = self.k.texts
+        unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)
+        if unconfirmed:
+            summary, intro = texts.unconfirmed_summary, texts.unconfirmed_intro
+        else:
+            labels = [f.label for f in appraisal.findings]
+            summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
+        parts = [intro.format(variant=self.k.variant.title), *self._findings(appraisal.findings)]
+        return self.frame.card(summary, parts, "info")
+
+    def escalation(self, appraisal: Appraisal) -> Card:
+        """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
+        texts = self.k.texts
+        deficits = [f for f in appraisal.findings if f.escalate]
+        others = [f for f in appraisal.findings if not f.escalate]
+        bullets = "\n".join(self._finding_line(f) for f in deficits)
+        parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
+        return self.frame.card(texts.escalation_summary, parts, "warning")
+
+    def _finding_line(self, finding: Finding) -> str:
+        if not finding.evidence:
+            return f"- **{finding.label}**"
+        return self.k.texts.finding_line.format(label=finding.label, evidence=finding.evidence)
+
+    def _findings(self, findings: Sequence[Finding]) -> list[str]:
+        """A bullet per finding with its evidence, then where the guideline sends each."""
+        bullets = "\n".join(self._finding_line(f) for f in findings)
+        return [bullets, *dict.fromkeys(f.redirect for f in findings)]
+
+    def _fit(self, template: str, parts: list[str]) -> str:
+        """Fill ``template`` with as many findings as fit under the summary limit."""
+        texts = self.k.texts
+        for count in range(len(parts), 0, -1):
+            rest = len(parts) - count
+            shown = "; ".join(parts[:count])
+            text = texts.more_findings.format(shown=shown, rest=rest) if rest else shown
+            summary = template.format(reasons=text)
+            if len(summary) <= SUMMARY_MAX:
+                return summary
+        return template.format(reasons=texts.findings_count.format(count=len(parts)))[:SUMMARY_MAX]

@@ -1,0 +1,1 @@
+"""The appraisal of each order against the ACR rules."""

@@ -1,0 +1,253 @@
+"""The knowledge file as a review sheet a clinician can read and sign.
+
+``cds-service knowledge explain`` prints it: the procedure table with its codes, each exclusion
+group with its codes (ICD-10-CM titles from the CMS tabular), phrases and examples, every card
+text filled in for each procedure, the thresholds, and the PROJECT DEFAULT and SIGN-OFF
+choices. The packaged sheet is checked in as ``knowledge/review.md``; a test regenerates it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from cds_service.clinical import icd10cm
+from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, CodeLists, ExclusionGroup, Knowledge
+from cds_service.clinical.knowledge import Procedure as Row
+
+PACKAGED_REVIEW = PACKAGED_KNOWLEDGE.parent / "review.md"
+SYSTEM_NAMES = {
+    "cpt": "CPT",
+    "loinc": "LOINC",
+    "radlex": "RadLex",
+    "snomed": "SNOMED CT",
+    "icd10cm": "ICD-10-CM",
+}
+MARKS = re.compile(r"(PROJECT DEFAULT|SIGN-OFF)")
+
+
+def explain(knowledge: Knowledge, source: Path = PACKAGED_KNOWLEDGE) -> str:
+    """The review sheet, in Markdown."""
+    parts = [
+        header(knowledge),
+        procedures(knowledge),
+        indication(knowledge),
+        exclusions(knowledge),
+        other_rules(knowledge),
+        card_texts(knowledge),
+        marked_choices(source),
+    ]
+    return "\n\n".join(parts).rstrip() + "\n"
+
+
+def header(k: Knowledge) -> str:
+    return "\n".join(
+        [
+            f"# Review sheet: {k.guideline.title}",
+            "",
+            f"- Knowledge file: `{k.id}`, version `{k.version}`",
+            f"- Guideline: {k.guideline.edition} ({k.guideline.url})",
+            f"- Variant: *{k.variant.title}* (adults: {k.variant.minimum_age_years} and over)",
+            "",
+            "Reviewer: ______________________  Date: ____________  Signature: ______________",
+        ]
+    )
+
+
+def codes_line(lists: CodeLists, *, titles: bool = False) -> str:
+    parts = []
+    for key, codes in lists.items():
+        if codes:
+            shown = [
+                f"{c} ({icd10cm.description(c)})"
+                if titles and key == "icd10cm" and icd10cm.description(c)
+                else c
+                for c in codes
+            ]
+            parts.append(f"{SYSTEM_NAMES[key]}: {', '.join(shown)}")
+    if lists.icd10cm_alone:
+        alone = [f"{c} ({icd10cm.description(c)})" if titles else c for c in lists.icd10cm_alone]
+        parts.append(f"{SYSTEM_NAMES['icd10cm']}, the category alone: {', '.join(alone)}")
+    return "; ".join(parts) or "none"
+
+
+def procedures(k: Knowledge) -> str:
+    lines = [
+        "## Procedure table",
+        "",
+        "| procedure | ACR category | RRL | source | codes |",
+        "|---|---|---|---|---|",
+    ]
+    for row in k.procedures:
+        category, rrl = k.rating_for(row)
+        label = k.categories[category].label if category else "depends on contrast (not rated)"
+        codes = codes_line(row.codes)
+        if not row.site_required_codes.is_empty():
+            codes += f"; only with the cervical site stated: {codes_line(row.site_required_codes)}"
+        if row.code_combinations:
+            combos = " or ".join(
+                " + ".join(c for _, cs in combo.items() for c in cs)
+                for combo in row.code_combinations
+            )
+            codes += f"; by combination: {combos}"
+        source = row.rating_source or "candidates: " + ", ".join(row.candidates)
+        lines.append(f"| {row.name} | {label} | {rrl or '-'} | {source} | {codes} |")
+    lines += ["", "Rationale shown on each card:", ""]
+    lines += [f"- **{row.name}**: {row.rationale}" for row in k.procedures]
+    return "\n".join(lines)
+
+
+def indication(k: Knowledge) -> str:
+    return "\n".join(
+        [
+            "## The indication: suspected cervicogenic headache",
+            "",
+            f"- Codes: {codes_line(k.indication, titles=True)}",
+            "- Read from the order's reason; when the order gives none, from the problem list.",
+        ]
+    )
+
+
+def exclusions(k: Knowledge) -> str:
+    return "\n\n".join(["## Exclusions: the variant does not apply", *map(group, k.exclusions)])
+
+
+def group(g: ExclusionGroup) -> str:
+    lines = [f"### {g.label} (`{g.id}`)", ""]
+    lookback = (
+        f"; inactive ones within {g.inactive_lookback_days} days"
+        if (g.inactive_lookback_days)
+        else ""
+    )
+    lines.append(f"- Status: {g.status_policy}{lookback}")
+    if g.escalate_within_days:
+        lines.append(f"- Urgent escalation when new: onset within {g.escalate_within_days} days")
+    lines.append(f"- Codes: {codes_line(g.codes, titles=True)}")
+    if not g.no_escalation_codes.is_empty():
+        lines.append(f"- Exclude without escalation: {codes_line(g.no_escalation_codes)}")
+    if g.snomed_roots:
+        lines.append(f"- SNOMED CT descendants of: {', '.join(g.snomed_roots)}")
+    for rule in g.observations:
+        lines.append(f"- Observation rule: {rule.model_dump_json(exclude_none=True)}")
+    if g.text:
+        t = g.text
+        lines += [
+            f"- Phrases: {', '.join(t.phrases)}",
+            f"- Other senses (not the finding): {', '.join(t.other_senses) or 'none'}",
+            f"- Patterns (regular expressions): {'; '.join(f'`{p}`' for p in t.patterns) or '-'}",
+            f"- Cancelled by (within {t.cancel_scope} tokens): "
+            f"{', '.join(t.cancelled_by) or 'none'}; kept by: {', '.join(t.kept_by) or 'none'}",
+            f"- Dated or stated as an event by: {', '.join(t.asserted_by) or 'none'}",
+            f"- New or progressive (urgent escalation) by: {', '.join(t.escalated_by) or 'none'}",
+            f"- A historical mention counts: {'yes' if t.historical_counts else 'no'}",
+            f"- Must match: {'; '.join(repr(x) for x in t.match)}",
+            f"- Must not match: {'; '.join(repr(x) for x in t.no_match)}",
+        ]
+    lines.append(f"- Card says: {g.redirect}")
+    return "\n".join(lines)
+
+
+def other_rules(k: Knowledge) -> str:
+    p = k.prior_imaging
+    lines = [
+        "## Other rules",
+        "",
+        f"- {p.label}: a study of the table within {p.lookback_days} days. Card says: {p.redirect}",
+        f"- Cervical site: {codes_line(k.cervical_site.codes)}; words: "
+        f"{', '.join(k.cervical_site.words)}",
+        f"- Other body regions (not rated as cervical): {codes_line(k.other_regions.codes)}",
+        "- Added ConText modifiers:",
+    ]
+    lines += [
+        f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.text_context_rules
+    ]
+    lines.append("- Override reasons offered with a Usually not appropriate card:")
+    lines += [f"  - {r.display} (`{r.code}`)" for r in k.override_reasons]
+    return "\n".join(lines)
+
+
+def card_texts(k: Knowledge) -> str:
+    t = k.texts
+    lines = ["## Card texts, filled in", ""]
+    for row in k.procedures:
+        lines += procedure_texts(k, row)
+    lines += ["### Every other text", ""]
+    lines += [f"- `{name}`: {value}" for name, value in t.model_dump().items()]
+    return "\n".join(lines)
+
+
+def procedure_texts(k: Knowledge, row: Row) -> list[str]:
+    t = k.texts
+    category, rrl = k.rating_for(row)
+    if category is None or rrl is None:
+        return [
+            f"### {row.name}",
+            "",
+            f"Summary: {t.unspecified_summary.format(procedure=row.name)}",
+            "",
+            f"Detail: {t.unspecified_detail}",
+            "",
+        ]
+    label = k.categories[category].label
+    template = t.mri_summary if category != "usually-not-appropriate" else t.not_appropriate_summary
+    advice = (
+        t.mri_detail
+        if category != "usually-not-appropriate"
+        else (t.preferred_alternative if row.offer_replacement else t.vascular_note)
+    )
+    return [
+        f"### {row.name}",
+        "",
+        f"Summary: {template.format(procedure=row.name, category=label)}",
+        "",
+        "Detail: " + t.rating_line.format(category=label, rrl=k.rrl_labels[rrl]),
+        "",
+        row.rationale,
+        "",
+        advice,
+        "",
+    ]
+
+
+def marked_choices(source: Path) -> str:
+    """Every line of the file marked PROJECT DEFAULT or SIGN-OFF, with its line number."""
+    lines = ["## Operating choices (PROJECT DEFAULT) and additions to sign off (SIGN-OFF)", ""]
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if MARKS.search(line):
+            lines.append(f"- line {number}: `{line.strip()}`")
+    return "\n".join(lines)
+
+
+def to_html(markdown: str) -> str:
+    """A plain, printable HTML page of the sheet (headings, lists, tables, paragraphs)."""
+    body: list[str] = []
+    rows: list[str] = []
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not set("".join(cells)) <= set("-"):
+                tag = "th" if not rows else "td"
+                rows.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if rows:
+            body.append("<table>" + "".join(rows) + "</table>")
+            rows = []
+        body.append(html_line(line))
+    if rows:
+        body.append("<table>" + "".join(rows) + "</table>")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Review sheet</title>"
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px}"
+        "</style></head><body>\n" + "\n".join(b for b in body if b) + "\n</body></html>\n"
+    )
+
+
+def html_line(line: str) -> str:
+    text = html.escape(line)
+    for level in (3, 2, 1):
+        if line.startswith("#" * level + " "):
+            return f"<h{level}>{text[level + 1 :]}</h{level}>"
+    if line.lstrip().startswith("- "):
+        return f"<li>{text.lstrip()[2:]}</li>"
+    return f"<p>{text}</p>" if line.strip() else ""

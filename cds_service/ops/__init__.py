@@ -1,0 +1,1 @@
+"""Operations: the store (audit trail, feedback, JWT replay), metrics, logs, terminology."""

@@ -1,0 +1,97 @@
+"""The audit trail: every hook call and what it advised for each order, and the look-up of
+the cards a clinician overrode (so that order-sign does not show them again)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from cds_service.advice.appraised import AppraisedOrder
+from cds_service.clinical.knowledge import Knowledge
+from cds_service.ops.database import Database, guarded
+from cds_service.ops.tables import Appraised, HookCall, OverriddenOrder
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """What the store keeps of one appraised order: ids, codes, ratings, card uuids, and the
+    knowledge file (id and version) that appraised it."""
+
+    order_ref: str | None
+    procedure: str | None
+    verdict: str
+    rating: str | None
+    pama: str | None
+    card_uuid: str | None
+    indicator: str | None
+    advice_key: str | None = None
+    knowledge_id: str | None = None
+    knowledge_version: str | None = None
+
+    @classmethod
+    def of(cls, order: AppraisedOrder, knowledge: Knowledge) -> AuditRow:
+        appraisal, card = order.appraisal, order.card
+        return cls(
+            order_ref=appraisal.order.reference,
+            procedure=appraisal.procedure.id if appraisal.procedure else None,
+            verdict=appraisal.verdict.value,
+            rating=appraisal.category,
+            pama=order.pama,
+            card_uuid=card.uuid if card else None,
+            indicator=card.indicator if card else None,
+            advice_key=order.advice_key,
+            knowledge_id=knowledge.id,
+            knowledge_version=knowledge.version,
+        )
+
+
+def audit_rows(orders: Iterable[AppraisedOrder], knowledge: Knowledge) -> list[AuditRow]:
+    """The rows of the orders the store keeps (those the table knows)."""
+    return [AuditRow.of(order, knowledge) for order in orders if order.audited]
+
+
+class AuditTrail:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @guarded
+    def record_call(
+        self,
+        hook_instance: str,
+        service: str,
+        called_at: datetime,
+        patient_id: str,
+        rows: Sequence[AuditRow],
+    ) -> None:
+        """One transaction: the call, then its appraised orders (Core inserts: this is hot)."""
+        call = {
+            "hook_instance": hook_instance,
+            "service": service,
+            "called_at": called_at,
+            "patient_id": patient_id,
+        }
+        with self.database.engine.begin() as connection:
+            call_id = connection.execute(insert(HookCall).returning(HookCall.id), call).scalar_one()
+            if rows:
+                values = [{"call_id": call_id, **asdict(row)} for row in rows]
+                connection.execute(insert(Appraised), values)
+
+    @guarded
+    def overridden_orders(
+        self, patient_id: str, order_refs: Iterable[str], since: datetime
+    ) -> set[tuple[str, str | None]]:
+        """(order, advice key) of this patient's cards the clinician overrode since ``since``
+        at a service that remembers overrides."""
+        refs = [r for r in order_refs if r]
+        if not refs:
+            return set()
+        query = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).where(
+            OverriddenOrder.patient_id == patient_id,
+            OverriddenOrder.order_ref.in_(refs),
+            OverriddenOrder.overridden_at >= since,
+        )
+        with self.database.engine.connect() as connection:  # Core: runs on every order-sign
+            return {(ref, key) for ref, key in connection.execute(query)}

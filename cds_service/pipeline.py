@@ -1,0 +1,196 @@
+"""One hook call, end to end and free of HTTP: request JSON in, one result per order out.
+
+    parse_call        the request and its typed context, validated once
+    read_draft_orders the draft ServiceRequests (and the Conditions entered with them)
+    gather            the patient record: prefetch, then the FHIR server for what it lacks
+    appraise          each order against the ACR rules
+    Adviser.advise    each order's card, pama-rating and systemAction
+    AuditTrail        what the store keeps of each order
+
+The response, the audit rows, the log line and the metrics are all read from the
+:class:`HookResult` and its :class:`AppraisedOrder` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from cds_service.advice.appraised import Adviser, AppraisedOrder, response_of
+from cds_service.advice.cards import CardPolicy
+from cds_service.appraisal.criteria import Appraisal, appraise, classify_order
+from cds_service.appraisal.labels import advice_key
+from cds_service.clinical.knowledge import Knowledge
+from cds_service.errors import BadRequest
+from cds_service.ops.audit import audit_rows
+from cds_service.ops.store import Store
+from cds_service.protocol import HookRequest, OrderSignContext, to_wire
+from cds_service.record.drafts import DraftOrders, read_draft_orders
+from cds_service.record.facts import Order, PatientRecord
+from cds_service.record.prefetch import Fetcher, gather
+from cds_service.record.readers import Skipped
+from cds_service.services import Service
+
+M = TypeVar("M", bound=BaseModel)
+
+OVERRIDE_WINDOW = timedelta(hours=24)
+"""An order-select override hides the same card at order-sign for this long."""
+
+FetcherFactory = Callable[[HookRequest], Fetcher]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What a hook call needs besides the request: knowledge, policy, FHIR access, clock."""
+
+    knowledge_source: Callable[[], Knowledge]
+    """The current knowledge (the terminology updater swaps in new SNOMED CT expansions)."""
+    policy: CardPolicy
+    fetcher_for: FetcherFactory
+    clock: Callable[[], datetime]
+    store: Store | None = None
+    tzinfo: tzinfo = UTC
+    """The clinic's time zone (CDS_TIMEZONE): the rules' ``now.date()`` is the clinic's date."""
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The knowledge now; read it once per call, so that one call sees one version."""
+        return self.knowledge_source()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A validated hook request for one service."""
+
+    service: Service
+    request: HookRequest
+    context: OrderSignContext
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """The response of a hook call, and what its log line and metrics say of it."""
+
+    orders: tuple[AppraisedOrder, ...] = ()
+    fetched: tuple[str, ...] = ()
+    skipped: int = 0
+    """Resources the FHIR models rejected: draft orders and record alike."""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return to_wire(response_of(self.orders))
+
+    @property
+    def shown(self) -> tuple[AppraisedOrder, ...]:
+        """The orders that got a card."""
+        return tuple(o for o in self.orders if o.card is not None)
+
+    def log_fields(self) -> dict[str, Any]:
+        """What the call's log line says of it: ids, counts and ratings, never content."""
+        shown = self.shown
+        return {
+            "cards": len(shown),
+            "ratings": [o.rating for o in shown],
+            "fetched": list(self.fetched),
+            "skipped": self.skipped,
+        }
+
+
+def parse(model: type[M], data: object, where: str = "") -> M:
+    """Validate ``data`` against ``model``; a failure is a 400 naming each field and why."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems, paths = [], []
+        for error in exc.errors()[:10]:
+            path = ".".join([where] * bool(where) + [str(p) for p in error["loc"]]) or "(body)"
+            paths.append(path)
+            problems.append(f"{path}: {error['msg']}")
+        raise BadRequest("; ".join(problems), expression=paths) from None
+
+
+def parse_call(service: Service, body: Mapping[str, Any]) -> Call:
+    """The request, checked against the service's hook, and its context as the hook's model."""
+    request = parse(HookRequest, body)
+    if request.hook != service.hook:
+        raise BadRequest(
+            f"hook '{request.hook}' does not match service '{service.id}', "
+            f"which answers '{service.hook}'",
+            expression=["hook"],
+        )
+    return Call(service, request, parse(service.context_model, request.context, "context"))
+
+
+def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> HookResult:
+    """Validate a hook request for ``service``, appraise its orders, record and answer."""
+    call = parse_call(service, body)
+    knowledge = deps.knowledge
+    skipped = Skipped()
+    drafts = read_draft_orders(call.context.draftOrders, knowledge.system_uris, skipped)
+    targets = service.orders_to_appraise(drafts.orders, call.context)
+    if not appraisable(targets, knowledge):
+        return HookResult(skipped=len(skipped.resources))  # nothing to appraise: no record
+    now = deps.clock()  # the store keeps this instant as it is (UTC); the windows use it
+    gathered = gather(
+        call.request.prefetch,
+        service.templates,
+        dict(call.context),  # the typed context's fields: the templates' tokens
+        knowledge,
+        deps.fetcher_for(call.request),
+        now=now,
+    )
+    clinic_now = now.astimezone(deps.tzinfo)  # the same instant, on the clinic's calendar
+    record = with_draft_conditions(gathered.record, drafts)
+    appraisals = appraise(targets, record, knowledge, clinic_now, drafts.references)
+    hidden = hidden_orders(call, appraisals, deps, now)
+    adviser = Adviser(knowledge, deps.policy, clinic_now, drafts.orders)
+    orders = tuple(adviser.advise(a, hidden=a.order.reference in hidden) for a in appraisals)
+    if deps.store is not None:
+        deps.store.audit.record_call(
+            call.request.hookInstance,
+            service.id,
+            now,
+            call.context.patientId,
+            audit_rows(orders, knowledge),
+        )
+    return HookResult(
+        orders, gathered.fetched, len(skipped.resources) + len(gathered.skipped.resources)
+    )
+
+
+def with_draft_conditions(record: PatientRecord, drafts: DraftOrders) -> PatientRecord:
+    """The record plus the Conditions entered during this visit, carried with the orders."""
+    if not drafts.conditions:
+        return record
+    return replace(
+        record,
+        conditions=record.conditions + drafts.conditions,
+        conditions_read=record.conditions_read + len(drafts.conditions),
+    )
+
+
+def hidden_orders(
+    call: Call, appraisals: Sequence[Appraisal], deps: Dependencies, now: datetime
+) -> frozenset[str]:
+    """The orders whose card the clinician overrode at order-select within the window: the
+    same advice only, and never an escalation warning."""
+    if deps.store is None or not call.service.hides_overridden_cards:
+        return frozenset()
+    refs = [a.order.reference for a in appraisals if a.order.reference]
+    overridden = deps.store.audit.overridden_orders(
+        call.context.patientId, refs, since=now - OVERRIDE_WINDOW
+    )
+    return frozenset(
+        a.order.reference
+        for a in appraisals
+        if a.order.reference and not a.escalate and (a.order.reference, advice_key(a)) in overridden
+    )
+
+
+def appraisable(orders: Sequence[Order], knowledge: Knowledge) -> bool:
+    """Whether any order is one the table knows (else the record is not needed)."""
+    return any(classify_order(order, knowledge) for order in orders)

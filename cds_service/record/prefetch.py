@@ -1,0 +1,449 @@
+"""The patient record of one hook call: prefetch first, then the FHIR server for what is missing.
+
+Per CDS Hooks 2.0, for each prefetch key: data is used; ``null`` means "no data" (not fetched);
+a missing key, or one holding an OperationOutcome, is fetched from ``fhirServer``; when it
+cannot be fetched the call is answered 412 naming the key and the reason.
+
+Fast path: the record is read from the raw JSON, and only resources the rules need (by code)
+are validated with the R4B models, so irrelevant resources cost little more than decoding.
+A resource the models reject is logged and counted; it may still put the patient outside the
+variant (failing safe), but never supplies the indication.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from cds_service.clinical.codes import CodeSet
+from cds_service.clinical.knowledge import Knowledge
+from cds_service.errors import FhirFetchError, MissingData
+from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
+from cds_service.record.fhir_client import next_link
+from cds_service.record.fhir_time import latest_date, parse_date
+from cds_service.record.readers import (
+    MALFORMED_CONTENT,
+    Skipped,
+    as_dict,
+    as_list,
+    as_str,
+    codings,
+    container_fault,
+    is_valid,
+    local_reference,
+    names,
+    read_condition,
+    read_observations,
+    read_prior_study,
+    study_concepts,
+)
+from cds_service.record.relevance import Scanned, Selector
+
+Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetchError"]]
+"""Reads ``{key: query or next-page URL}`` from the FHIR server: per key, JSON or the error."""
+
+_MISSING = object()
+FETCH_PAGE_SIZE = 200
+DECISION_CACHE_LIMIT = 20_000
+DECISION_KEY_MAX_CHARS = 200
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
+PRIOR_STUDY_TYPES = frozenset({"Procedure", "DiagnosticReport", "ImagingStudy"})
+
+
+@dataclass(frozen=True)
+class Gathered:
+    record: PatientRecord
+    skipped: Skipped
+    fetched: tuple[str, ...]
+
+
+def refuse(reason: str) -> Fetcher:
+    """A fetcher for a call whose data cannot be fetched at all, saying why."""
+
+    def fetch(queries: Mapping[str, str]) -> dict[str, dict[str, Any] | FhirFetchError]:
+        return {key: FhirFetchError(reason) for key in queries}
+
+    return fetch
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``{{context.x}}`` tokens; ``{{userPractitionerId}}`` and kin come from userId."""
+
+    def value(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token.startswith("context."):
+            found = context.get(token.removeprefix("context."))
+        else:
+            user = str(context.get("userId", ""))
+            kind = token.removeprefix("user").removesuffix("Id")
+            found = user.split("/", 1)[1] if user.startswith(kind + "/") else None
+        if not isinstance(found, str | int) or isinstance(found, bool):
+            raise MissingData(f"prefetch token {{{{{token}}}}} has no value in this call")
+        return quote(str(found), safe="")  # an id never escapes its place in the URL
+
+    return _TOKEN.sub(value, template)
+
+
+def fetch_query(template: str, context: Mapping[str, Any]) -> str:
+    """The rendered template, asking for large pages when it is a search."""
+    query = render(template, context)
+    if "?" in query and "_count=" not in query:
+        query += f"&_count={FETCH_PAGE_SIZE}"
+    return query
+
+
+def gather(
+    prefetch: Mapping[str, Any] | None,
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    knowledge: Knowledge,
+    fetch: Fetcher,
+    now: datetime | None = None,
+) -> Gathered:
+    """Assemble the record from the prefetch and, for what it lacks, from ``fetch``. Each
+    value is walked once (see relevance.py): container checks, counts and the cheap tests
+    together; with ``now``, vital signs outside every rule's window are left out unread."""
+    given = prefetch or {}
+    selector = Selector(knowledge, now, is_prior_study)
+    scans: dict[str, Scanned] = {}
+    wanted: dict[str, str] = {}
+    why: dict[str, str] = {}
+    for key, template in templates.items():
+        value = given.get(key, _MISSING)
+        if value is None:  # "no data"
+            continue
+        if value is _MISSING:
+            wanted[key], why[key] = fetch_query(template, context), "missing"
+            continue
+        scanned = selector.scan(value, expected_type(template))
+        if scanned.fault:  # unusable is not "no data": it is fetched, else 412
+            wanted[key], why[key] = fetch_query(template, context), scanned.fault
+            continue
+        scans[key] = scanned
+        more = next_link(value) if isinstance(value, dict) else None
+        if more:
+            wanted[key], why[key] = more, "paged"
+    if wanted:
+        results = fetch(wanted)
+        answers: dict[str, Scanned] = {}
+        faults: dict[str, str | None] = {}
+        for k in wanted:  # the same checks as for the prefetch: never "no data" by mistake
+            answer = results.get(k)
+            if isinstance(answer, FhirFetchError):
+                faults[k] = answer.reason
+            elif not isinstance(answer, dict):
+                faults[k] = "no answer"
+            else:
+                answers[k] = selector.scan(answer, expected_type(templates[k]))
+                fault = answers[k].fault
+                faults[k] = f"the FHIR server's answer is {fault}" if fault else None
+        failed = [k for k in wanted if faults[k]]
+        if failed:
+            raise MissingData(
+                "; ".join(
+                    f"prefetch key '{k}' is {why[k]} and could not be fetched: {faults[k]}"
+                    for k in failed
+                ),
+                expression=[f"prefetch.{k}" for k in failed],
+            )
+        for key in wanted:  # a paged Bundle with its remaining pages; else what was fetched
+            earlier = scans.get(key)
+            paged = earlier is not None and earlier.bundle
+            scans[key] = earlier.extended(answers[key]) if paged else answers[key]  # type: ignore[union-attr]
+    skipped = Skipped()
+    record = read_scanned(scans.values(), context, knowledge, skipped)
+    return Gathered(record, skipped, tuple(wanted))
+
+
+def expected_type(template: str) -> str:
+    """What a prefetch template asks for: a searchset ``Bundle``, or the resource type read."""
+    if "?" in template:
+        return "Bundle"
+    return template.lstrip("/").split("/", 1)[0]
+
+
+def prefetch_fault(value: object, template: str) -> str | None:
+    """Why a (non-null) prefetch value cannot be used as the answer to ``template``, or None."""
+    if is_operation_outcome(value):
+        return "an OperationOutcome"
+    return container_fault(value, expected_type(template))
+
+
+def answer_fault(answer: object, template: str) -> str | None:
+    """Why the FHIR server's answer for a key cannot be used, or None: the same checks as for
+    the prefetch, so a malformed answer is never read as "no data"."""
+    if isinstance(answer, FhirFetchError):
+        return answer.reason
+    if not isinstance(answer, dict):
+        return "no answer"
+    fault = prefetch_fault(answer, template)
+    return f"the FHIR server's answer is {fault}" if fault else None
+
+
+def merge(prefetched: Any, fetched: Any) -> Any:
+    """A paged prefetch Bundle with its fetched remaining pages; otherwise what was fetched."""
+    if as_dict(prefetched).get("resourceType") != "Bundle":
+        return fetched
+    entries = as_list(prefetched.get("entry")) + as_list(as_dict(fetched).get("entry"))
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def is_operation_outcome(value: object) -> bool:
+    """An OperationOutcome in place of the data, or a Bundle carrying an error or fatal one
+    (the EHR failed part of the search); a warning (search mode 'outcome') is fine."""
+    value = as_dict(value)
+    if value.get("resourceType") == "OperationOutcome":
+        return True
+    if value.get("resourceType") != "Bundle":
+        return False
+    return any(
+        resource.get("resourceType") == "OperationOutcome"
+        and any(
+            as_dict(i).get("severity") in ("error", "fatal") for i in as_list(resource.get("issue"))
+        )
+        for resource in resources(value)
+    )
+
+
+def resources(value: object) -> Iterator[dict[str, Any]]:
+    """The resources of a prefetch value: a resource, or a Bundle's entry resources."""
+    value = as_dict(value)
+    if value.get("resourceType") == "Bundle":
+        for entry in as_list(value.get("entry")):
+            resource = as_dict(entry).get("resource")
+            if isinstance(resource, dict):
+                yield resource
+    elif isinstance(value.get("resourceType"), str):
+        yield value
+
+
+def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> bool:
+    """Does any rule read a Condition with this code? Records repeat the same few codes, so
+    the answer is kept per distinct CodeableConcept, on the knowledge object (bounded)."""
+    cache = knowledge.decision_cache
+    try:
+        key = _freeze(concept)
+        known = cache.get(key) if key is not None else None
+    except TypeError:  # an unhashable oddity: decide without the cache
+        key, known = None, None
+    if known is not None:
+        return known
+    answer = any(wanted.contains(s, c) for s, c in codings(concept, knowledge.system_uris)) or (
+        knowledge.names_a_finding(names(concept))
+    )
+    if key is not None:
+        if len(cache) >= DECISION_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = answer
+    return answer
+
+
+def _freeze(concept: object) -> object:
+    """A hashable key for the parts of a CodeableConcept that decide whether it is wanted, or
+    None (not cached) when they are longer than :data:`DECISION_KEY_MAX_CHARS`: the cache's
+    bytes are bounded by its entries times that (a few MB), whatever the record's texts."""
+    if not isinstance(concept, dict):
+        return None
+    found = tuple(
+        (c.get("system"), c.get("code"), c.get("display"))
+        for c in concept.get("coding") or ()
+        if isinstance(c, dict)
+    )
+    key = (found, concept.get("text"))
+    size = sum(len(v) for part in found for v in part if isinstance(v, str))
+    text = key[1]
+    if size + (len(text) if isinstance(text, str) else 0) > DECISION_KEY_MAX_CHARS:
+        return None
+    if len(found) > 16:
+        return None
+    return key
+
+
+def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) -> bool:
+    """The hot path's first test, on the raw JSON: a coding with one of ``codes``."""
+    if not isinstance(concept, dict):
+        return False
+    for coding in as_list(concept.get("coding")):
+        if isinstance(coding, dict):
+            code, system = coding.get("code"), coding.get("system")
+            wanted = isinstance(code, str) and code in codes
+            if wanted and isinstance(system, str) and system in systems:
+                return True
+    return False
+
+
+def about_someone_else(resource: Mapping[str, Any], patient_id: str) -> bool:
+    """A Patient with another id, or a resource whose subject is another Patient: not this
+    call's patient's data (an _include, or a prefetch gone wrong)."""
+    if resource.get("resourceType") == "Patient":
+        own = resource.get("id")
+        return isinstance(own, str) and own != patient_id
+    subject = as_str(as_dict(resource.get("subject")).get("reference"))
+    if subject is None or subject.startswith(("urn:", "#")):
+        return False
+    kind, _, subject_id = local_reference(subject).partition("/")
+    return kind == "Patient" and subject_id != patient_id
+
+
+def read_record(
+    values: Any,
+    context: Mapping[str, Any],
+    knowledge: Knowledge,
+    skipped: Skipped,
+    now: datetime | None = None,
+) -> PatientRecord:
+    """The record from prefetch values (resources or Bundles) as they are: no container
+    checks; with ``now``, vital signs outside every rule's window are left out."""
+    selector = Selector(knowledge, now, is_prior_study)
+    return read_scanned([selector.scan(v) for v in values], context, knowledge, skipped)
+
+
+def read_scanned(
+    scans: Iterable[Scanned], context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
+) -> PatientRecord:
+    """Validate and read the resources the pass kept (see relevance.py)."""
+    systems = knowledge.system_uris
+    patients: list[tuple[object, bool]] = []  # (birthDate, valid) of this patient's Patients
+    conditions: list[ConditionFact] = []
+    observations: list[ObservationFact] = []
+    prior_studies: list[PriorStudyFact] = []
+    patient_id = str(context.get("patientId"))
+    counted_conditions = counted_observations = 0
+    for scanned in scans:
+        counted_conditions += scanned.conditions
+        counted_observations += scanned.observations
+        for resource in scanned.kept:
+            try:  # the one place where malformed content becomes "skipped"
+                kind = resource.get("resourceType")
+                if kind == "Condition":
+                    if not about_someone_else(resource, patient_id):
+                        # a rejected one still excludes, failing safe; see ConditionFact
+                        valid = is_valid(resource, skipped)
+                        conditions.append(read_condition(resource, systems, validated=valid))
+                elif kind == "Observation" and not about_someone_else(resource, patient_id):
+                    # Not validated: read field by field on the JSON, a malformed reading can
+                    # only exclude, so the R4 model's verdict could not change the answer
+                    # (and it was a third of a call with a realistic record's vital signs).
+                    observations.extend(read_observations(resource, systems))
+                elif kind in PRIOR_STUDY_TYPES:
+                    study = prior_study(resource, knowledge, patient_id, skipped)
+                    if study is not None:
+                        prior_studies.append(study)
+                elif kind == "Patient" and not about_someone_else(resource, patient_id):
+                    patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
+            except MALFORMED_CONTENT:  # whatever a reader raises on content it cannot read
+                skipped.add(resource)
+    latest, earliest = agreed_birth_dates(patients)
+    return PatientRecord(
+        patient_id=patient_id,
+        birth_date=latest,
+        earliest_birth_date=earliest,
+        conditions=tuple(conditions),
+        observations=tuple(observations),
+        prior_studies=tuple(prior_studies),
+        conditions_read=counted_conditions,
+        observations_read=counted_observations,
+    )
+
+
+def names_a_finding(observation: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """An Observation whose code or coded value is an exclusion group's finding."""
+    systems, findings = knowledge.system_uris, knowledge.finding_codes
+    return any(
+        findings.contains(system, code)
+        for field in ("code", "valueCodeableConcept")
+        for system, code in codings(observation.get(field), systems)
+    )
+
+
+def agreed_birth_dates(patients: list[tuple[object, bool]]) -> tuple[date | None, date | None]:
+    """The birth date every Patient resource of this patient agrees with, as the latest and
+    the first day it can mean, else (None, None): age unknown. Only a valid Patient supplies
+    it, but any one, valid or not, can contradict it. A partial date agrees with a fuller one
+    it begins (``1981``, ``1981-05-04``): the fullest date a valid Patient gives is used."""
+    given = [b.strip() for b, _ in patients if isinstance(b, str) and b.strip()]
+    supplied = [b.strip() for b, valid in patients if valid and isinstance(b, str) and b.strip()]
+    if not supplied:
+        return None, None
+    fullest = max(given, key=len)
+    if not all(fullest.startswith(b) for b in given):
+        return None, None  # two birth dates: which one is right is not ours to guess
+    chosen = max(supplied, key=len)
+    return latest_date(chosen), parse_date(chosen)
+
+
+def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """The cheap first test, on the raw JSON: a coding that identifies a procedure-table row
+    (a CPT code with a modifier, ``72141-26``, as its code)."""
+    table, systems = knowledge.procedure_by_code, knowledge.system_uris
+    cpt = knowledge.code_systems["cpt"].uri
+    for concept in study_concepts(resource):
+        for coding in as_list(as_dict(concept).get("coding")):
+            system, code = as_dict(coding).get("system"), as_dict(coding).get("code")
+            if not (isinstance(system, str) and isinstance(code, str)):
+                continue
+            canonical, value = systems.get(system, system), code.strip().upper()
+            if canonical == cpt:
+                value = value.split("-")[0].strip()
+            if (canonical, value) in table:
+                return True
+    return False
+
+
+def names_a_cervical_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """A study known only by its text: a cervical-spine word and an imaging word in a name
+    of its code ("MRI C-spine w/o contrast", "XR cervical spine 2 views")."""
+    words = knowledge.prior_imaging_words
+    return any(
+        words.spine.search(name) is not None and words.imaging.search(name) is not None
+        for concept in study_concepts(resource)
+        for name in names(concept)
+    )
+
+
+def images_the_cervical_spine(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """An ImagingStudy that names no row but whose series' body site, or whose description,
+    is the cervical spine (a PACS often sends only modality and body site)."""
+    if resource.get("resourceType") != "ImagingStudy":
+        return False
+    sites, systems = knowledge.cervical_site_codes, knowledge.system_uris
+    for series in as_list(resource.get("series")):
+        site = as_dict(as_dict(series).get("bodySite"))
+        system, code = as_str(site.get("system")), as_str(site.get("code"))
+        if system and code and sites.contains(systems.get(system, system), code):
+            return True
+        if any(knowledge.cervical_words.search(n) for n in names({"coding": [site]})):
+            return True
+    description = as_str(resource.get("description"))
+    return description is not None and knowledge.cervical_words.search(description) is not None
+
+
+def is_prior_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
+    """The cheap first test of a Procedure, DiagnosticReport or ImagingStudy."""
+    return (
+        names_a_table_row(resource, knowledge)
+        or images_the_cervical_spine(resource, knowledge)
+        or names_a_cervical_study(resource, knowledge)
+    )
+
+
+def prior_study(
+    resource: Mapping[str, Any], knowledge: Knowledge, patient_id: str, skipped: Skipped
+) -> PriorStudyFact | None:
+    """A cervical-spine study of this patient already in the record, or None. One the R4
+    models reject still counts (it can only put the patient outside the variant)."""
+    if not is_prior_study(resource, knowledge) or about_someone_else(resource, patient_id):
+        return None
+    is_valid(resource, skipped)  # logged (type and id) when rejected
+    study = read_prior_study(resource, knowledge.system_uris)
+    if study.display is None and not names_a_table_row(resource, knowledge):
+        modalities = sorted(
+            {c for m in as_list(resource.get("modality")) if (c := as_str(as_dict(m).get("code")))}
+        )
+        shown = knowledge.texts.prior_study_by_site.format(modality="/".join(modalities) or "?")
+        study = replace(study, display=shown)
+    return study

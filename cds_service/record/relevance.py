@@ -1,0 +1,460 @@
+"""The hot path: one pass over each prefetch value, on the raw JSON.
+
+A realistic record is mostly what no rule reads: Conditions with other codes, and years of body
+temperatures and weights of which only the readings inside a rule's look-back window can
+matter. :func:`scan` walks a prefetch value (or the FHIR server's answer) once: it checks the
+container (an OperationOutcome, a Bundle entry without a resource), counts the Conditions and
+Observations, and keeps only the resources a rule can read, for the record layer to validate
+with the R4B models and read. The tests are the record layer's, made cheap:
+
+- a Condition is kept when a coding's (system, code) is one the rules read, or a coding display,
+  its text or a note affirms a group's finding: the text holds a candidate phrase and ConText
+  does not read every mention as negated, hypothetical or a relative's (the rules ask the same
+  question of the same texts, so a Condition named only by "No radiculopathy" is no one's
+  evidence). Both answers are memoised per knowledge version, by system and code and by text
+  (plain dict look-ups: no per-resource key is built). A ``code`` of the wrong shape takes the
+  lenient path (see ``lenient_concept``).
+- an Observation coded as a finding of an exclusion group (its code or coded value) is kept
+  whatever its date; a vital sign a rule reads (by LOINC code) is kept only when its date
+  (``effective[x]``, else ``issued``) falls inside the longest window of the rules that read
+  its code, with two days' margin for time zones. One with no date, or a date this test does
+  not read (a partial date, a malformed one), is kept: the models and the rules judge it. No
+  rule reads a baseline before its window (the weight-loss rule compares readings inside its
+  own); a rule of a kind not listed here keeps every reading of its codes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cds_service.clinical.codes import NO_SYSTEM, CodeSet
+from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
+from cds_service.record.readers import (
+    MALFORMED_CONTENT,
+    as_dict,
+    as_list,
+    codings,
+    container_fault,
+    lenient_concept,
+    names,
+    note_texts,
+    observation_time,
+)
+
+MEMO_LIMIT = 20_000
+"""Memo entries in all (codes and texts, each key at most a few hundred characters: a few MB
+at worst); past it every memo is emptied (the answers are cheap to recompute)."""
+TEXT_KEY_MAX_CHARS = 200
+CODE_KEY_MAX_CHARS = 300
+"""Longer systems and codes are tested every time: the memo's bytes stay bounded (about
+MEMO_LIMIT entries of at most this size per table)."""
+"""Longer texts are tested every time, not memoised: the memo's bytes stay bounded."""
+WINDOW_MARGIN_DAYS = 2
+"""A date is compared as written (its calendar day), so time zones and the clinic's calendar
+could move it by a day: a reading is dropped only when it is two days outside a window."""
+FUTURE_DAYS = 1
+"""The rules read readings dated up to a day ahead (clock skew); see criteria.py."""
+PRIOR_STUDY_TYPES = frozenset({"Procedure", "DiagnosticReport", "ImagingStudy"})
+_NOT_READ = -1
+FINDING = -2
+EVERY_READING = 0
+
+
+def observation_windows(knowledge: Knowledge) -> dict[str, int | None]:
+    """Each LOINC code a rule reads, and the longest window (days back) of the rules that read
+    it; None when a rule reads every reading of the code."""
+    windows: dict[str, int | None] = {}
+    for group in knowledge.exclusions:
+        for rule in group.observations:
+            days: int | None
+            if isinstance(rule, FeverRule):
+                days = rule.lookback_days
+            elif isinstance(rule, WeightLossRule):
+                days = rule.window_days
+            else:  # pragma: no cover - a rule kind this test does not know reads everything
+                days = None
+            for code in rule.reading_codes:
+                if code in windows and (windows[code] is None or days is None):
+                    windows[code] = None
+                else:
+                    windows[code] = max(days, windows.get(code) or 0) if days else None
+    return windows
+
+
+class Relevance:
+    """The memoised first tests for one knowledge version (see :func:`relevance_for`)."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.systems = knowledge.system_uris
+        self.conditions: CodeSet = knowledge.condition_codes_of_interest
+        self.findings: CodeSet = knowledge.finding_codes
+        vital = {knowledge.code_systems[key].uri for key in ("loinc", "snomed")}
+        self.vital_uris = frozenset(
+            u for u, canonical in self.systems.items() if canonical in vital
+        )
+        self.windows = observation_windows(knowledge)
+        self._condition_codes: dict[str, dict[str, bool]] = {}
+        self._finding_codes: dict[str, dict[str, bool]] = {}
+        self._texts: dict[str, bool] = {}
+        self._observation_codes: dict[str, dict[str, int]] = {}
+        self._entries = 0
+
+    def _code(
+        self, memo: dict[str, dict[str, bool]], codes: CodeSet, system: str, code: str
+    ) -> bool:
+        if len(code) > CODE_KEY_MAX_CHARS or len(system) > CODE_KEY_MAX_CHARS:
+            return codes.contains(self.systems.get(system, system), code)  # not memoised
+        table = memo.get(system)
+        if table is None:
+            table = memo.setdefault(system, {})
+        known = table.get(code)
+        if known is None:
+            known = codes.contains(self.systems.get(system, system), code)
+            table[code] = known
+            self._grew()
+        return known
+
+    def _grew(self) -> None:
+        """One more memo entry; past ``MEMO_LIMIT`` in all, every memo starts afresh."""
+        self._entries += 1
+        if self._entries >= MEMO_LIMIT:
+            for memo in (
+                self._condition_codes,
+                self._finding_codes,
+                self._observation_codes,
+                self._texts,
+            ):
+                memo.clear()
+            self._entries = 0
+
+    def text(self, text: str) -> bool:
+        """Does the text affirm any group's finding? Only a text holding a candidate phrase
+        reaches ConText (whose answers the rules then find in its cache); "No radiculopathy"
+        affirms nothing, and a Condition named only by such texts is no rule's evidence."""
+        known = self._texts.get(text)
+        if known is None:
+            reader = self.knowledge.text_reader
+            known = reader.has_candidate(text) and bool(reader.affirmed(text))
+            if len(text) <= TEXT_KEY_MAX_CHARS:
+                self._texts[text] = known
+                self._grew()
+        return known
+
+    def concept_wanted(self, concept: object) -> bool | None:
+        """Does a rule read a Condition with this code? None when the CodeableConcept is not
+        in its proper shape (the caller reads it leniently)."""
+        if concept is None:
+            return False
+        if not isinstance(concept, dict) or "code" in concept:
+            return None
+        coding, text = concept.get("coding", ()), concept.get("text")
+        if not isinstance(coding, list | tuple) or not (text is None or isinstance(text, str)):
+            return None
+        memo, texts = self._condition_codes, self._texts
+        for item in coding:
+            if not isinstance(item, dict):
+                return None
+            code, system = item.get("code", ""), item.get("system")
+            if not isinstance(code, str):
+                return None
+            if code:
+                system = system if isinstance(system, str) and system else NO_SYSTEM
+                table = memo.get(system)
+                wanted = table.get(code) if table is not None else None
+                if wanted is None:
+                    wanted = self._code(memo, self.conditions, system, code)
+                if wanted:
+                    return True
+            display = item.get("display")
+            if isinstance(display, str) and display:
+                named = texts.get(display)
+                if named is None:
+                    named = self.text(display)
+                if named:
+                    return True
+        if text:
+            named = texts.get(text)
+            return self.text(text) if named is None else named
+        return False
+
+    def condition(self, resource: Mapping[str, Any]) -> bool:
+        wanted = self.concept_wanted(resource.get("code"))
+        if wanted is None:  # any shape, failing safe (see lenient_concept)
+            concept, _ = lenient_concept(resource.get("code"))
+            wanted = any(
+                self.conditions.contains(s, c) for s, c in codings(concept, self.systems)
+            ) or any(self.text(name) for name in names(concept))
+        if wanted:
+            return True
+        return "note" in resource and any(self.text(t) for t in note_texts(resource))
+
+    def names_a_finding(self, resource: Mapping[str, Any]) -> bool:
+        """An Observation whose code or coded value is an exclusion group's finding."""
+        for name in ("code", "valueCodeableConcept"):
+            for item in as_list(as_dict(resource.get(name)).get("coding")):
+                if not isinstance(item, dict):
+                    continue
+                system, code = item.get("system"), item.get("code")
+                if (
+                    isinstance(system, str)
+                    and system
+                    and isinstance(code, str)
+                    and code
+                    and self._code(self._finding_codes, self.findings, system, code)
+                ):
+                    return True
+        return False
+
+    def observation_class(self, system: str, code: str) -> int:
+        """What a rule makes of an Observation coding: ``FINDING`` (an exclusion group's
+        finding: every reading), ``EVERY_READING``, a window in days, or ``_NOT_READ``."""
+        if len(code) > CODE_KEY_MAX_CHARS or len(system) > CODE_KEY_MAX_CHARS:
+            return self._classify(system, code)  # not memoised
+        table = self._observation_codes.get(system)
+        if table is None:
+            table = self._observation_codes.setdefault(system, {})
+        known = table.get(code)
+        if known is None:
+            known = self._classify(system, code)
+            table[code] = known
+            self._grew()
+        return known
+
+    def _classify(self, system: str, code: str) -> int:
+        if self.findings.contains(self.systems.get(system, system), code):
+            return FINDING
+        if code in self.windows and self.systems.get(system, system) in self.vital_uris:
+            return self.windows[code] or EVERY_READING
+        return _NOT_READ
+
+    def vital_window(self, concept: object) -> int | None:
+        """The window (days) of the rules that read this code, None for every reading, or
+        ``_NOT_READ`` when no rule reads it."""
+        found = _NOT_READ
+        if not isinstance(concept, dict):
+            return found
+        for item in as_list(concept.get("coding")):
+            if not isinstance(item, dict):
+                continue
+            code, system = item.get("code"), item.get("system")
+            if not (isinstance(code, str) and isinstance(system, str)):
+                continue
+            if code in self.windows and self.systems.get(system, system) in self.vital_uris:
+                days = self.windows[code]
+                if days is None:
+                    return None
+                found = max(found, days)
+        return found
+
+
+_current: tuple[Knowledge, Relevance] | None = None
+_lock = threading.Lock()
+
+
+def relevance_for(knowledge: Knowledge) -> Relevance:
+    """The memoised tests of this knowledge version (a new version starts afresh)."""
+    global _current
+    current = _current
+    if current is not None and current[0] is knowledge:
+        return current[1]
+    with _lock:
+        if _current is None or _current[0] is not knowledge:
+            _current = (knowledge, Relevance(knowledge))
+        return _current[1]
+
+
+@dataclass
+class Scanned:
+    """One prefetch value after the pass: why it cannot be used (then nothing else counts), or
+    the resources a rule can read and how many Conditions and Observations it held."""
+
+    fault: str | None = None
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    conditions: int = 0
+    observations: int = 0
+    bundle: bool = False
+
+    def extended(self, more: Scanned) -> Scanned:
+        """A paged Bundle with its remaining pages."""
+        return Scanned(
+            None,
+            self.kept + more.kept,
+            self.conditions + more.conditions,
+            self.observations + more.observations,
+            bundle=True,
+        )
+
+
+class Selector:
+    """The pass of one hook call: its knowledge's tests, and its windows around ``now`` (no
+    window at all when ``now`` is None)."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        now: datetime | None,
+        names_a_table_row: Callable[[Mapping[str, Any], Knowledge], bool],
+    ) -> None:
+        self.knowledge = knowledge
+        self.relevance = relevance_for(knowledge)
+        self.now = now
+        self.names_a_table_row = names_a_table_row
+        self._bounds: dict[int, tuple[str, str]] = {}
+        self._memo = self.relevance._observation_codes
+
+    def _window(self, days: int) -> tuple[str, str]:
+        bounds = self._bounds.get(days)
+        if bounds is None:
+            assert self.now is not None
+            low = self.now - timedelta(days=days + WINDOW_MARGIN_DAYS)
+            high = self.now + timedelta(days=FUTURE_DAYS + WINDOW_MARGIN_DAYS)
+            bounds = self._bounds[days] = (low.date().isoformat(), high.date().isoformat())
+        return bounds
+
+    def in_window(self, resource: Mapping[str, Any], days: int) -> bool:
+        """False only for a reading whose date, as written, is clearly outside the window:
+        another year (any date that starts with four digits), else a full calendar date."""
+        if self.now is None:
+            return True
+        when = resource.get("effectiveDateTime") or observation_time(resource)
+        if not isinstance(when, str):
+            return True  # no date: the models and the rules judge it
+        low, high = self._bounds.get(days) or self._window(days)
+        year = when[:4]
+        if (year < low[:4] or year > high[:4]) and len(year) == 4 and year.isdigit():
+            return False
+        full_date = (
+            len(when) >= 10
+            and when[4] == when[7] == "-"
+            and year.isdigit()
+            and when[5:7].isdigit()
+            and when[8:10].isdigit()
+        )
+        return not full_date or low <= when[:10] <= high
+
+    def observation(self, resource: Mapping[str, Any]) -> bool:
+        """A finding of an exclusion group (code, coded value or text value), or a vital sign
+        a rule reads (itself or a component of a panel) dated inside its window."""
+        days = self._days(resource.get("code"))
+        if days in (FINDING, EVERY_READING):
+            return True
+        if "valueCodeableConcept" in resource and self.relevance.names_a_finding(
+            {"valueCodeableConcept": resource["valueCodeableConcept"]}
+        ):
+            return True
+        if "component" in resource:
+            for component in as_list(resource["component"]):
+                found = self._days(as_dict(component).get("code"))
+                if found in (FINDING, EVERY_READING):
+                    return True
+                days = max(days, found)
+        text = resource.get("valueString")
+        if isinstance(text, str) and text and self.relevance.text(text):
+            return True
+        return days > 0 and self.in_window(resource, days)
+
+    def _days(self, concept: object) -> int:
+        """What the rules make of an Observation code: ``FINDING``, ``EVERY_READING``, the
+        widest window in days, or ``_NOT_READ``."""
+        days = _NOT_READ
+        coding = concept.get("coding") if isinstance(concept, dict) else None
+        if not isinstance(coding, list):
+            return days
+        memo = self._memo
+        for item in coding:
+            if not isinstance(item, dict):
+                continue
+            system, code = item.get("system"), item.get("code")
+            if isinstance(system, str) and isinstance(code, str) and system and code:
+                table = memo.get(system)
+                found = table.get(code) if table is not None else None
+                if found is None:
+                    found = self.relevance.observation_class(system, code)
+                if found <= EVERY_READING and found != _NOT_READ:  # a finding, or all
+                    return found
+                if found > days:
+                    days = found
+        return days
+
+    def scan(self, value: object, expected: str | None = None) -> Scanned:
+        """One pass over a prefetch value. With ``expected`` (what its template asks for: a
+        ``Bundle`` or a resource type) the container is checked as ``prefetch_fault`` does;
+        without, whatever can be read is read."""
+        if not isinstance(value, dict):
+            return Scanned(container_fault(value, expected) if expected else None)
+        kind = value.get("resourceType")
+        if expected is not None:
+            if kind == "OperationOutcome":
+                return Scanned("an OperationOutcome")
+            if kind != expected:
+                return Scanned(container_fault(value, expected))
+        scanned = Scanned(bundle=kind == "Bundle")
+        if kind != "Bundle":
+            if isinstance(kind, str):
+                self._take(value, kind, scanned)
+            return scanned
+        entries = value.get("entry", [])
+        if not isinstance(entries, list):
+            return Scanned("a Bundle whose entry is not a list" if expected else None)
+        broken = failed = False
+        kept = scanned.kept
+        conditions = observations = 0
+        condition, observation = self.relevance.condition, self.observation
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
+                broken = True
+                continue
+            kind = resource.get("resourceType")
+            try:
+                if kind == "Observation":
+                    observations += 1
+                    if observation(resource):
+                        kept.append(resource)
+                    continue
+                if kind == "Condition":
+                    conditions += 1
+                    if condition(resource):
+                        kept.append(resource)
+                    continue
+            except MALFORMED_CONTENT:  # the readers decide what to make of it (failing safe)
+                kept.append(resource)
+                continue
+            if not isinstance(kind, str):
+                broken = True
+            elif kind == "OperationOutcome":
+                failed = failed or any(
+                    as_dict(i).get("severity") in ("error", "fatal")
+                    for i in as_list(resource.get("issue"))
+                )
+            else:
+                self._take(resource, kind, scanned)
+        scanned.conditions += conditions
+        scanned.observations += observations
+        if expected is not None and failed:  # the EHR failed part of the search
+            return Scanned("an OperationOutcome")
+        if expected is not None and broken:
+            return Scanned("a Bundle with an entry that holds no resource")
+        return scanned
+
+    def _take(self, resource: dict[str, Any], kind: str, scanned: Scanned) -> None:
+        try:
+            if kind == "Condition":
+                scanned.conditions += 1
+                keep = self.relevance.condition(resource)
+            elif kind == "Observation":
+                scanned.observations += 1
+                keep = self.observation(resource)
+            elif kind in PRIOR_STUDY_TYPES:
+                keep = self.names_a_table_row(resource, self.knowledge)
+            else:
+                keep = kind == "Patient"
+        except MALFORMED_CONTENT:  # the readers decide what to make of it (failing safe)
+            keep = True
+        if keep:
+            scanned.kept.append(resource)

@@ -1,0 +1,1 @@
+"""HTTP: the only part that imports Flask (app, routes, authentication, server)."""

@@ -1,0 +1,133 @@
+"""Small builders of FHIR resources and hook requests for the HTTP tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"
+CPT = "http://www.ama-assn.org/go/cpt"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CGH = {"coding": [{"system": SNOMED, "code": "279016001", "display": "Cervicogenic headache"}]}
+PRIOR_IMAGING_KEYS = ("procedures", "diagnosticReports", "imagingStudies", "observationValues")
+NO_PRIOR_IMAGING: dict[str, Any] = dict.fromkeys(PRIOR_IMAGING_KEYS)
+"""The prior-imaging prefetch keys, each null ("no data"): nothing to fetch."""
+
+
+def load(relative: str) -> Any:
+    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
+
+
+def order(
+    order_id: str, system: str = CPT, code: str = "72040", *, reason: bool = True, **extra: Any
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": order_id,
+        "status": "draft",
+        "intent": "plan",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    if reason:
+        resource["reasonCode"] = [copy.deepcopy(CGH)]
+    resource.update(extra)
+    return resource
+
+
+def bundle(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+        **extra,
+    }
+
+
+def adult_prefetch(birth_date: str = "1981-05-04") -> dict[str, Any]:
+    return {
+        "patient": {"resourceType": "Patient", "id": "p1", "birthDate": birth_date},
+        "conditions": None,
+        "observations": None,
+        **NO_PRIOR_IMAGING,
+    }
+
+
+def hook_request(
+    hook: str,
+    orders: list[dict[str, Any]],
+    *,
+    selections: list[str] | None = None,
+    prefetch: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "userId": "Practitioner/dr-1",
+        "patientId": "p1",
+        "draftOrders": bundle(*orders),
+    }
+    if hook == "order-select":
+        context["selections"] = (
+            selections if selections is not None else [f"ServiceRequest/{o['id']}" for o in orders]
+        )
+    body: dict[str, Any] = {
+        "hook": hook,
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": context,
+        "prefetch": adult_prefetch() if prefetch is None else prefetch,
+    }
+    body.update(extra)
+    return body
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(env: dict[str, str], port: int) -> Iterator[str]:
+    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 30 s, stopped after."""
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2", "--threads", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                stderr = process.stderr
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = stderr.read().decode()[-2000:] if stderr else ""
+                    raise RuntimeError(tail) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stderr is not None:
+            process.stderr.close()
