@@ -11,6 +11,7 @@ written separately, from the clinical source, in ``tests/scenarios.yaml``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -169,15 +170,15 @@ def request(
     hook: str,
     orders: list[dict],
     *,
-    conditions: list[dict] = (),  # type: ignore[assignment]
-    observations: list[dict] = (),
-    birth: str | None = "1981-05-04",  # type: ignore[assignment]
+    conditions: Sequence[dict] = (),
+    observations: Sequence[dict] = (),
+    birth: str | None = "1981-05-04",
     selections: list[str] | None = None,
-    extra_entries: list[dict] = (),
-    procedures: list[dict] = (),
-    diagnostic_reports: list[dict] = (),
-    imaging_studies: list[dict] = (),
-) -> dict:  # type: ignore[assignment]
+    extra_entries: Sequence[dict] = (),
+    procedures: Sequence[dict] = (),
+    diagnostic_reports: Sequence[dict] = (),
+    imaging_studies: Sequence[dict] = (),
+) -> dict:
     context: dict[str, Any] = {
         "userId": "Practitioner/dr-1",
         "patientId": "pat-1",
@@ -420,10 +421,10 @@ def scenarios() -> dict[str, dict]:
     def excluded(
         name: str,
         *,
-        conditions: list[dict] = (),  # type: ignore[assignment]
-        observations: list[dict] = (),
+        conditions: Sequence[dict] = (),
+        observations: Sequence[dict] = (),
         birth: str | None = "1981-05-04",
-    ) -> None:  # type: ignore[assignment]
+    ) -> None:
         s[name] = request(
             "order-select",
             [order("ct-1", (CPT, "72125"))],

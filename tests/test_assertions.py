@@ -104,7 +104,12 @@ def reader(cache_bytes: int = 4096) -> TextReader:
 def test_texts_without_a_candidate_phrase_never_reach_the_nlp() -> None:
     texts = reader()
     calls: list[str] = []
-    texts._read = lambda text: calls.append(text) or frozenset()  # type: ignore[method-assign]
+
+    def counted(text: str) -> frozenset[str]:
+        calls.append(text)
+        return frozenset()
+
+    texts._read = counted  # type: ignore[method-assign]
     assert texts.affirmed("Chronic neck pain, worse with sitting") == frozenset()
     assert calls == []
     texts.affirmed("fever")
@@ -115,7 +120,12 @@ def test_answers_are_cached_by_text_within_a_byte_budget() -> None:
     texts = reader(cache_bytes=2_000)
     calls: list[str] = []
     real = texts._read
-    texts._read = lambda text: calls.append(text) or real(text)  # type: ignore[method-assign]
+
+    def counted(text: str) -> frozenset[str]:
+        calls.append(text)
+        return real(text)
+
+    texts._read = counted  # type: ignore[method-assign]
     texts.affirmed("fever today")
     texts.affirmed("fever today")
     assert calls == ["fever today"]

@@ -111,48 +111,69 @@ def appraise(
 ) -> list[Appraisal]:
     """Appraise each order. ``references`` maps ``Type/id`` (and a draft Bundle entry's
     ``urn:uuid:`` fullUrl) to codes, for reasonReference."""
+    index = reason_index(references, record)
+    patient = PatientFindings(record, knowledge, now)
+    return [appraise_order(order, knowledge, index, patient) for order in orders]
+
+
+def reason_index(
+    references: Mapping[str, tuple[CodePair, ...]] | None, record: PatientRecord
+) -> dict[str, tuple[CodePair, ...]]:
+    """What a reasonReference may cite: the draft Bundle's entries, and the record's
+    trustworthy Conditions."""
     index = dict(references or {})
-    for condition in record.conditions:  # only trustworthy ones may be cited as a reason
+    for condition in record.conditions:
         trusted = condition.validated and condition.verification_status not in (
             IGNORED_VERIFICATION
         )
         if condition.id and trusted:
             index.setdefault(f"Condition/{condition.id}", condition.codes)
-    findings: tuple[Finding, ...] | None = None  # computed once, only if an order needs it
-    checked = Checked(record.conditions_read, record.observations_read)
-    results = []
-    for order in orders:
-        procedure = classify_order(order, knowledge)
-        indication = indication_of(order, record, knowledge, index) if procedure else None
-        if procedure is None or indication is None:
-            results.append(Appraisal(order, Verdict.NOT_APPLICABLE, procedure))
-            continue
-        elsewhere = other_region(order, knowledge)
-        if elsewhere:
-            results.append(
-                Appraisal(
-                    order,
-                    Verdict.OTHER_REGION,
-                    procedure,
-                    findings=(Finding("other-region", "", ", ".join(elsewhere), ""),),
-                    indication=indication,
-                )
-            )
-            continue
-        if findings is None:
-            findings = patient_findings(record, knowledge, now)
-        excluded = reason_findings(order, knowledge, index) + findings
-        if excluded:
-            results.append(
-                Appraisal(
-                    order, Verdict.EXCLUDED, procedure, findings=excluded, indication=indication
-                )
-            )
-            continue
-        category, rrl = knowledge.rating_for(procedure)
-        verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
-        results.append(Appraisal(order, verdict, procedure, category, rrl, (), indication, checked))
-    return results
+    return index
+
+
+@dataclass
+class PatientFindings:
+    """The patient's exclusions, computed once and only if an order needs them."""
+
+    record: PatientRecord
+    knowledge: Knowledge
+    now: datetime
+    _found: tuple[Finding, ...] | None = None
+
+    def __call__(self) -> tuple[Finding, ...]:
+        if self._found is None:
+            self._found = patient_findings(self.record, self.knowledge, self.now)
+        return self._found
+
+    @property
+    def checked(self) -> Checked:
+        return Checked(self.record.conditions_read, self.record.observations_read)
+
+
+def appraise_order(
+    order: Order,
+    knowledge: Knowledge,
+    index: Mapping[str, tuple[CodePair, ...]],
+    patient: PatientFindings,
+) -> Appraisal:
+    procedure = classify_order(order, knowledge)
+    indication = indication_of(order, patient.record, knowledge, index) if procedure else None
+    if procedure is None or indication is None:
+        return Appraisal(order, Verdict.NOT_APPLICABLE, procedure)
+    elsewhere = other_region(order, knowledge)
+    if elsewhere:
+        found = (Finding("other-region", "", ", ".join(elsewhere), ""),)
+        return Appraisal(
+            order, Verdict.OTHER_REGION, procedure, findings=found, indication=indication
+        )
+    excluded = reason_findings(order, knowledge, index) + patient()
+    if excluded:
+        return Appraisal(
+            order, Verdict.EXCLUDED, procedure, findings=excluded, indication=indication
+        )
+    category, rrl = knowledge.rating_for(procedure)
+    verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
+    return Appraisal(order, verdict, procedure, category, rrl, (), indication, patient.checked)
 
 
 RRL_ORDER = ("not stated", "O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢")

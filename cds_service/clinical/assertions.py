@@ -20,89 +20,49 @@ are patient data.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-CANCEL = "CDS_CANCELLED_BY"
-KEEP = "CDS_KEPT_BY"
-ASSERT = "CDS_ASSERTED_BY"
-ESCALATE = "CDS_ESCALATED_BY"
-OTHER_SENSE = "CDS_OTHER_SENSE"
-CONTEXT_CATEGORIES = frozenset(
-    {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"}
+from cds_service.clinical.context_pipeline import (
+    ASSERT,
+    CANCEL,
+    CONTEXT_CATEGORIES,
+    ESCALATE,
+    KEEP,
+    MODIFIER_SCOPE,
+    OTHER_SENSE,
+    ContextRule,
+    GroupPhrases,
+    build_pipeline,
+    escalating,
+    mention_counts,
+    silence_libraries,
+    target_labels,
+    unhyphenated,
 )
+
+__all__ = [
+    "ASSERT",
+    "CANCEL",
+    "CONTEXT_CATEGORIES",
+    "ESCALATE",
+    "KEEP",
+    "MAX_TEXT_CHARS",
+    "MODIFIER_SCOPE",
+    "OTHER_SENSE",
+    "ContextRule",
+    "GroupPhrases",
+    "TextReader",
+    "escalating",
+    "silence_libraries",
+]
+
 MAX_TEXT_CHARS = 20_000
 """Longer texts are not parsed: a candidate phrase in one counts as found (failing safe)."""
-
-_QUIET = ("medspacy", "PyRuSH", "spacy", "quickumls")
-MODIFIER_SCOPE = 4
-"""The reach of keeping, dating and escalating words, in tokens."""
-
-
-_JOINING_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
-
-
-def unhyphenated(text: str) -> str:
-    """A hyphen between two letters read as a space, in texts and phrases alike:
-    "night-sweats" is "night sweats" (spaCy's tokens would otherwise differ)."""
-    return _JOINING_HYPHEN.sub(" ", text)
-
-
-def escalating(group_id: str) -> str:
-    """The member of an answer saying a group's finding is named new or progressive."""
-    return f"{group_id}+escalating"
-
-
-def silence_libraries() -> None:
-    """Keep medspaCy, PyRuSH and spaCy from logging the texts they read (patient data)."""
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-        logging.getLogger(name).propagate = False
-    try:
-        from loguru import logger  # PyRuSH logs through loguru, at DEBUG, with the text
-    except ImportError:  # pragma: no cover - loguru comes with PyRuSH
-        return
-    for name in _QUIET:
-        logger.disable(name)
-
-
-@dataclass(frozen=True)
-class GroupPhrases:
-    """What the knowledge file says of one group's text: see ``TextRules`` in knowledge.py."""
-
-    group_id: str
-    phrases: tuple[str, ...]
-    patterns: tuple[str, ...] = ()
-    other_senses: tuple[str, ...] = ()
-    cancelled_by: tuple[str, ...] = ()
-    cancel_scope: int = 2
-    """Tokens from the mention a cancelling word reaches: two by default ("lumbar
-    radiculopathy", "radiculopathy, lumbar region"), so that "radiculopathy, prior lumbar
-    fusion" is a radiculopathy of unstated site, which counts (failing safe)."""
-    kept_by: tuple[str, ...] = ()
-    asserted_by: tuple[str, ...] = ()
-    escalated_by: tuple[str, ...] = ()
-    historical_counts: bool = False
-
-
-@dataclass(frozen=True)
-class ContextRule:
-    """A ConText modifier added to medspaCy's defaults; ``replaces_default`` drops the default
-    rule of the same literal (a reviewed change of its direction, say)."""
-
-    literal: str
-    category: str
-    direction: str = "FORWARD"
-    replaces_default: bool = False
-    groups: tuple[str, ...] = ()
-    """Only mentions of these groups (all when empty)."""
-    max_scope: int | None = None
 
 
 @dataclass
@@ -130,16 +90,6 @@ class _ByteBoundedCache:
             self.size -= len(old.encode("utf-8", "surrogatepass")) + 64
 
 
-def _labels(groups: Iterable[GroupPhrases]) -> dict[str, str]:
-    """Each phrase (lower case) to its target label: the ids of every group that lists it,
-    joined by ``|`` (one mention can name two groups: "arm weakness")."""
-    owners: dict[str, set[str]] = {}
-    for group in groups:
-        for phrase in group.phrases:
-            owners.setdefault(unhyphenated(phrase.lower()), set()).add(group.group_id)
-    return {phrase: "|".join(sorted(ids)).upper() for phrase, ids in owners.items()}
-
-
 def _phrase_regex(phrases: Iterable[str], patterns: Iterable[str] = ()) -> re.Pattern[str] | None:
     """Words of a phrase separated by any run of spaces or hyphens, on word boundaries; and
     the groups' own patterns."""
@@ -165,7 +115,7 @@ class TextReader:
         cache_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.groups = {g.group_id: g for g in groups if g.phrases}
-        self._labels = _labels(self.groups.values())
+        self._labels = target_labels(self.groups.values())
         self._by_label = {g.upper(): g for g in self.groups}
         self.candidates = _phrase_regex(
             (p for g in self.groups.values() for p in g.phrases),
@@ -225,7 +175,7 @@ class TextReader:
         for ent in doc.ents:
             for label in ent.label_.split("|"):
                 group = self.groups.get(self._by_label.get(label, ""))
-                if group is not None and self._counts(ent, group):
+                if group is not None and mention_counts(ent, group):
                     found.add(group.group_id)
                     if group.escalated_by and ESCALATE in {m.category for m in ent._.modifiers}:
                         found.add(escalating(group.group_id))
@@ -254,84 +204,7 @@ class TextReader:
                     spans.append(span)
         doc.ents = filter_spans(spans)
 
-    def _types(self, group_ids: Iterable[str]) -> set[str] | None:
-        """The target labels that name any of these groups (None: every label)."""
-        wanted = {g.upper() for g in group_ids}
-        if not wanted:
-            return None
-        return {label for label in self._labels.values() if wanted & set(label.split("|"))}
-
-    @staticmethod
-    def _counts(ent: Any, group: GroupPhrases) -> bool:
-        categories = {m.category for m in ent._.modifiers}
-        if "FAMILY" in categories or ("HYPOTHETICAL" in categories and ASSERT not in categories):
-            return False
-        # "cannot rule out": negated and possible, so possible (failing safe)
-        if "NEGATED_EXISTENCE" in categories and not categories & {ASSERT, "POSSIBLE_EXISTENCE"}:
-            return False
-        if "HISTORICAL" in categories and not group.historical_counts:
-            return False
-        return not (CANCEL in categories and KEEP not in categories)
-
-    def _group_modifiers(self, group: GroupPhrases, rule: Any) -> list[Any]:
-        """The group's own modifiers: cancelling (next to the mention), keeping, escalating and
-        dating (either side, further)."""
-        types = self._types([group.group_id])
-        spec = [
-            *((w, CANCEL, "BIDIRECTIONAL", group.cancel_scope) for w in group.cancelled_by),
-            *((w, KEEP, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.kept_by),
-            *((w, ESCALATE, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.escalated_by),
-            *((w, ASSERT, "BIDIRECTIONAL", MODIFIER_SCOPE) for w in group.asserted_by),
-        ]
-        return [
-            rule(
-                unhyphenated(word),
-                category,
-                direction=direction,
-                allowed_types=types,
-                max_scope=scope,
-            )
-            for word, category, direction, scope in spec
-        ]
-
     def _pipeline(self) -> Any:
         if self._nlp is None:
-            self._nlp = self._build()
+            self._nlp = build_pipeline(self.groups, self._labels, self._extra_rules)
         return self._nlp
-
-    def _build(self) -> Any:
-        # spaCy warns on every text that ConText's empty sub-matcher "has no patterns"
-        warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
-        silence_libraries()
-        import medspacy
-        from medspacy.context import ConTextRule
-        from medspacy.ner import TargetRule
-
-        silence_libraries()
-        nlp = medspacy.load(
-            medspacy_enable=["medspacy_target_matcher", "medspacy_context"], load_rules=False
-        )
-        nlp.add_pipe("sentencizer", first=True)
-        targets = nlp.get_pipe("medspacy_target_matcher")
-        context = nlp.get_pipe("medspacy_context")
-        replaced = {r.literal.lower() for r in self._extra_rules if r.replaces_default}
-        defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
-        modifiers = [r for r in defaults if r.literal.lower() not in replaced]
-        rules = [TargetRule(phrase, label) for phrase, label in self._labels.items()]
-        senses = {unhyphenated(p.lower()) for g in self.groups.values() for p in g.other_senses}
-        rules += [TargetRule(p, OTHER_SENSE) for p in sorted(senses - set(self._labels))]
-        for group in self.groups.values():
-            modifiers += self._group_modifiers(group, ConTextRule)
-        targets.add(rules)
-        modifiers += [
-            ConTextRule(
-                unhyphenated(r.literal),
-                r.category,
-                direction=r.direction,
-                allowed_types=self._types(r.groups),
-                max_scope=r.max_scope,
-            )
-            for r in self._extra_rules
-        ]
-        context.add(modifiers)
-        return nlp

@@ -7,9 +7,7 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -18,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cds_service.clinical import icd10cm
-from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReader, escalating
-from cds_service.clinical.codes import CodeSet, SystemTable
+from cds_service.clinical.code_lookups import CodeLookups
+from cds_service.clinical.text_lookups import TextLookups
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
@@ -378,7 +376,7 @@ class OtherRegions(_Strict):
     codes: CodeLists
 
 
-class Knowledge(_Strict):
+class Knowledge(_Strict, CodeLookups, TextLookups):
     schema_version: Literal[1]
     id: str
     version: str
@@ -455,67 +453,6 @@ class Knowledge(_Strict):
                     if other != procedure.id:
                         raise ValueError(f"{key} {code} identifies both {other} and {procedure.id}")
 
-    # ----------------------------------------------------------------- derived look-ups
-
-    @cached_property
-    def system_uris(self) -> SystemTable:
-        """Every accepted system URI (canonical or alias) to its canonical URI."""
-        table: dict[str, str] = {}
-        for system in self.code_systems.values():
-            table[system.uri] = system.uri
-            for alias in system.aliases:
-                table[alias] = system.uri
-        return SystemTable(table)
-
-    def code_set(self, lists: CodeLists) -> CodeSet:
-        """The codes of ``lists``; ICD-10-CM entries with every code below them."""
-        result = CodeSet()
-        for key, codes in lists.items():
-            uri = self.code_systems[key].uri
-            if key == "icd10cm":
-                for entry in codes:
-                    result.add_all(uri, icd10cm.expand(entry), hierarchical=True)
-            else:
-                result.add_all(uri, codes)
-        result.add_alone(self.code_systems["icd10cm"].uri, lists.icd10cm_alone)
-        return result
-
-    @cached_property
-    def procedures_by_id(self) -> dict[str, Procedure]:
-        return {p.id: p for p in self.procedures}
-
-    @cached_property
-    def procedure_by_code(self) -> dict[tuple[str, str], Procedure]:
-        """(canonical system URI, code) to the procedure it identifies."""
-        table: dict[tuple[str, str], Procedure] = {}
-        for procedure in self.procedures:
-            for key, codes in procedure.codes.items():
-                for code in codes:
-                    table[(self.code_systems[key].uri, code.strip().upper())] = procedure
-        return table
-
-    @cached_property
-    def indication_codes(self) -> CodeSet:
-        return self.code_set(self.indication)
-
-    @cached_property
-    def exclusion_codes(self) -> dict[str, CodeSet]:
-        """Each group's codes, with the expanded descendants of its SNOMED CT roots."""
-        snomed = self.code_systems["snomed"].uri
-        found = {}
-        for group in self.exclusions:
-            codes = self.code_set(group.codes)
-            codes.any_system = True  # a code without its system, failing safe
-            for root in group.snomed_roots:
-                codes.add_all(snomed, [root, *self.snomed_expansions.get(root, ())])
-            found[group.id] = codes
-        return found
-
-    @property
-    def snomed_roots(self) -> list[str]:
-        """Every group's SNOMED CT roots, for the terminology server."""
-        return sorted({root for group in self.exclusions for root in group.snomed_roots})
-
     def with_expansions(self, expansions: Mapping[str, Iterable[str]]) -> Knowledge:
         """A copy whose groups also hold the given descendants of their SNOMED CT roots."""
         data = self.model_dump()
@@ -525,176 +462,12 @@ class Knowledge(_Strict):
         return compile_knowledge(copy)
 
     @cached_property
-    def condition_codes_of_interest(self) -> CodeSet:
-        """Every Condition code any rule reads: the record keeps only these Conditions."""
-        result = CodeSet()
-        result.update(self.indication_codes)
-        for codes in self.exclusion_codes.values():
-            result.update(codes)
-        return result
-
-    @cached_property
-    def site_required_codes(self) -> frozenset[tuple[str, str]]:
-        """(canonical system, code) pairs that identify a row only with the cervical site."""
-        return frozenset(
-            (self.code_systems[key].uri, code.strip().upper())
-            for procedure in self.procedures
-            for key, codes in procedure.site_required_codes.items()
-            for code in codes
-        )
-
-    @cached_property
-    def cervical_site_codes(self) -> CodeSet:
-        return self.code_set(self.cervical_site.codes)
-
-    @cached_property
-    def prior_imaging_words(self) -> StudyWords:
-        return StudyWords(
-            words_pattern(self.prior_imaging.spine_words),
-            words_pattern(self.prior_imaging.imaging_words),
-        )
-
-    @cached_property
-    def cervical_words(self) -> re.Pattern[str]:
-        words = "|".join(re.escape(w) for w in self.cervical_site.words)
-        return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
-
-    @cached_property
-    def other_region_codes(self) -> CodeSet:
-        return self.code_set(self.other_regions.codes)
-
-    @cached_property
     def decision_cache(self) -> dict[object, bool]:
         """Memo of per-CodeableConcept decisions on the hot path (see record.py)."""
         return {}
 
-    @cached_property
-    def no_escalation_codes(self) -> dict[str, CodeSet]:
-        return {group.id: self.code_set(group.no_escalation_codes) for group in self.exclusions}
-
-    @cached_property
-    def finding_codes(self) -> CodeSet:
-        """Every exclusion group's codes: an Observation coded with one is a finding."""
-        result = CodeSet()
-        for codes in self.exclusion_codes.values():
-            result.update(codes)
-        return result
-
-    @cached_property
-    def text_reader(self) -> TextReader:
-        """ConText over every group's phrases (built once per knowledge file)."""
-        groups = [
-            GroupPhrases(
-                group_id=group.id,
-                phrases=tuple(group.text.phrases),
-                patterns=tuple(group.text.patterns),
-                asserted_by=tuple(group.text.asserted_by),
-                escalated_by=tuple(group.text.escalated_by),
-                other_senses=tuple(group.text.other_senses),
-                cancelled_by=tuple(group.text.cancelled_by),
-                cancel_scope=group.text.cancel_scope,
-                kept_by=tuple(group.text.kept_by),
-                historical_counts=group.text.historical_counts,
-            )
-            for group in self.exclusions
-            if group.text is not None
-        ]
-        rules = [
-            ContextRule(
-                r.literal,
-                r.category,
-                r.direction,
-                r.replaces_default,
-                tuple(r.groups),
-                r.max_scope,
-            )
-            for r in self.text_context_rules
-        ]
-        return TextReader(groups, rules)
-
-    def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
-        """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
-        reader = self.text_reader
-        return any(group.id in reader.affirmed(text) for text in texts)
-
-    def text_escalates(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
-        """A text names the group's finding as new or progressive ("progressive weakness")."""
-        reader = self.text_reader
-        return any(escalating(group.id) in reader.affirmed(text) for text in texts)
-
-    def note_escalates(self, group: ExclusionGroup, notes: tuple[str, ...]) -> bool:
-        """A note on one of the group's findings holds an escalating word ("Worsening over
-        the last 2 weeks" on a coded paresthesia): the finding is progressive."""
-        pattern = self.escalating_words.get(group.id)
-        return pattern is not None and any(pattern.search(note) for note in notes)
-
-    @cached_property
-    def escalating_words(self) -> dict[str, re.Pattern[str]]:
-        return {
-            g.id: words_pattern(g.text.escalated_by)
-            for g in self.exclusions
-            if g.text is not None and g.text.escalated_by
-        }
-
-    def names_a_finding(self, texts: tuple[str, ...]) -> bool:
-        """The cheap first test: does any text hold a candidate phrase of any group?"""
-        reader = self.text_reader
-        return any(reader.has_candidate(text) for text in texts)
-
-    @cached_property
-    def procedure_combinations(self) -> list[tuple[frozenset[tuple[str, str]], Procedure]]:
-        """Code sets that identify a study only together, largest first."""
-        found = []
-        for procedure in self.procedures:
-            for combination in procedure.code_combinations:
-                codes = frozenset(
-                    (self.code_systems[key].uri, code.strip().upper())
-                    for key, codes in combination.items()
-                    for code in codes
-                )
-                found.append((codes, procedure))
-        return sorted(found, key=lambda item: -len(item[0]))
-
-    @cached_property
-    def observation_codes_of_interest(self) -> frozenset[str]:
-        """``system|code`` tokens of the Observations any rule reads (LOINC and SNOMED CT)."""
-        loinc, snomed = self.code_systems["loinc"].uri, self.code_systems["snomed"].uri
-        return frozenset(
-            token
-            for group in self.exclusions
-            for rule in group.observations
-            for token in (
-                *(f"{loinc}|{code}" for code in rule.loinc),
-                *(f"{snomed}|{code}" for code in rule.snomed),
-            )
-        )
-
-    def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
-        """The category and RRL of a row, or of an unspecified order whose candidates agree."""
-        if not procedure.candidates:
-            return procedure.category, procedure.rrl
-        rows = [self.procedures_by_id[c] for c in procedure.candidates]
-        categories = {r.category for r in rows}
-        rrls = {r.rrl for r in rows}
-        category = categories.pop() if len(categories) == 1 else None
-        rrl = rrls.pop() if len(rrls) == 1 else None
-        return category, rrl
-
 
 _LOADED: dict[tuple[str, int, int], Knowledge] = {}
-
-
-@dataclass(frozen=True)
-class StudyWords:
-    spine: re.Pattern[str]
-    imaging: re.Pattern[str]
-
-
-def words_pattern(words: list[str]) -> re.Pattern[str]:
-    """Any of the words, on word boundaries, case aside; a space or hyphen inside a word
-    matches either."""
-    parts = [r"[\s\-]?".join(re.escape(p) for p in re.split(r"[\s\-]", w)) for w in words]
-    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
 
 
 def load_knowledge(path: Path | None = None) -> Knowledge:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -107,49 +107,10 @@ def gather(
     """Assemble the record from the prefetch and, for what it lacks, from ``fetch``. Each
     value is walked once (see relevance.py): container checks, counts and the cheap tests
     together; with ``now``, vital signs outside every rule's window are left out unread."""
-    given = prefetch or {}
     selector = Selector(knowledge, now, is_prior_study)
-    scans: dict[str, Scanned] = {}
-    wanted: dict[str, str] = {}
-    why: dict[str, str] = {}
-    for key, template in templates.items():
-        value = given.get(key, _MISSING)
-        if value is None:  # "no data"
-            continue
-        if value is _MISSING:
-            wanted[key], why[key] = fetch_query(template, context), "missing"
-            continue
-        scanned = selector.scan(value, expected_type(template))
-        if scanned.fault:  # unusable is not "no data": it is fetched, else 412
-            wanted[key], why[key] = fetch_query(template, context), scanned.fault
-            continue
-        scans[key] = scanned
-        more = next_link(value) if isinstance(value, dict) else None
-        if more:
-            wanted[key], why[key] = more, "paged"
+    scans, wanted = scan_prefetch(prefetch or {}, templates, context, selector)
     if wanted:
-        results = fetch(wanted)
-        answers: dict[str, Scanned] = {}
-        faults: dict[str, str | None] = {}
-        for k in wanted:  # the same checks as for the prefetch: never "no data" by mistake
-            answer = results.get(k)
-            if isinstance(answer, FhirFetchError):
-                faults[k] = answer.reason
-            elif not isinstance(answer, dict):
-                faults[k] = "no answer"
-            else:
-                answers[k] = selector.scan(answer, expected_type(templates[k]))
-                fault = answers[k].fault
-                faults[k] = f"the FHIR server's answer is {fault}" if fault else None
-        failed = [k for k in wanted if faults[k]]
-        if failed:
-            raise MissingData(
-                "; ".join(
-                    f"prefetch key '{k}' is {why[k]} and could not be fetched: {faults[k]}"
-                    for k in failed
-                ),
-                expression=[f"prefetch.{k}" for k in failed],
-            )
+        answers = fetch_wanted(wanted, templates, selector, fetch)
         for key in wanted:  # a paged Bundle with its remaining pages; else what was fetched
             earlier = scans.get(key)
             paged = earlier is not None and earlier.bundle
@@ -157,6 +118,71 @@ def gather(
     skipped = Skipped()
     record = read_scanned(scans.values(), context, knowledge, skipped)
     return Gathered(record, skipped, tuple(wanted))
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A prefetch key to fetch: the query, and why (missing, unusable, paged)."""
+
+    query: str
+    why: str
+
+
+def scan_prefetch(
+    given: Mapping[str, Any],
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    selector: Selector,
+) -> tuple[dict[str, Scanned], dict[str, Wanted]]:
+    """The prefetch values scanned, and the keys to fetch: missing, unusable (not "no data":
+    fetched, else 412) or paged."""
+    scans: dict[str, Scanned] = {}
+    wanted: dict[str, Wanted] = {}
+    for key, template in templates.items():
+        value = given.get(key, _MISSING)
+        if value is None:  # "no data"
+            continue
+        if value is _MISSING:
+            wanted[key] = Wanted(fetch_query(template, context), "missing")
+            continue
+        scanned = selector.scan(value, expected_type(template))
+        if scanned.fault:
+            wanted[key] = Wanted(fetch_query(template, context), scanned.fault)
+            continue
+        scans[key] = scanned
+        more = next_link(value) if isinstance(value, dict) else None
+        if more:
+            wanted[key] = Wanted(more, "paged")
+    return scans, wanted
+
+
+def fetch_wanted(
+    wanted: Mapping[str, Wanted], templates: Mapping[str, str], selector: Selector, fetch: Fetcher
+) -> dict[str, Scanned]:
+    """The FHIR server's answers, with the same checks as for the prefetch (never "no data"
+    by mistake); MissingData naming every key that could not be had."""
+    results = fetch({key: w.query for key, w in wanted.items()})
+    answers: dict[str, Scanned] = {}
+    faults: dict[str, str] = {}
+    for key in wanted:
+        answer = results.get(key)
+        if isinstance(answer, FhirFetchError):
+            faults[key] = answer.reason
+        elif not isinstance(answer, dict):
+            faults[key] = "no answer"
+        else:
+            answers[key] = selector.scan(answer, expected_type(templates[key]))
+            if answers[key].fault:
+                faults[key] = f"the FHIR server's answer is {answers[key].fault}"
+    if faults:
+        raise MissingData(
+            "; ".join(
+                f"prefetch key '{k}' is {wanted[k].why} and could not be fetched: {fault}"
+                for k, fault in faults.items()
+            ),
+            expression=[f"prefetch.{k}" for k in faults],
+        )
+    return answers
 
 
 def expected_type(template: str) -> str:
@@ -306,48 +332,64 @@ def read_scanned(
     scans: Iterable[Scanned], context: Mapping[str, Any], knowledge: Knowledge, skipped: Skipped
 ) -> PatientRecord:
     """Validate and read the resources the pass kept (see relevance.py)."""
-    systems = knowledge.system_uris
-    patients: list[tuple[object, bool]] = []  # (birthDate, valid) of this patient's Patients
-    conditions: list[ConditionFact] = []
-    observations: list[ObservationFact] = []
-    prior_studies: list[PriorStudyFact] = []
-    patient_id = str(context.get("patientId"))
-    counted_conditions = counted_observations = 0
+    reader = RecordReader(knowledge, str(context.get("patientId")), skipped)
     for scanned in scans:
-        counted_conditions += scanned.conditions
-        counted_observations += scanned.observations
+        reader.conditions_read += scanned.conditions
+        reader.observations_read += scanned.observations
         for resource in scanned.kept:
             try:  # the one place where malformed content becomes "skipped"
-                kind = resource.get("resourceType")
-                if kind == "Condition":
-                    if not about_someone_else(resource, patient_id):
-                        # a rejected one still excludes, failing safe; see ConditionFact
-                        valid = is_valid(resource, skipped)
-                        conditions.append(read_condition(resource, systems, validated=valid))
-                elif kind == "Observation" and not about_someone_else(resource, patient_id):
-                    # Not validated: read field by field on the JSON, a malformed reading can
-                    # only exclude, so the R4 model's verdict could not change the answer
-                    # (and it was a third of a call with a realistic record's vital signs).
-                    observations.extend(read_observations(resource, systems))
-                elif kind in PRIOR_STUDY_TYPES:
-                    study = prior_study(resource, knowledge, patient_id, skipped)
-                    if study is not None:
-                        prior_studies.append(study)
-                elif kind == "Patient" and not about_someone_else(resource, patient_id):
-                    patients.append((resource.get("birthDate"), is_valid(resource, skipped)))
+                reader.take(resource)
             except MALFORMED_CONTENT:  # whatever a reader raises on content it cannot read
                 skipped.add(resource)
-    latest, earliest = agreed_birth_dates(patients)
-    return PatientRecord(
-        patient_id=patient_id,
-        birth_date=latest,
-        earliest_birth_date=earliest,
-        conditions=tuple(conditions),
-        observations=tuple(observations),
-        prior_studies=tuple(prior_studies),
-        conditions_read=counted_conditions,
-        observations_read=counted_observations,
-    )
+    return reader.record()
+
+
+@dataclass
+class RecordReader:
+    """The patient's record, read resource by resource from what the pass kept."""
+
+    knowledge: Knowledge
+    patient_id: str
+    skipped: Skipped
+    patients: list[tuple[object, bool]] = field(default_factory=list)
+    """(birthDate, valid) of this patient's Patient resources."""
+    conditions: list[ConditionFact] = field(default_factory=list)
+    observations: list[ObservationFact] = field(default_factory=list)
+    prior_studies: list[PriorStudyFact] = field(default_factory=list)
+    conditions_read: int = 0
+    observations_read: int = 0
+
+    def take(self, resource: dict[str, Any]) -> None:
+        kind, systems = resource.get("resourceType"), self.knowledge.system_uris
+        if kind in PRIOR_STUDY_TYPES:
+            study = prior_study(resource, self.knowledge, self.patient_id, self.skipped)
+            if study is not None:
+                self.prior_studies.append(study)
+        elif about_someone_else(resource, self.patient_id):
+            return
+        elif kind == "Condition":  # a rejected one still excludes, failing safe
+            valid = is_valid(resource, self.skipped)
+            self.conditions.append(read_condition(resource, systems, validated=valid))
+        elif kind == "Observation":
+            # Not validated: read field by field on the JSON, a malformed reading can only
+            # exclude, so the R4 model's verdict could not change the answer (and it was a
+            # third of a call with a realistic record's vital signs).
+            self.observations.extend(read_observations(resource, systems))
+        elif kind == "Patient":
+            self.patients.append((resource.get("birthDate"), is_valid(resource, self.skipped)))
+
+    def record(self) -> PatientRecord:
+        latest, earliest = agreed_birth_dates(self.patients)
+        return PatientRecord(
+            patient_id=self.patient_id,
+            birth_date=latest,
+            earliest_birth_date=earliest,
+            conditions=tuple(self.conditions),
+            observations=tuple(self.observations),
+            prior_studies=tuple(self.prior_studies),
+            conditions_read=self.conditions_read,
+            observations_read=self.observations_read,
+        )
 
 
 def names_a_finding(observation: Mapping[str, Any], knowledge: Knowledge) -> bool:

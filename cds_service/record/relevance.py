@@ -232,25 +232,6 @@ class Relevance:
             return self.windows[code] or EVERY_READING
         return _NOT_READ
 
-    def vital_window(self, concept: object) -> int | None:
-        """The window (days) of the rules that read this code, None for every reading, or
-        ``_NOT_READ`` when no rule reads it."""
-        found = _NOT_READ
-        if not isinstance(concept, dict):
-            return found
-        for item in as_list(concept.get("coding")):
-            if not isinstance(item, dict):
-                continue
-            code, system = item.get("code"), item.get("system")
-            if not (isinstance(code, str) and isinstance(system, str)):
-                continue
-            if code in self.windows and self.systems.get(system, system) in self.vital_uris:
-                days = self.windows[code]
-                if days is None:
-                    return None
-                found = max(found, days)
-        return found
-
 
 _current: tuple[Knowledge, Relevance] | None = None
 _lock = threading.Lock()
@@ -290,22 +271,15 @@ class Scanned:
         )
 
 
-class Selector:
-    """The pass of one hook call: its knowledge's tests, and its windows around ``now`` (no
-    window at all when ``now`` is None)."""
+class ObservationFilter:
+    """Which Observations one hook call keeps: the findings, and the vital signs dated inside
+    the windows (around ``now``; every one when ``now`` is None) of the rules that read them."""
 
-    def __init__(
-        self,
-        knowledge: Knowledge,
-        now: datetime | None,
-        names_a_table_row: Callable[[Mapping[str, Any], Knowledge], bool],
-    ) -> None:
-        self.knowledge = knowledge
-        self.relevance = relevance_for(knowledge)
+    def __init__(self, relevance: Relevance, now: datetime | None) -> None:
+        self.relevance = relevance
         self.now = now
-        self.names_a_table_row = names_a_table_row
         self._bounds: dict[int, tuple[str, str]] = {}
-        self._memo = self.relevance._observation_codes
+        self._memo = relevance._observation_codes
 
     def _window(self, days: int) -> tuple[str, str]:
         bounds = self._bounds.get(days)
@@ -337,7 +311,7 @@ class Selector:
         )
         return not full_date or low <= when[:10] <= high
 
-    def observation(self, resource: Mapping[str, Any]) -> bool:
+    def keeps(self, resource: Mapping[str, Any]) -> bool:
         """A finding of an exclusion group (code, coded value or text value), or a vital sign
         a rule reads (itself or a component of a panel) dated inside its window."""
         days = self._days(resource.get("code"))
@@ -381,6 +355,22 @@ class Selector:
                     days = found
         return days
 
+
+class Selector:
+    """The pass of one hook call: its knowledge's tests, and its windows around ``now`` (no
+    window at all when ``now`` is None)."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        now: datetime | None,
+        names_a_table_row: Callable[[Mapping[str, Any], Knowledge], bool],
+    ) -> None:
+        self.knowledge = knowledge
+        self.relevance = relevance_for(knowledge)
+        self.names_a_table_row = names_a_table_row
+        self.observation = ObservationFilter(self.relevance, now).keeps
+
     def scan(self, value: object, expected: str | None = None) -> Scanned:
         """One pass over a prefetch value. With ``expected`` (what its template asks for: a
         ``Bundle`` or a resource type) the container is checked as ``prefetch_fault`` does;
@@ -401,6 +391,17 @@ class Selector:
         entries = value.get("entry", [])
         if not isinstance(entries, list):
             return Scanned("a Bundle whose entry is not a list" if expected else None)
+        scanned, broken, failed = self._scan_entries(entries)
+        if expected is not None and failed:  # the EHR failed part of the search
+            return Scanned("an OperationOutcome")
+        if expected is not None and broken:
+            return Scanned("a Bundle with an entry that holds no resource")
+        return scanned
+
+    def _scan_entries(self, entries: list[Any]) -> tuple[Scanned, bool, bool]:
+        """The hot loop over a Bundle's entries: what it keeps, and whether an entry held no
+        resource (broken) or an error OperationOutcome (failed)."""
+        scanned = Scanned(bundle=True)
         broken = failed = False
         kept = scanned.kept
         conditions = observations = 0
@@ -428,19 +429,12 @@ class Selector:
             if not isinstance(kind, str):
                 broken = True
             elif kind == "OperationOutcome":
-                failed = failed or any(
-                    as_dict(i).get("severity") in ("error", "fatal")
-                    for i in as_list(resource.get("issue"))
-                )
+                failed = failed or is_failure(resource)
             else:
                 self._take(resource, kind, scanned)
         scanned.conditions += conditions
         scanned.observations += observations
-        if expected is not None and failed:  # the EHR failed part of the search
-            return Scanned("an OperationOutcome")
-        if expected is not None and broken:
-            return Scanned("a Bundle with an entry that holds no resource")
-        return scanned
+        return scanned, broken, failed
 
     def _take(self, resource: dict[str, Any], kind: str, scanned: Scanned) -> None:
         try:
@@ -458,3 +452,10 @@ class Selector:
             keep = True
         if keep:
             scanned.kept.append(resource)
+
+
+def is_failure(outcome: Mapping[str, Any]) -> bool:
+    """An OperationOutcome with an error or fatal issue."""
+    return any(
+        as_dict(i).get("severity") in ("error", "fatal") for i in as_list(outcome.get("issue"))
+    )

@@ -1,0 +1,176 @@
+"""What the knowledge file says of codes, compiled: system URIs, the procedure table by code,
+each exclusion group's codes (ICD-10-CM expanded, SNOMED CT roots with their descendants).
+
+A mixin of :class:`~cds_service.clinical.knowledge.Knowledge` (whose fields it reads).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from cds_service.clinical import icd10cm
+from cds_service.clinical.codes import CodeSet, SystemTable
+
+if TYPE_CHECKING:
+    from cds_service.clinical.knowledge import (
+        CategoryKey,
+        CervicalSite,
+        CodeLists,
+        CodeSystem,
+        ExclusionGroup,
+        OtherRegions,
+        Procedure,
+        RrlKey,
+        SystemKey,
+    )
+
+
+class CodeLookups:
+    """The code look-ups of a knowledge file (built once, cached on the instance)."""
+
+    if TYPE_CHECKING:
+        code_systems: dict[SystemKey, CodeSystem]
+        procedures: list[Procedure]
+        indication: CodeLists
+        exclusions: list[ExclusionGroup]
+        cervical_site: CervicalSite
+        other_regions: OtherRegions
+        snomed_expansions: dict[str, list[str]]
+
+    @cached_property
+    def system_uris(self) -> SystemTable:
+        """Every accepted system URI (canonical or alias) to its canonical URI."""
+        table: dict[str, str] = {}
+        for system in self.code_systems.values():
+            table[system.uri] = system.uri
+            for alias in system.aliases:
+                table[alias] = system.uri
+        return SystemTable(table)
+
+    def code_set(self, lists: CodeLists) -> CodeSet:
+        """The codes of ``lists``; ICD-10-CM entries with every code below them."""
+        result = CodeSet()
+        for key, codes in lists.items():
+            uri = self.code_systems[key].uri
+            if key == "icd10cm":
+                for entry in codes:
+                    result.add_all(uri, icd10cm.expand(entry), hierarchical=True)
+            else:
+                result.add_all(uri, codes)
+        result.add_alone(self.code_systems["icd10cm"].uri, lists.icd10cm_alone)
+        return result
+
+    @cached_property
+    def procedures_by_id(self) -> dict[str, Procedure]:
+        return {p.id: p for p in self.procedures}
+
+    @cached_property
+    def procedure_by_code(self) -> dict[tuple[str, str], Procedure]:
+        """(canonical system URI, code) to the procedure it identifies."""
+        table: dict[tuple[str, str], Procedure] = {}
+        for procedure in self.procedures:
+            for key, codes in procedure.codes.items():
+                for code in codes:
+                    table[(self.code_systems[key].uri, code.strip().upper())] = procedure
+        return table
+
+    @cached_property
+    def indication_codes(self) -> CodeSet:
+        return self.code_set(self.indication)
+
+    @cached_property
+    def exclusion_codes(self) -> dict[str, CodeSet]:
+        """Each group's codes, with the expanded descendants of its SNOMED CT roots."""
+        snomed = self.code_systems["snomed"].uri
+        found = {}
+        for group in self.exclusions:
+            codes = self.code_set(group.codes)
+            codes.any_system = True  # a code without its system, failing safe
+            for root in group.snomed_roots:
+                codes.add_all(snomed, [root, *self.snomed_expansions.get(root, ())])
+            found[group.id] = codes
+        return found
+
+    @property
+    def snomed_roots(self) -> list[str]:
+        """Every group's SNOMED CT roots, for the terminology server."""
+        return sorted({root for group in self.exclusions for root in group.snomed_roots})
+
+    @cached_property
+    def condition_codes_of_interest(self) -> CodeSet:
+        """Every Condition code any rule reads: the record keeps only these Conditions."""
+        result = CodeSet()
+        result.update(self.indication_codes)
+        for codes in self.exclusion_codes.values():
+            result.update(codes)
+        return result
+
+    @cached_property
+    def site_required_codes(self) -> frozenset[tuple[str, str]]:
+        """(canonical system, code) pairs that identify a row only with the cervical site."""
+        return frozenset(
+            (self.code_systems[key].uri, code.strip().upper())
+            for procedure in self.procedures
+            for key, codes in procedure.site_required_codes.items()
+            for code in codes
+        )
+
+    @cached_property
+    def cervical_site_codes(self) -> CodeSet:
+        return self.code_set(self.cervical_site.codes)
+
+    @cached_property
+    def other_region_codes(self) -> CodeSet:
+        return self.code_set(self.other_regions.codes)
+
+    @cached_property
+    def no_escalation_codes(self) -> dict[str, CodeSet]:
+        return {group.id: self.code_set(group.no_escalation_codes) for group in self.exclusions}
+
+    @cached_property
+    def finding_codes(self) -> CodeSet:
+        """Every exclusion group's codes: an Observation coded with one is a finding."""
+        result = CodeSet()
+        for codes in self.exclusion_codes.values():
+            result.update(codes)
+        return result
+
+    @cached_property
+    def procedure_combinations(self) -> list[tuple[frozenset[tuple[str, str]], Procedure]]:
+        """Code sets that identify a study only together, largest first."""
+        found = []
+        for procedure in self.procedures:
+            for combination in procedure.code_combinations:
+                codes = frozenset(
+                    (self.code_systems[key].uri, code.strip().upper())
+                    for key, codes in combination.items()
+                    for code in codes
+                )
+                found.append((codes, procedure))
+        return sorted(found, key=lambda item: -len(item[0]))
+
+    @cached_property
+    def observation_codes_of_interest(self) -> frozenset[str]:
+        """``system|code`` tokens of the Observations any rule reads (LOINC and SNOMED CT)."""
+        loinc, snomed = self.code_systems["loinc"].uri, self.code_systems["snomed"].uri
+        return frozenset(
+            token
+            for group in self.exclusions
+            for rule in group.observations
+            for token in (
+                *(f"{loinc}|{code}" for code in rule.loinc),
+                *(f"{snomed}|{code}" for code in rule.snomed),
+            )
+        )
+
+    def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
+        """The category and RRL of a row, or of an unspecified order whose candidates agree."""
+        if not procedure.candidates:
+            return procedure.category, procedure.rrl
+        rows = [self.procedures_by_id[c] for c in procedure.candidates]
+        categories = {r.category for r in rows}
+        rrls = {r.rrl for r in rows}
+        category = categories.pop() if len(categories) == 1 else None
+        rrl = rrls.pop() if len(rrls) == 1 else None
+        return category, rrl

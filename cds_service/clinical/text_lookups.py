@@ -1,0 +1,118 @@
+"""What the knowledge file says of free text, compiled: the ConText reader of every group's
+phrases, and the word lists that name a cervical site, a prior study or an escalation.
+
+A mixin of :class:`~cds_service.clinical.knowledge.Knowledge` (whose fields it reads).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReader, escalating
+
+if TYPE_CHECKING:
+    from cds_service.clinical.knowledge import (
+        CervicalSite,
+        ExclusionGroup,
+        PriorImaging,
+        TextContextRule,
+    )
+
+
+@dataclass(frozen=True)
+class StudyWords:
+    spine: re.Pattern[str]
+    imaging: re.Pattern[str]
+
+
+def words_pattern(words: list[str]) -> re.Pattern[str]:
+    """Any of the words, on word boundaries, case aside; a space or hyphen inside a word
+    matches either."""
+    parts = [r"[\s\-]?".join(re.escape(p) for p in re.split(r"[\s\-]", w)) for w in words]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
+
+
+class TextLookups:
+    """The text look-ups of a knowledge file (built once, cached on the instance)."""
+
+    if TYPE_CHECKING:
+        exclusions: list[ExclusionGroup]
+        text_context_rules: list[TextContextRule]
+        cervical_site: CervicalSite
+        prior_imaging: PriorImaging
+
+    @cached_property
+    def prior_imaging_words(self) -> StudyWords:
+        return StudyWords(
+            words_pattern(self.prior_imaging.spine_words),
+            words_pattern(self.prior_imaging.imaging_words),
+        )
+
+    @cached_property
+    def cervical_words(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(w) for w in self.cervical_site.words)
+        return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+
+    @cached_property
+    def text_reader(self) -> TextReader:
+        """ConText over every group's phrases (built once per knowledge file)."""
+        groups = [
+            GroupPhrases(
+                group_id=group.id,
+                phrases=tuple(group.text.phrases),
+                patterns=tuple(group.text.patterns),
+                asserted_by=tuple(group.text.asserted_by),
+                escalated_by=tuple(group.text.escalated_by),
+                other_senses=tuple(group.text.other_senses),
+                cancelled_by=tuple(group.text.cancelled_by),
+                cancel_scope=group.text.cancel_scope,
+                kept_by=tuple(group.text.kept_by),
+                historical_counts=group.text.historical_counts,
+            )
+            for group in self.exclusions
+            if group.text is not None
+        ]
+        rules = [
+            ContextRule(
+                r.literal,
+                r.category,
+                r.direction,
+                r.replaces_default,
+                tuple(r.groups),
+                r.max_scope,
+            )
+            for r in self.text_context_rules
+        ]
+        return TextReader(groups, rules)
+
+    def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
+        """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
+        reader = self.text_reader
+        return any(group.id in reader.affirmed(text) for text in texts)
+
+    def text_escalates(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
+        """A text names the group's finding as new or progressive ("progressive weakness")."""
+        reader = self.text_reader
+        return any(escalating(group.id) in reader.affirmed(text) for text in texts)
+
+    def note_escalates(self, group: ExclusionGroup, notes: tuple[str, ...]) -> bool:
+        """A note on one of the group's findings holds an escalating word ("Worsening over
+        the last 2 weeks" on a coded paresthesia): the finding is progressive."""
+        pattern = self.escalating_words.get(group.id)
+        return pattern is not None and any(pattern.search(note) for note in notes)
+
+    @cached_property
+    def escalating_words(self) -> dict[str, re.Pattern[str]]:
+        return {
+            g.id: words_pattern(g.text.escalated_by)
+            for g in self.exclusions
+            if g.text is not None and g.text.escalated_by
+        }
+
+    def names_a_finding(self, texts: tuple[str, ...]) -> bool:
+        """The cheap first test: does any text hold a candidate phrase of any group?"""
+        reader = self.text_reader
+        return any(reader.has_candidate(text) for text in texts)
