@@ -411,7 +411,7 @@ STAGES: list[tuple[str, str, str, int]] = [  # module, attribute, label, depth
     ("cds_service.web.routes", "run_hook", "pipeline.run_hook", 0),
     ("cds_service.pipeline", "parse", "validate the request (pydantic)", 1),
     ("cds_service.pipeline", "read_draft_orders", "draft orders", 1),
-    ("cds_service.pipeline", "gather", "record (prefetch.gather)", 1),
+    ("cds_service.pipeline", "assemble_record", "record (prefetch.assemble_record)", 1),
     ("cds_service.record.relevance", "Selector.scan", "one pass: checks, counts, relevance", 2),
     ("cds_service.record.prefetch", "read_scanned", "read what the pass kept", 2),
     ("cds_service.record.prefetch", "is_valid", "fhir.resources validation", 3),

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cds_service import __version__
-from cds_service.clinical.knowledge import KnowledgeError
 from cds_service.errors import ClientError, StartupError, TerminologyError, operation_outcome
 
 if TYPE_CHECKING:
@@ -185,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-STARTUP_ERRORS = (StartupError, KnowledgeError)
+STARTUP_ERRORS = (StartupError,)  # KnowledgeError among them
 """Reported in one line (see :mod:`cds_service.errors`)."""
 
 

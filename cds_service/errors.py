@@ -5,7 +5,9 @@
     ServiceError                   every error the service raises on purpose
     ├── StartupError               a setting or resource unusable at start-up: the command
     │   │                          prints one line (``cds-service: ...``), exit status 2
-    │   └── ConfigurationError     CDS_TRUSTED_ISSUERS cannot be used
+    │   ├── ConfigurationError     CDS_TRUSTED_ISSUERS cannot be used
+    │   └── KnowledgeError         the knowledge file cannot be used (defined with its schema,
+    │                              in :mod:`cds_service.clinical.knowledge`)
     ├── ClientError                what the caller is told: an HTTP status and a FHIR issue
     │   │                          code, answered as an OperationOutcome (never a traceback)
     │   ├── BadRequest             400  malformed JSON or body, a request breaking CDS Hooks
@@ -15,13 +17,12 @@
     │   ├── UnsupportedMediaType   415
     │   ├── Refused                400/408/413/431 from the server's front, before Flask
     │   └── StoreUnavailable       503  the store is locked, full or unreachable
-    └── UpstreamError              a server the service calls failed; ``reason`` says how
-        ├── FhirFetchError         the EHR's FHIR server (the call then gets 412 for the key)
-        └── TerminologyError       the terminology server (the expansions in use are kept)
-
-``KnowledgeError`` (a knowledge file that cannot be used) is a start-up error too, defined
-with the knowledge schema in :mod:`cds_service.clinical.knowledge`; until that module is split
-it derives from ``Exception``, so the command catches it beside :class:`StartupError`.
+    ├── UpstreamError              a server the service calls failed; ``reason`` says how
+    │   ├── FhirFetchError         the EHR's FHIR server (the call then gets 412 for the key)
+    │   └── TerminologyError       the terminology server (the expansions in use are kept)
+    └── CacheError                 the expansions' cache file is not one this service wrote
+                                   (in :mod:`cds_service.ops.expansion_cache`; it is then
+                                   ignored, with a warning)
 """
 
 from __future__ import annotations

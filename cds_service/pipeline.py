@@ -2,7 +2,7 @@
 
     parse_call        the request and its typed context, validated once
     read_draft_orders the draft ServiceRequests (and the Conditions entered with them)
-    gather            the patient record: prefetch, then the FHIR server for what it lacks
+    assemble_record   the patient record: prefetch, then the FHIR server for what it lacks
     appraise          each order against the ACR rules
     Adviser.advise    each order's card, pama-rating and systemAction
     AuditTrail        what the store keeps of each order
@@ -30,8 +30,8 @@ from cds_service.ops.audit import audit_rows
 from cds_service.ops.store import Store
 from cds_service.protocol import HookRequest, OrderSignContext, to_wire
 from cds_service.record.drafts import DraftOrders, read_draft_orders
-from cds_service.record.facts import Order, PatientRecord
-from cds_service.record.prefetch import Fetcher, gather
+from cds_service.record.facts import PatientRecord
+from cds_service.record.prefetch import Fetcher, assemble_record
 from cds_service.record.readers import Skipped
 from cds_service.services import Service
 
@@ -132,10 +132,11 @@ def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> H
     skipped = Skipped()
     drafts = read_draft_orders(call.context.draftOrders, knowledge.system_uris, skipped)
     targets = service.orders_to_appraise(drafts.orders, call.context)
-    if not appraisable(targets, knowledge):
+    procedures = [classify_order(order, knowledge) for order in targets]  # once per order
+    if not any(procedures):
         return HookResult(skipped=len(skipped.resources))  # nothing to appraise: no record
     now = deps.clock()  # the store keeps this instant as it is (UTC); the windows use it
-    gathered = gather(
+    gathered = assemble_record(
         call.request.prefetch,
         service.templates,
         dict(call.context),  # the typed context's fields: the templates' tokens
@@ -145,7 +146,9 @@ def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> H
     )
     clinic_now = now.astimezone(deps.tzinfo)  # the same instant, on the clinic's calendar
     record = with_draft_conditions(gathered.record, drafts)
-    appraisals = appraise(targets, record, knowledge, clinic_now, drafts.references)
+    appraisals = appraise(
+        targets, record, knowledge, clinic_now, drafts.references, procedures=procedures
+    )
     hidden = hidden_orders(call, appraisals, deps, now)
     adviser = Adviser(knowledge, deps.policy, clinic_now, drafts.orders)
     orders = tuple(adviser.advise(a, hidden=a.order.reference in hidden) for a in appraisals)
@@ -189,8 +192,3 @@ def hidden_orders(
         for a in appraisals
         if a.order.reference and not a.escalate and (a.order.reference, advice_key(a)) in overridden
     )
-
-
-def appraisable(orders: Sequence[Order], knowledge: Knowledge) -> bool:
-    """Whether any order is one the table knows (else the record is not needed)."""
-    return any(classify_order(order, knowledge) for order in orders)

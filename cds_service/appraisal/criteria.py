@@ -108,12 +108,18 @@ def appraise(
     knowledge: Knowledge,
     now: datetime,
     references: Mapping[str, tuple[CodePair, ...]] | None = None,
+    procedures: Sequence[Procedure | None] | None = None,
 ) -> list[Appraisal]:
     """Appraise each order. ``references`` maps ``Type/id`` (and a draft Bundle entry's
-    ``urn:uuid:`` fullUrl) to codes, for reasonReference."""
+    ``urn:uuid:`` fullUrl) to codes, for reasonReference; ``procedures``, the table row of
+    each order when the caller has classified them already."""
     index = reason_index(references, record)
     patient = PatientFindings(record, knowledge, now)
-    return [appraise_order(order, knowledge, index, patient) for order in orders]
+    rows = procedures if procedures is not None else [classify_order(o, knowledge) for o in orders]
+    return [
+        appraise_order(order, row, knowledge, index, patient)
+        for order, row in zip(orders, rows, strict=True)
+    ]
 
 
 def reason_index(
@@ -152,11 +158,11 @@ class PatientFindings:
 
 def appraise_order(
     order: Order,
+    procedure: Procedure | None,
     knowledge: Knowledge,
     index: Mapping[str, tuple[CodePair, ...]],
     patient: PatientFindings,
 ) -> Appraisal:
-    procedure = classify_order(order, knowledge)
     indication = indication_of(order, patient.record, knowledge, index) if procedure else None
     if procedure is None or indication is None:
         return Appraisal(order, Verdict.NOT_APPLICABLE, procedure)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cds_service.clinical import icd10cm
 from cds_service.clinical.code_lookups import CodeLookups
 from cds_service.clinical.text_lookups import TextLookups
+from cds_service.errors import StartupError
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
 PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
@@ -32,7 +33,7 @@ CategoryKey = Literal[
 RrlKey = Literal["O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢", "not stated"]
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(StartupError):
     """The knowledge file cannot be used; the message names the file and the fault."""
 
 

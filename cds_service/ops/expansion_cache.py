@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cds_service.errors import ServiceError
+
 SCTID = re.compile(r"[1-9][0-9]{5,17}")
 """A SNOMED CT concept id."""
 
 
-class CacheError(Exception):
+class CacheError(ServiceError):
     """The cache file is not one this service wrote (corrupt, foreign, unreadable)."""
 
 

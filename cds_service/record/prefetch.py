@@ -96,7 +96,7 @@ def fetch_query(template: str, context: Mapping[str, Any]) -> str:
     return query
 
 
-def gather(
+def assemble_record(
     prefetch: Mapping[str, Any] | None,
     templates: Mapping[str, str],
     context: Mapping[str, Any],
@@ -302,7 +302,7 @@ def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) ->
     return False
 
 
-def about_someone_else(resource: Mapping[str, Any], patient_id: str) -> bool:
+def belongs_to_another_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
     """A Patient with another id, or a resource whose subject is another Patient: not this
     call's patient's data (an _include, or a prefetch gone wrong)."""
     if resource.get("resourceType") == "Patient":
@@ -365,7 +365,7 @@ class RecordReader:
             study = prior_study(resource, self.knowledge, self.patient_id, self.skipped)
             if study is not None:
                 self.prior_studies.append(study)
-        elif about_someone_else(resource, self.patient_id):
+        elif belongs_to_another_patient(resource, self.patient_id):
             return
         elif kind == "Condition":  # a rejected one still excludes, failing safe
             valid = is_valid(resource, self.skipped)
@@ -478,7 +478,7 @@ def prior_study(
 ) -> PriorStudyFact | None:
     """A cervical-spine study of this patient already in the record, or None. One the R4
     models reject still counts (it can only put the patient outside the variant)."""
-    if not is_prior_study(resource, knowledge) or about_someone_else(resource, patient_id):
+    if not is_prior_study(resource, knowledge) or belongs_to_another_patient(resource, patient_id):
         return None
     is_valid(resource, skipped)  # logged (type and id) when rejected
     study = read_prior_study(resource, knowledge.system_uris)

@@ -199,7 +199,7 @@ STATUS_CODES = {
 """The codes of each HL7 status code system, for a status given as text alone."""
 
 
-def status_code(concept: object, system: str) -> str | None:
+def hl7_status(concept: object, system: str) -> str | None:
     """The normalised code of the first coding from ``system`` (an HL7 status code system),
     else the element's text when it is exactly one of that system's codes ("Resolved");
     :data:`UNRECOGNISED` when the element is there but says neither (another system, other
@@ -267,8 +267,8 @@ def read_condition(
     onset = resource.get("onsetDateTime") or onset_period.get("end") or onset_period.get("start")
     abatement = resource.get("abatementDateTime") or abatement_period.get("end")
     concept, well_formed = lenient_concept(resource.get("code"))
-    clinical = status_code(resource.get("clinicalStatus"), CLINICAL_STATUS_SYSTEM)
-    verification = status_code(resource.get("verificationStatus"), VERIFICATION_STATUS_SYSTEM)
+    clinical = hl7_status(resource.get("clinicalStatus"), CLINICAL_STATUS_SYSTEM)
+    verification = hl7_status(resource.get("verificationStatus"), VERIFICATION_STATUS_SYSTEM)
     return ConditionFact(
         id=as_str(resource.get("id")),
         codes=codings(concept, systems),
