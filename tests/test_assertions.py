@@ -170,3 +170,46 @@ def test_pyrush_the_clinical_sentence_splitter_is_silenced_too(
     nlp("Zebulon Roe lives here. She has neck pain.")
     captured = capfd.readouterr()
     assert "Zebulon" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Neck pain, rated 4/5",
+        "Seen 3/5/2026",
+        "Lhermitte sign negative",
+        "Negative Lhermitte",
+        "HIV (-)",
+        "HIV Ab: nonreactive",
+        "Allergy: methotrexate",
+        "Ginger aids digestion",
+        "Occipital nerve block with methylprednisolone 40 mg",
+        "Former NHL player",
+        "H/o Ca oxalate kidney stones",
+        "Lost 10 lbs on Ozempic",
+        "Down 2 lbs since last visit",
+        "T40.2X5A Adverse effect of other opioids",
+        "Symptoms fell off after NSAIDs",
+        "No falls yesterday or today",
+    ],
+)
+def test_the_fourth_review_texts_name_no_finding(text: str) -> None:
+    """The variant's own patients, whose texts the third review's new rules first misread."""
+    assert KNOWLEDGE.text_reader.affirmed(text) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("Deltoid 4/5", "neurologic-deficit"),
+        ("AIDS", "immunosuppression"),
+        ("Prednisone 40 mg daily for 3 months", "immunosuppression"),
+        ("Hx NHL", "malignancy"),
+        ("Triple negative breast cancer", "malignancy"),
+        ("Breast cancer, ER negative", "malignancy"),
+        ("T 38.6.", "fever-infection"),
+        ("Fell off a ladder yesterday", "trauma"),
+    ],
+)
+def test_the_fourth_review_keeps_the_findings(text: str, group: str) -> None:
+    assert group in KNOWLEDGE.text_reader.affirmed(text)

@@ -110,12 +110,26 @@ def mention_counts(ent: Any, group: GroupPhrases) -> bool:
     categories = {m.category for m in ent._.modifiers}
     if "FAMILY" in categories or ("HYPOTHETICAL" in categories and ASSERT not in categories):
         return False
+    if directly_negated(ent):  # "No falls yesterday": a dating word cannot undo it
+        return False
     # "cannot rule out": negated and possible, so possible (failing safe)
     if "NEGATED_EXISTENCE" in categories and not categories & {ASSERT, "POSSIBLE_EXISTENCE"}:
         return False
     if "HISTORICAL" in categories and not group.historical_counts:
         return False
     return not (CANCEL in categories and KEEP not in categories)
+
+
+def directly_negated(ent: Any) -> bool:
+    """A negation right next to the mention (at most one token between): "no falls", "fever
+    negative"; not one reaching it across a list ("denies illness, MVC last week")."""
+    for modifier in ent._.modifiers:
+        if modifier.category != "NEGATED_EXISTENCE":
+            continue
+        start, end = modifier.modifier_span
+        if 0 <= ent.start - end <= 1 or 0 <= start - ent.end <= 1:
+            return True
+    return False
 
 
 def group_modifiers(group: GroupPhrases, labels: Mapping[str, str], rule: Any) -> list[Any]:
