@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from support.builders import (
     hook_request,
     order,
     running_server,
+    server_env,
 )
 
 from cds_service import create_app
@@ -36,13 +36,7 @@ READ_TIMEOUT = 3
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     store = tmp_path_factory.mktemp("hostile")
-    env = {
-        **os.environ,
-        "CDS_DATABASE_URL": f"sqlite:///{store}/store.sqlite3",
-        "PROMETHEUS_MULTIPROC_DIR": str(store / "metrics"),
-        "CDS_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT),
-        "CDS_MAX_BODY_BYTES": "200000",
-    }
+    env = server_env(store, CDS_REQUEST_READ_TIMEOUT=str(READ_TIMEOUT), CDS_MAX_BODY_BYTES="200000")
     with running_server(env, port) as base:
         yield base
 

@@ -15,6 +15,7 @@ from support.clock import NOW
 from support.conformance import assert_conforms
 
 from cds_service import create_app
+from cds_service.record.relevance import TEXT_KEY_MAX_CHARS, relevance_for
 
 TEMPERATURE = {
     "resourceType": "Observation",
@@ -421,19 +422,21 @@ def test_a_prefetch_key_over_the_resource_limit_is_a_400_naming_it() -> None:
     assert "prefetch.conditions" in diagnostics and "CDS_MAX_PREFETCH_RESOURCES" in diagnostics
 
 
-def test_the_decision_cache_keeps_no_long_texts(app: Any) -> None:
-    """Per-CodeableConcept decisions are remembered only for short keys: 1 MB texts once grew
-    each worker by hundreds of MB."""
+def test_the_relevance_memo_keeps_no_long_texts(app: Any) -> None:
+    """Texts are remembered by the one pass only when short: 1 MB texts once grew each worker
+    by hundreds of MB."""
     knowledge = app.extensions["cds_dependencies"].knowledge
+    memo = relevance_for(knowledge)._texts
     texts = [f"{i} " + "x" * 100_000 for i in range(20)]
     conditions = [
         with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)
-    ]
+    ] + [with_changes(RADICULOPATHY, id="short", code={"text": "Chronic neck pain"})]
     response = app.test_client().post(
         "/cds-services/order-sign", json=request(conditions=bundle(*conditions))
     )
     assert response.status_code == 200
-    assert all(len(repr(key)) < 2_000 for key in knowledge.decision_cache)
+    assert memo  # the short texts of the record were remembered ...
+    assert all(len(key) <= TEXT_KEY_MAX_CHARS for key in memo)  # ... and no long one
 
 
 # ----------------------------------------------------------------- URLs and the FHIR server

@@ -11,14 +11,13 @@ import yaml
 from flask.testing import FlaskClient
 from support.builders import CPT, FIXTURES, LOINC, load
 from support.conformance import assert_conforms
+from support.pama import PAMA_SYSTEM, PAMA_URL, pama_of
 
 from cds_service import create_app
 
 SPEC = yaml.safe_load((Path(__file__).parent / "scenarios.yaml").read_text(encoding="utf-8"))
 NOW = datetime.fromisoformat(SPEC["now"])
 ACR_URL = "https://acsearch.acr.org/docs/69426/Narrative/"
-PAMA_URL = "http://fhir.org/argonaut/Extension/pama-rating"
-PAMA_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
 RATING = {
     "not-appropriate": "Usually not appropriate",
     "may-be": "May be appropriate (Disagreement)",
@@ -110,14 +109,6 @@ def check_card(
         assert first["resourceId"] == f"ServiceRequest/{key}"
         for action in others:  # remove-with-mri: the other delete is the drafted MRI
             assert action["type"] == "delete" and action["resourceId"] != first["resourceId"]
-
-
-def pama_of(action: dict[str, Any]) -> list[dict[str, Any]]:
-    ratings = [e for e in action["resource"].get("extension", []) if e["url"] == PAMA_URL]
-    assert len(ratings) == 1
-    codings: list[dict[str, Any]] = ratings[0]["valueCodeableConcept"]["coding"]
-    assert codings[0]["system"] == PAMA_SYSTEM
-    return codings
 
 
 @pytest.mark.parametrize("name", sorted(SPEC["scenarios"]))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from support.builders import FIXTURES, free_port, running_server
+from support.builders import FIXTURES, free_port, running_server, server_env
 
 from cds_service import cli
 
@@ -18,12 +17,7 @@ from cds_service import cli
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     store = tmp_path_factory.mktemp("server")
-    env = {
-        **os.environ,
-        "CDS_DATABASE_URL": f"sqlite:///{store}/store.sqlite3",
-        "PROMETHEUS_MULTIPROC_DIR": str(store / "metrics"),
-    }
-    with running_server(env, port) as base:
+    with running_server(server_env(store), port) as base:
         yield base
 
 

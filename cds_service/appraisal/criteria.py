@@ -566,7 +566,8 @@ def weight_loss_evidence(
         for o in observations
         if o.effective is not None and o.effective >= since and o.value is not None
     ]  # (a weight flagged high without a value says nothing of a loss)
-    for unitless_as in ("kg", "[lb_av]"):  # a reading with no unit, read each way it could be
+    unitless = any(not (o.unit or "").strip() for o in readings)
+    for unitless_as in ("kg", "[lb_av]") if unitless else ("kg",):  # each way it could be
         series = sorted(
             (o.effective, *weighed)
             for o in readings

@@ -8,7 +8,6 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -461,11 +460,6 @@ class Knowledge(_Strict, CodeLookups, TextLookups):
         copy = Knowledge.model_validate(data)
         copy.__dict__["text_reader"] = self.text_reader  # same phrases: share the pipeline
         return compile_knowledge(copy)
-
-    @cached_property
-    def decision_cache(self) -> dict[object, bool]:
-        """Memo of per-CodeableConcept decisions on the hot path (see record.py)."""
-        return {}
 
 
 _LOADED: dict[tuple[str, int, int], Knowledge] = {}

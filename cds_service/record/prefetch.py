@@ -13,13 +13,12 @@ variant (failing safe), but never supplies the indication.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from cds_service.clinical.codes import CodeSet
 from cds_service.clinical.knowledge import Knowledge
 from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
@@ -31,8 +30,6 @@ from cds_service.record.readers import (
     as_dict,
     as_list,
     as_str,
-    codings,
-    container_fault,
     is_valid,
     local_reference,
     names,
@@ -48,8 +45,6 @@ Fetcher = Callable[[Mapping[str, str]], Mapping[str, "dict[str, Any] | FhirFetch
 
 _MISSING = object()
 FETCH_PAGE_SIZE = 200
-DECISION_CACHE_LIMIT = 20_000
-DECISION_KEY_MAX_CHARS = 200
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 PRIOR_STUDY_TYPES = frozenset({"Procedure", "DiagnosticReport", "ImagingStudy"})
 
@@ -192,116 +187,6 @@ def expected_type(template: str) -> str:
     return template.lstrip("/").split("/", 1)[0]
 
 
-def prefetch_fault(value: object, template: str) -> str | None:
-    """Why a (non-null) prefetch value cannot be used as the answer to ``template``, or None."""
-    if is_operation_outcome(value):
-        return "an OperationOutcome"
-    return container_fault(value, expected_type(template))
-
-
-def answer_fault(answer: object, template: str) -> str | None:
-    """Why the FHIR server's answer for a key cannot be used, or None: the same checks as for
-    the prefetch, so a malformed answer is never read as "no data"."""
-    if isinstance(answer, FhirFetchError):
-        return answer.reason
-    if not isinstance(answer, dict):
-        return "no answer"
-    fault = prefetch_fault(answer, template)
-    return f"the FHIR server's answer is {fault}" if fault else None
-
-
-def merge(prefetched: Any, fetched: Any) -> Any:
-    """A paged prefetch Bundle with its fetched remaining pages; otherwise what was fetched."""
-    if as_dict(prefetched).get("resourceType") != "Bundle":
-        return fetched
-    entries = as_list(prefetched.get("entry")) + as_list(as_dict(fetched).get("entry"))
-    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-
-
-def is_operation_outcome(value: object) -> bool:
-    """An OperationOutcome in place of the data, or a Bundle carrying an error or fatal one
-    (the EHR failed part of the search); a warning (search mode 'outcome') is fine."""
-    value = as_dict(value)
-    if value.get("resourceType") == "OperationOutcome":
-        return True
-    if value.get("resourceType") != "Bundle":
-        return False
-    return any(
-        resource.get("resourceType") == "OperationOutcome"
-        and any(
-            as_dict(i).get("severity") in ("error", "fatal") for i in as_list(resource.get("issue"))
-        )
-        for resource in resources(value)
-    )
-
-
-def resources(value: object) -> Iterator[dict[str, Any]]:
-    """The resources of a prefetch value: a resource, or a Bundle's entry resources."""
-    value = as_dict(value)
-    if value.get("resourceType") == "Bundle":
-        for entry in as_list(value.get("entry")):
-            resource = as_dict(entry).get("resource")
-            if isinstance(resource, dict):
-                yield resource
-    elif isinstance(value.get("resourceType"), str):
-        yield value
-
-
-def condition_wanted(concept: object, knowledge: Knowledge, wanted: CodeSet) -> bool:
-    """Does any rule read a Condition with this code? Records repeat the same few codes, so
-    the answer is kept per distinct CodeableConcept, on the knowledge object (bounded)."""
-    cache = knowledge.decision_cache
-    try:
-        key = _freeze(concept)
-        known = cache.get(key) if key is not None else None
-    except TypeError:  # an unhashable oddity: decide without the cache
-        key, known = None, None
-    if known is not None:
-        return known
-    answer = any(wanted.contains(s, c) for s, c in codings(concept, knowledge.system_uris)) or (
-        knowledge.names_a_finding(names(concept))
-    )
-    if key is not None:
-        if len(cache) >= DECISION_CACHE_LIMIT:
-            cache.clear()
-        cache[key] = answer
-    return answer
-
-
-def _freeze(concept: object) -> object:
-    """A hashable key for the parts of a CodeableConcept that decide whether it is wanted, or
-    None (not cached) when they are longer than :data:`DECISION_KEY_MAX_CHARS`: the cache's
-    bytes are bounded by its entries times that (a few MB), whatever the record's texts."""
-    if not isinstance(concept, dict):
-        return None
-    found = tuple(
-        (c.get("system"), c.get("code"), c.get("display"))
-        for c in concept.get("coding") or ()
-        if isinstance(c, dict)
-    )
-    key = (found, concept.get("text"))
-    size = sum(len(v) for part in found for v in part if isinstance(v, str))
-    text = key[1]
-    if size + (len(text) if isinstance(text, str) else 0) > DECISION_KEY_MAX_CHARS:
-        return None
-    if len(found) > 16:
-        return None
-    return key
-
-
-def has_code(concept: object, codes: frozenset[str], systems: frozenset[str]) -> bool:
-    """The hot path's first test, on the raw JSON: a coding with one of ``codes``."""
-    if not isinstance(concept, dict):
-        return False
-    for coding in as_list(concept.get("coding")):
-        if isinstance(coding, dict):
-            code, system = coding.get("code"), coding.get("system")
-            wanted = isinstance(code, str) and code in codes
-            if wanted and isinstance(system, str) and system in systems:
-                return True
-    return False
-
-
 def belongs_to_another_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
     """A Patient with another id, or a resource whose subject is another Patient: not this
     call's patient's data (an _include, or a prefetch gone wrong)."""
@@ -390,16 +275,6 @@ class RecordReader:
             conditions_read=self.conditions_read,
             observations_read=self.observations_read,
         )
-
-
-def names_a_finding(observation: Mapping[str, Any], knowledge: Knowledge) -> bool:
-    """An Observation whose code or coded value is an exclusion group's finding."""
-    systems, findings = knowledge.system_uris, knowledge.finding_codes
-    return any(
-        findings.contains(system, code)
-        for field in ("code", "valueCodeableConcept")
-        for system, code in codings(observation.get(field), systems)
-    )
 
 
 def agreed_birth_dates(patients: list[tuple[object, bool]]) -> tuple[date | None, date | None]:

@@ -373,8 +373,8 @@ class Selector:
 
     def scan(self, value: object, expected: str | None = None) -> Scanned:
         """One pass over a prefetch value. With ``expected`` (what its template asks for: a
-        ``Bundle`` or a resource type) the container is checked as ``prefetch_fault`` does;
-        without, whatever can be read is read."""
+        ``Bundle`` or a resource type) the container is checked (an OperationOutcome, a Bundle
+        with an entry that holds no resource); without, whatever can be read is read."""
         if not isinstance(value, dict):
             return Scanned(container_fault(value, expected) if expected else None)
         kind = value.get("resourceType")

@@ -95,6 +95,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_env(store: Path, **settings: str) -> dict[str, str]:
+    """The environment of a real server: a store and a metrics folder in ``store``, and the
+    ``CDS_*`` settings given."""
+    import os
+
+    return {
+        **os.environ,
+        "CDS_DATABASE_URL": f"sqlite:///{store}/store.sqlite3",
+        "PROMETHEUS_MULTIPROC_DIR": str(store / "metrics"),
+        **settings,
+    }
+
+
 @contextmanager
 def running_server(env: dict[str, str], port: int) -> Iterator[str]:
     """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 30 s, stopped after."""
