@@ -178,7 +178,6 @@ def test_pyrush_the_clinical_sentence_splitter_is_silenced_too(
         "Neck pain, rated 4/5",
         "Seen 3/5/2026",
         "Lhermitte sign negative",
-        "Negative Lhermitte",
         "HIV (-)",
         "HIV Ab: nonreactive",
         "Allergy: methotrexate",
@@ -212,4 +211,28 @@ def test_the_fourth_review_texts_name_no_finding(text: str) -> None:
     ],
 )
 def test_the_fourth_review_keeps_the_findings(text: str, group: str) -> None:
+    assert group in KNOWLEDGE.text_reader.affirmed(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("Fever, cultures negative", "fever-infection"),
+        ("HIV negative, fever 38.9", "fever-infection"),
+        ("HIV (-), fever 38.9", "fever-infection"),
+        ("Fever, cultures - negative", "fever-infection"),
+        ("HIV positive, RPR nonreactive", "immunosuppression"),
+        ("Allergy: none, HIV", "immunosuppression"),
+        ("No breast cancer recurrence", "malignancy"),
+        ("T38.6 overnight", "fever-infection"),
+        ("Lost 10 lbs despite exercise", "weight-loss"),
+        ("Prednisone 20 mg", "immunosuppression"),
+        ("Fell off his scooter", "trauma"),
+        ("pt has aids", "immunosuppression"),
+        ("4/5 LUE", "neurologic-deficit"),
+    ],
+)
+def test_the_fourth_review_fixes_never_hide_a_finding(text: str, group: str) -> None:
+    """First-rule patients written against each narrowing of the fourth review: a negation
+    next to another finding, a history stated with a denial, a dose without a frequency."""
     assert group in KNOWLEDGE.text_reader.affirmed(text)

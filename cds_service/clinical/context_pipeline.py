@@ -110,7 +110,9 @@ def mention_counts(ent: Any, group: GroupPhrases) -> bool:
     categories = {m.category for m in ent._.modifiers}
     if "FAMILY" in categories or ("HYPOTHETICAL" in categories and ASSERT not in categories):
         return False
-    if directly_negated(ent):  # "No falls yesterday": a dating word cannot undo it
+    # "No falls yesterday or today": a negation next to the mention is undone only by an
+    # asserting word next to it too ("No breast cancer recurrence" is a history of cancer)
+    if beside(ent, "NEGATED_EXISTENCE") and not beside(ent, ASSERT):
         return False
     # "cannot rule out": negated and possible, so possible (failing safe)
     if "NEGATED_EXISTENCE" in categories and not categories & {ASSERT, "POSSIBLE_EXISTENCE"}:
@@ -120,11 +122,11 @@ def mention_counts(ent: Any, group: GroupPhrases) -> bool:
     return not (CANCEL in categories and KEEP not in categories)
 
 
-def directly_negated(ent: Any) -> bool:
-    """A negation right next to the mention (at most one token between): "no falls", "fever
-    negative"; not one reaching it across a list ("denies illness, MVC last week")."""
+def beside(ent: Any, category: str) -> bool:
+    """A modifier of ``category`` right next to the mention (at most one token between):
+    "no falls", "fever negative"; not one reaching it across a list ("denies illness, MVC")."""
     for modifier in ent._.modifiers:
-        if modifier.category != "NEGATED_EXISTENCE":
+        if modifier.category != category:
             continue
         start, end = modifier.modifier_span
         if 0 <= ent.start - end <= 1 or 0 <= start - ent.end <= 1:
