@@ -24,6 +24,7 @@ from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.record.fhir_client import next_link
 from cds_service.record.fhir_time import latest_date, parse_date
+from cds_service.record.raw_json import RawJson
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
     Skipped,
@@ -145,7 +146,8 @@ def scan_prefetch(
             wanted[key] = Wanted(fetch_query(template, context), scanned.fault)
             continue
         scans[key] = scanned
-        more = next_link(value) if isinstance(value, dict) else None
+        links = value.links() if isinstance(value, RawJson) else value
+        more = next_link(links) if isinstance(links, dict) else None
         if more:
             wanted[key] = Wanted(more, "paged")
     return scans, wanted

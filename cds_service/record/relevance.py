@@ -33,6 +33,7 @@ from typing import Any
 
 from cds_service.clinical.codes import NO_SYSTEM, CodeSet
 from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
+from cds_service.record.raw_json import Entries, RawJson
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
     as_dict,
@@ -375,6 +376,8 @@ class Selector:
         """One pass over a prefetch value. With ``expected`` (what its template asks for: a
         ``Bundle`` or a resource type) the container is checked (an OperationOutcome, a Bundle
         with an entry that holds no resource); without, whatever can be read is read."""
+        if isinstance(value, RawJson):
+            return self._scan_raw(value, expected)
         if not isinstance(value, dict):
             return Scanned(container_fault(value, expected) if expected else None)
         kind = value.get("resourceType")
@@ -391,6 +394,17 @@ class Selector:
         entries = value.get("entry", [])
         if not isinstance(entries, list):
             return Scanned("a Bundle whose entry is not a list" if expected else None)
+        return self._scan_bundle(Entries.of_list(entries), expected)
+
+    def _scan_raw(self, value: RawJson, expected: str | None) -> Scanned:
+        """A prefetch value still raw: a Bundle of entry objects is scanned on its resources'
+        heads (raw_json.py); anything else is decoded whole and scanned as before."""
+        frame = value.frame() if expected in (None, "Bundle") else None
+        if frame is None:
+            return self.scan(value.value(), expected)
+        return self._scan_bundle(Entries.of_frame(frame), expected)
+
+    def _scan_bundle(self, entries: Entries, expected: str | None) -> Scanned:
         scanned, broken, failed = self._scan_entries(entries)
         if expected is not None and failed:  # the EHR failed part of the search
             return Scanned("an OperationOutcome")
@@ -398,16 +412,15 @@ class Selector:
             return Scanned("a Bundle with an entry that holds no resource")
         return scanned
 
-    def _scan_entries(self, entries: list[Any]) -> tuple[Scanned, bool, bool]:
-        """The hot loop over a Bundle's entries: what it keeps, and whether an entry held no
-        resource (broken) or an error OperationOutcome (failed)."""
+    def _scan_entries(self, entries: Entries) -> tuple[Scanned, bool, bool]:
+        """The hot loop over a Bundle's entries: what it keeps (each resource whole), and
+        whether an entry held no resource (broken) or an error OperationOutcome (failed)."""
         scanned = Scanned(bundle=True)
         broken = failed = False
-        kept = scanned.kept
+        kept, whole = scanned.kept, entries.whole
         conditions = observations = 0
         condition, observation = self.relevance.condition, self.observation
-        for entry in entries:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
+        for index, resource in enumerate(entries.heads):
             if not isinstance(resource, dict):
                 broken = True
                 continue
@@ -416,22 +429,22 @@ class Selector:
                 if kind == "Observation":
                     observations += 1
                     if observation(resource):
-                        kept.append(resource)
+                        kept.append(whole(index, resource))
                     continue
                 if kind == "Condition":
                     conditions += 1
                     if condition(resource):
-                        kept.append(resource)
+                        kept.append(whole(index, resource))
                     continue
             except MALFORMED_CONTENT:  # the readers decide what to make of it (failing safe)
-                kept.append(resource)
+                kept.append(whole(index, resource))
                 continue
             if not isinstance(kind, str):
                 broken = True
             elif kind == "OperationOutcome":
-                failed = failed or is_failure(resource)
+                failed = failed or is_failure(whole(index, resource))
             else:
-                self._take(resource, kind, scanned)
+                self._take(whole(index, resource), kind, scanned)
         scanned.conditions += conditions
         scanned.observations += observations
         return scanned, broken, failed

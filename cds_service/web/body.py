@@ -4,14 +4,13 @@ for (draft orders, prefetch resources)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_service.errors import BadRequest, UnsupportedMediaType
+from cds_service.record.raw_json import RawJson, decode_request, loads_json
 from cds_service.settings import Settings
 
 JSON_TYPES = ("application/json", "application/fhir+json")
@@ -34,7 +33,7 @@ def check_caps(body: dict[str, Any], settings: Settings) -> None:
         )
     prefetch = body.get("prefetch")
     for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
-        found = value.get("entry") if isinstance(value, dict) else None
+        found = _entries(value)
         if isinstance(found, list) and len(found) > settings.max_prefetch_resources:
             raise BadRequest(
                 f"prefetch.{str(key)[:64]} has more than the limit of "
@@ -43,31 +42,27 @@ def check_caps(body: dict[str, Any], settings: Settings) -> None:
             )
 
 
-def json_body(limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, or the right 4xx."""
+def _entries(value: object) -> object:
+    """A prefetch value's entries (raw or decoded), for counting."""
+    if isinstance(value, RawJson):
+        frame = value.frame()
+        value = value.value() if frame is None else {"entry": frame.entry}
+    return value.get("entry") if isinstance(value, dict) else None
+
+
+def json_body(limit: int, layered: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, or the right 4xx. ``layered`` (a hook request):
+    its prefetch values stay raw JSON until the record layer scans them (raw_json.py)."""
     mimetype = (request.mimetype or "").lower()
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not '{request.content_type or 'none'}'"
         )
     raw = read_body(limit)
-    try:  # orjson decodes a large prefetch faster (see benchmarks/bench_record.py)
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:  # the standard library judges what orjson refuses
-        body = _stdlib_loads(raw)
+    body = decode_request(raw) if layered else loads_json(raw)
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object", expression=["(body)"])
     return body
-
-
-def _stdlib_loads(raw: bytes) -> Any:
-    """What orjson refuses, read as before: NaN and Infinity (a 400 naming them), depth, bad
-    encodings and invalid JSON get the standard library's message; what it accepts (a lone
-    surrogate escape, an integer of hundreds of digits, a UTF-8 BOM) is read as it reads it."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {_json_error(exc)}") from None
 
 
 def read_body(limit: int) -> bytes:
@@ -103,13 +98,3 @@ def _discard(stream: Any, size: int) -> None:
         if not chunk:
             return
         left -= len(chunk)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _json_error(exc: Exception) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).split("\n", 1)[0][:200]

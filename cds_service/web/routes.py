@@ -56,8 +56,8 @@ def _service(service_id: str) -> Service:
     return service
 
 
-def _body() -> dict[str, Any]:
-    return json_body(current_app.config["MAX_CONTENT_LENGTH"])
+def _body(layered: bool = False) -> dict[str, Any]:
+    return json_body(current_app.config["MAX_CONTENT_LENGTH"], layered)
 
 
 @bp.before_request
@@ -126,7 +126,7 @@ def call_service(service_id: str) -> Response:
     fields: dict[str, Any] = {"service": service_id[:64], "hookInstance": None, "status": 500}
     try:
         service = _service(service_id)
-        body = _body()
+        body = _body(layered=True)
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
         check_caps(body, _settings())
