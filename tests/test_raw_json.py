@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 import orjson
 import pytest
 from flask.testing import FlaskClient
@@ -252,3 +253,22 @@ def test_a_duplicate_member_reads_as_the_last_one_as_orjson_reads_it() -> None:
     )
     value = decode_request(raw)["prefetch"]["k"]
     assert len(selector().scan(value, "Bundle").kept) == 1  # the last "code" is the one read
+
+
+def test_a_raw_code_is_answered_once_by_its_text_and_a_long_one_every_time() -> None:
+    relevance = Relevance(KNOWLEDGE)
+    radiculopathy = b'{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"M54.12"}]}'
+    assert relevance.condition({"code": msgspec.Raw(radiculopathy)}) is True
+    assert relevance._raw_codes == {radiculopathy: True}
+    denied = b'{"text": "' + b"pain " * 300 + b'no radiculopathy"}'
+    named = b'{"text": "' + b"pain " * 300 + b'with radiculopathy"}'
+    assert relevance.condition({"code": msgspec.Raw(denied)}) is False
+    assert relevance.condition({"code": msgspec.Raw(named)}) is True
+    assert len(relevance._raw_codes) == 1  # over RAW_KEY_MAX_BYTES: not remembered
+    fever = b'{"coding":[{"system":"http://loinc.org","code":"8310-5"}]}'
+    keeps = Selector(KNOWLEDGE, NOW, is_prior_study).observation
+    reading = {"resourceType": "Observation", "effectiveDateTime": NOW.isoformat()}
+    assert keeps({**reading, "code": msgspec.Raw(fever)}) is True
+    assert (
+        keeps({**reading, "code": msgspec.Raw(fever), "effectiveDateTime": "2019-01-01"}) is False
+    )

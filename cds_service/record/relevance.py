@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from msgspec import Raw
+
 from cds_service.clinical.codes import NO_SYSTEM, CodeSet
 from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
-from cds_service.record.raw_json import Entries, RawJson
+from cds_service.record.raw_json import Entries, RawJson, decode_value
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
     as_dict,
@@ -54,6 +56,8 @@ CODE_KEY_MAX_CHARS = 300
 """Longer systems and codes are tested every time: the memo's bytes stay bounded (about
 MEMO_LIMIT entries of at most this size per table)."""
 """Longer texts are tested every time, not memoised: the memo's bytes stay bounded."""
+RAW_KEY_MAX_BYTES = 1_000
+"""A raw ``code`` longer than this is decoded and tested every time, not memoised."""
 WINDOW_MARGIN_DAYS = 2
 """A date is compared as written (its calendar day), so time zones and the clinic's calendar
 could move it by a day: a reading is dropped only when it is two days outside a window."""
@@ -86,10 +90,39 @@ def observation_windows(knowledge: Knowledge) -> dict[str, int | None]:
     return windows
 
 
-class Relevance:
+class _Memos:
+    """The memo tables of one knowledge version's tests, bounded together (MEMO_LIMIT)."""
+
+    def __init__(self) -> None:
+        self._condition_codes: dict[str, dict[str, bool]] = {}
+        self._finding_codes: dict[str, dict[str, bool]] = {}
+        self._texts: dict[str, bool] = {}
+        self._observation_codes: dict[str, dict[str, int]] = {}
+        self._raw_codes: dict[bytes, bool] = {}
+        self._raw_days: dict[bytes, int] = {}
+        self._entries = 0
+
+    def _grew(self) -> None:
+        """One more memo entry; past ``MEMO_LIMIT`` in all, every memo starts afresh."""
+        self._entries += 1
+        if self._entries >= MEMO_LIMIT:
+            for memo in (
+                self._condition_codes,
+                self._finding_codes,
+                self._observation_codes,
+                self._texts,
+                self._raw_codes,
+                self._raw_days,
+            ):
+                memo.clear()
+            self._entries = 0
+
+
+class Relevance(_Memos):
     """The memoised first tests for one knowledge version (see :func:`relevance_for`)."""
 
     def __init__(self, knowledge: Knowledge) -> None:
+        super().__init__()
         self.knowledge = knowledge
         self.systems = knowledge.system_uris
         self.conditions: CodeSet = knowledge.condition_codes_of_interest
@@ -99,11 +132,6 @@ class Relevance:
             u for u, canonical in self.systems.items() if canonical in vital
         )
         self.windows = observation_windows(knowledge)
-        self._condition_codes: dict[str, dict[str, bool]] = {}
-        self._finding_codes: dict[str, dict[str, bool]] = {}
-        self._texts: dict[str, bool] = {}
-        self._observation_codes: dict[str, dict[str, int]] = {}
-        self._entries = 0
 
     def _code(
         self, memo: dict[str, dict[str, bool]], codes: CodeSet, system: str, code: str
@@ -119,19 +147,6 @@ class Relevance:
             table[code] = known
             self._grew()
         return known
-
-    def _grew(self) -> None:
-        """One more memo entry; past ``MEMO_LIMIT`` in all, every memo starts afresh."""
-        self._entries += 1
-        if self._entries >= MEMO_LIMIT:
-            for memo in (
-                self._condition_codes,
-                self._finding_codes,
-                self._observation_codes,
-                self._texts,
-            ):
-                memo.clear()
-            self._entries = 0
 
     def text(self, text: str) -> bool:
         """Does the text affirm any group's finding? Only a text holding a candidate phrase
@@ -184,15 +199,34 @@ class Relevance:
         return False
 
     def condition(self, resource: Mapping[str, Any]) -> bool:
-        wanted = self.concept_wanted(resource.get("code"))
-        if wanted is None:  # any shape, failing safe (see lenient_concept)
-            concept, _ = lenient_concept(resource.get("code"))
-            wanted = any(
-                self.conditions.contains(s, c) for s, c in codings(concept, self.systems)
-            ) or any(self.text(name) for name in names(concept))
+        code = resource.get("code")
+        if isinstance(code, Raw) and len(code) <= RAW_KEY_MAX_BYTES:
+            wanted = self.raw_code_wanted(code)
+        else:
+            wanted = self.code_wanted(decode_value(code) if isinstance(code, Raw) else code)
         if wanted:
             return True
         return "note" in resource and any(self.text(t) for t in note_texts(resource))
+
+    def code_wanted(self, code: object) -> bool:
+        """Does a rule read a Condition with this ``code``, in any shape?"""
+        wanted = self.concept_wanted(code)
+        if wanted is None:  # any shape, failing safe (see lenient_concept)
+            concept, _ = lenient_concept(code)
+            wanted = any(
+                self.conditions.contains(s, c) for s, c in codings(concept, self.systems)
+            ) or any(self.text(name) for name in names(concept))
+        return wanted
+
+    def raw_code_wanted(self, raw: Raw) -> bool:
+        """:meth:`code_wanted` of a ``code`` still raw (raw_json.py), memoised by its JSON
+        text: a record repeats its codes, and a repeated one is neither decoded nor tested."""
+        key = bytes(raw)
+        known = self._raw_codes.get(key)
+        if known is None:
+            known = self._raw_codes[key] = self.code_wanted(decode_value(raw))
+            self._grew()
+        return known
 
     def names_a_finding(self, resource: Mapping[str, Any]) -> bool:
         """An Observation whose code or coded value is an exclusion group's finding."""
@@ -335,7 +369,9 @@ class ObservationFilter:
 
     def _days(self, concept: object) -> int:
         """What the rules make of an Observation code: ``FINDING``, ``EVERY_READING``, the
-        widest window in days, or ``_NOT_READ``."""
+        widest window in days, or ``_NOT_READ``. A code still raw is memoised by its text."""
+        if isinstance(concept, Raw):
+            return self._raw_code_days(concept)
         days = _NOT_READ
         coding = concept.get("coding") if isinstance(concept, dict) else None
         if not isinstance(coding, list):
@@ -355,6 +391,17 @@ class ObservationFilter:
                 if found > days:
                     days = found
         return days
+
+    def _raw_code_days(self, raw: Raw) -> int:
+        if len(raw) > RAW_KEY_MAX_BYTES:
+            return self._days(decode_value(raw))  # not memoised
+        memo = self.relevance._raw_days
+        key = bytes(raw)
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = self._days(decode_value(raw))
+            self.relevance._grew()
+        return known
 
 
 class Selector:
