@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from cds_service.advice.appraised import AppraisedOrder
 from cds_service.clinical.knowledge import Knowledge
@@ -53,6 +53,17 @@ def audit_rows(orders: Iterable[AppraisedOrder], knowledge: Knowledge) -> list[A
     return [AuditRow.of(order, knowledge) for order in orders if order.audited]
 
 
+# Built once: a statement built per call cost more than the query (SQLAlchemy's construction
+# and cache key), on every order-sign call.
+_INSERT_CALL = insert(HookCall).returning(HookCall.id)
+_INSERT_APPRAISED = insert(Appraised)
+_OVERRIDDEN = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).where(
+    OverriddenOrder.patient_id == bindparam("patient_id"),
+    OverriddenOrder.order_ref.in_(bindparam("refs", expanding=True)),
+    OverriddenOrder.overridden_at >= bindparam("since"),
+)
+
+
 class AuditTrail:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -74,10 +85,10 @@ class AuditTrail:
             "patient_id": patient_id,
         }
         with self.database.engine.begin() as connection:
-            call_id = connection.execute(insert(HookCall).returning(HookCall.id), call).scalar_one()
+            call_id = connection.execute(_INSERT_CALL, call).scalar_one()
             if rows:
                 values = [{"call_id": call_id, **asdict(row)} for row in rows]
-                connection.execute(insert(Appraised), values)
+                connection.execute(_INSERT_APPRAISED, values)
 
     @guarded
     def overridden_orders(
@@ -88,10 +99,6 @@ class AuditTrail:
         refs = [r for r in order_refs if r]
         if not refs:
             return set()
-        query = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).where(
-            OverriddenOrder.patient_id == patient_id,
-            OverriddenOrder.order_ref.in_(refs),
-            OverriddenOrder.overridden_at >= since,
-        )
+        values = {"patient_id": patient_id, "refs": refs, "since": since}
         with self.database.engine.connect() as connection:  # Core: runs on every order-sign
-            return {(ref, key) for ref, key in connection.execute(query)}
+            return {(ref, key) for ref, key in connection.execute(_OVERRIDDEN, values)}
