@@ -212,6 +212,13 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="the service's store (default: a new SQLite file)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="service and floor measured in turn this many times (a shared machine's load "
+        "varies: the median ratio of the rounds is printed with each round's)",
+    )
     args = parser.parse_args()
     body = request_body(args.resources, args.hook)
     store = tempfile.mkdtemp(prefix="cds-load-")
@@ -239,23 +246,39 @@ def main() -> None:
         f" {args.floor_decoder}",
         flush=True,
     )
-    service_port, floor_port = free_port(), free_port()
-    service = measure(
-        "service",
-        [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
-        service_port,
-        env,
-        body,
-        args,
-    )
-    floor = measure(
-        "floor",
-        [sys.executable, str(HERE / "floor_app.py"), "--port", str(floor_port)],
-        floor_port,
-        env,
-        body,
-        args,
-    )
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
+    for turn in range(args.rounds):
+        if args.rounds > 1:
+            progress(f"round {turn + 1} of {args.rounds}")
+        service_port, floor_port = free_port(), free_port()
+        service = measure(
+            "service",
+            [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
+            service_port,
+            env,
+            body,
+            args,
+        )
+        floor = measure(
+            "floor",
+            [sys.executable, str(HERE / "floor_app.py"), "--port", str(floor_port)],
+            floor_port,
+            env,
+            body,
+            args,
+        )
+        rounds.append((service, floor))
+        print_round(service, floor)
+        sys.stdout.flush()
+    if args.rounds > 1:
+        ratios = [s["throughput"] / f["throughput"] for s, f in rounds]
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"rounds' service / floor: {shown}; median {statistics.median(ratios):.2f}")
+        p99s = ", ".join(f"{s['p99']:.0f}" for s, _ in rounds)
+        print(f"rounds' service p99 (ms): {p99s}; errors {sum(s['errors'] for s, _ in rounds):.0f}")
+
+
+def print_round(service: dict[str, float], floor: dict[str, float]) -> None:
     rows = [
         ("requests", "{:.0f}"),
         ("throughput", "{:.1f} req/s"),
