@@ -5,15 +5,18 @@ temperatures and weights of which only the readings inside a rule's look-back wi
 matter. :func:`scan` walks a prefetch value (or the FHIR server's answer) once: it checks the
 container (an OperationOutcome, a Bundle entry without a resource), counts the Conditions and
 Observations, and keeps only the resources a rule can read, for the record layer to validate
-with the R4B models and read. The tests are the record layer's, made cheap:
+with the R4B models and read. A prefetch value still raw (raw_json.py) is walked on its
+resources' heads (the members these tests read), and only the resources kept are decoded
+whole; a decoded value (the FHIR server's answer, a test's dict) is walked as it is. The tests
+are the record layer's, made cheap:
 
 - a Condition is kept when a coding's (system, code) is one the rules read, or a coding display,
   its text or a note affirms a group's finding: the text holds a candidate phrase and ConText
   does not read every mention as negated, hypothetical or a relative's (the rules ask the same
   question of the same texts, so a Condition named only by "No radiculopathy" is no one's
   evidence). Both answers are memoised per knowledge version, by system and code and by text
-  (plain dict look-ups: no per-resource key is built). A ``code`` of the wrong shape takes the
-  lenient path (see ``lenient_concept``).
+  (plain dict look-ups), and a raw ``code`` by its JSON text (a record repeats its codes). A
+  ``code`` of the wrong shape takes the lenient path (see ``lenient_concept``).
 - an Observation coded as a finding of an exclusion group (its code or coded value) is kept
   whatever its date; a vital sign a rule reads (by LOINC code) is kept only when its date
   (``effective[x]``, else ``issued``) falls inside the longest window of the rules that read
