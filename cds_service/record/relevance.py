@@ -59,8 +59,9 @@ CODE_KEY_MAX_CHARS = 300
 """Longer systems and codes are tested every time: the memo's bytes stay bounded (about
 MEMO_LIMIT entries of at most this size per table)."""
 """Longer texts are tested every time, not memoised: the memo's bytes stay bounded."""
-RAW_KEY_MAX_BYTES = 1_000
-"""A raw ``code`` longer than this is decoded and tested every time, not memoised."""
+RAW_KEY_MAX_BYTES = 500
+"""A raw ``code`` longer than this is decoded and tested every time, not memoised (a code of
+two codings with displays and a text is some 250 bytes; the memo stays under 10 MB)."""
 WINDOW_MARGIN_DAYS = 2
 """A date is compared as written (its calendar day), so time zones and the clinic's calendar
 could move it by a day: a reading is dropped only when it is two days outside a window."""
