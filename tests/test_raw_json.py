@@ -272,3 +272,18 @@ def test_a_raw_code_is_answered_once_by_its_text_and_a_long_one_every_time() -> 
     assert (
         keeps({**reading, "code": msgspec.Raw(fever), "effectiveDateTime": "2019-01-01"}) is False
     )
+
+
+def test_an_integer_outside_64_bits_is_read_exactly_as_the_standard_library_reads_it() -> None:
+    big = 18446744073709551617  # 2**64 + 1: orjson reads the nearest float
+    raw = (
+        b'{"context": {"n": 18446744073709551617}, "prefetch": {"k": {"resourceType": "Bundle",'
+        b' "entry": [{"resource": {"resourceType": "Condition", "code": {"text": "Fever 39.1"},'
+        b' "x": -18446744073709551617}}]}}}'
+    )
+    request = decode_request(raw)
+    assert request["context"]["n"] == big and isinstance(request["context"]["n"], int)
+    kept = selector().scan(request["prefetch"]["k"], "Bundle").kept
+    assert kept[0]["x"] == -big
+    assert materialised(request) == json.loads(raw)
+    assert orjson.loads(raw)["context"]["n"] != big  # the difference, on purpose

@@ -11,6 +11,12 @@ everything the rules do, so a hook request is decoded in layers with msgspec:
   decoded (:func:`resource_heads`), and the resources it keeps are decoded whole
   (:meth:`Entries.whole`), exactly as a whole-body decode gives them.
 
+One reading differs from orjson's, on purpose: an integer outside 64 bits (up to 309 digits)
+is read exactly, as the standard library reads it, where orjson reads it as the nearest float
+(a review found no clinical answer it changes: no code has 19 digits, and the rules discard
+such values; ``fhirAuthorization.expires_in`` of 2**64 is accepted, where orjson's float was a
+400).
+
 Whatever this cannot read in its proper shape takes the old path, never a guess: a request
 msgspec refuses (NaN, a lone surrogate escape, a BOM, depth, invalid JSON) is decoded whole by
 :func:`loads_json` (orjson, then the standard library's judgement and its 400s); a body that is
