@@ -10,6 +10,7 @@ path, with the old answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,17 +48,10 @@ def summary(scanned: Scanned) -> tuple[Any, ...]:
     return (scanned.fault, scanned.kept, scanned.conditions, scanned.observations)
 
 
-def scans(body: bytes) -> dict[str, tuple[Any, ...]]:
-    """Each prefetch key scanned from the layered decode, as the record layer scans it."""
-    request = decode_request(body)
-    return {
-        key: summary(selector().scan(value, expected_type(TEMPLATES.get(key, "X?"))))
-        for key, value in (request.get("prefetch") or {}).items()
-    }
-
-
-def scans_whole(body: bytes) -> dict[str, tuple[Any, ...]]:
-    request = orjson.loads(body)
+def scans(body: bytes, decode: Callable[[bytes], Any] = decode_request) -> dict[str, Any]:
+    """Each prefetch key scanned as the record layer scans it: from the layered decode, or
+    (``decode=orjson.loads``) from the body decoded whole."""
+    request = decode(body)
     return {
         key: summary(selector().scan(value, expected_type(TEMPLATES.get(key, "X?"))))
         for key, value in (request.get("prefetch") or {}).items()
@@ -74,7 +68,7 @@ def test_every_fixture_scans_the_same_raw_and_whole(path: Path) -> None:
     objects = [v for v in orjson.loads(body)["prefetch"].values() if isinstance(v, dict)]
     raw = [v for v in decode_request(body)["prefetch"].values() if isinstance(v, RawJson)]
     assert len(raw) == len(objects)  # every object stays raw until the scan
-    assert scans(body) == scans_whole(body)
+    assert scans(body) == scans(body, orjson.loads)
 
 
 def test_the_members_but_prefetch_are_decoded_as_usual() -> None:

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from msgspec import Raw
 
@@ -50,6 +50,8 @@ from cds_service.record.readers import (
     note_texts,
     observation_time,
 )
+
+T = TypeVar("T")
 
 MEMO_LIMIT = 20_000
 """Memo entries in all (codes and texts, each key at most a few hundred characters: a few MB
@@ -120,6 +122,19 @@ class _Memos:
             ):
                 memo.clear()
             self._entries = 0
+
+    def by_text(self, memo: dict[bytes, T], raw: Raw, answer: Callable[[object], T]) -> T:
+        """``answer`` of a member still raw (raw_json.py), memoised by its JSON text: a record
+        repeats its codes, and a repeated one is neither decoded nor tested again. A text over
+        ``RAW_KEY_MAX_BYTES`` is answered every time."""
+        if len(raw) > RAW_KEY_MAX_BYTES:
+            return answer(decode_value(raw))
+        key = bytes(raw)
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = answer(decode_value(raw))
+            self._grew()
+        return known
 
 
 class Relevance(_Memos):
@@ -204,10 +219,10 @@ class Relevance(_Memos):
 
     def condition(self, resource: Mapping[str, Any]) -> bool:
         code = resource.get("code")
-        if isinstance(code, Raw) and len(code) <= RAW_KEY_MAX_BYTES:
-            wanted = self.raw_code_wanted(code)
+        if isinstance(code, Raw):
+            wanted = self.by_text(self._raw_codes, code, self.code_wanted)
         else:
-            wanted = self.code_wanted(decode_value(code) if isinstance(code, Raw) else code)
+            wanted = self.code_wanted(code)
         if wanted:
             return True
         return "note" in resource and any(self.text(t) for t in note_texts(resource))
@@ -221,16 +236,6 @@ class Relevance(_Memos):
                 self.conditions.contains(s, c) for s, c in codings(concept, self.systems)
             ) or any(self.text(name) for name in names(concept))
         return wanted
-
-    def raw_code_wanted(self, raw: Raw) -> bool:
-        """:meth:`code_wanted` of a ``code`` still raw (raw_json.py), memoised by its JSON
-        text: a record repeats its codes, and a repeated one is neither decoded nor tested."""
-        key = bytes(raw)
-        known = self._raw_codes.get(key)
-        if known is None:
-            known = self._raw_codes[key] = self.code_wanted(decode_value(raw))
-            self._grew()
-        return known
 
     def names_a_finding(self, resource: Mapping[str, Any]) -> bool:
         """An Observation whose code or coded value is an exclusion group's finding."""
@@ -375,7 +380,7 @@ class ObservationFilter:
         """What the rules make of an Observation code: ``FINDING``, ``EVERY_READING``, the
         widest window in days, or ``_NOT_READ``. A code still raw is memoised by its text."""
         if isinstance(concept, Raw):
-            return self._raw_code_days(concept)
+            return self.relevance.by_text(self.relevance._raw_days, concept, self._days)
         days = _NOT_READ
         coding = concept.get("coding") if isinstance(concept, dict) else None
         if not isinstance(coding, list):
@@ -395,17 +400,6 @@ class ObservationFilter:
                 if found > days:
                     days = found
         return days
-
-    def _raw_code_days(self, raw: Raw) -> int:
-        if len(raw) > RAW_KEY_MAX_BYTES:
-            return self._days(decode_value(raw))  # not memoised
-        memo = self.relevance._raw_days
-        key = bytes(raw)
-        known = memo.get(key)
-        if known is None:
-            known = memo[key] = self._days(decode_value(raw))
-            self.relevance._grew()
-        return known
 
 
 class Selector:

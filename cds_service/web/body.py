@@ -46,7 +46,9 @@ def _entries(value: object) -> object:
     """A prefetch value's entries (raw or decoded), for counting."""
     if isinstance(value, RawJson):
         frame = value.frame()
-        value = value.value() if frame is None else {"entry": frame.entry}
+        if frame is not None:
+            return frame.entry
+        value = value.value()
     return value.get("entry") if isinstance(value, dict) else None
 
 
