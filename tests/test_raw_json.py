@@ -10,7 +10,7 @@ path, with the old answers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -281,3 +281,102 @@ def test_an_integer_outside_64_bits_is_read_exactly_as_the_standard_library_read
     assert kept[0]["x"] == -big
     assert materialised(request) == json.loads(raw)
     assert orjson.loads(raw)["context"]["n"] != big  # the difference, on purpose
+
+
+# ------------------------------------------------------------------ the patients it must not rate
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+BASE = FIXTURES / "scenarios" / "code-cancer-c50.json"  # pat-1, an adult, a cervical CT order
+
+
+def condition(rid: str, code: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "clinicalStatus": {"coding": [{"system": clinical, "code": status}]},
+        "code": code,
+        "subject": {"reference": "Patient/pat-1"},
+    }
+
+
+def temperature(rid: str, value: float, when: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "subject": {"reference": "Patient/pat-1"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "unit": "Cel", "system": "http://unitsofmeasure.org"},
+    }
+
+
+def rated(client: FlaskClient, conditions: list[Any], observations: Sequence[Any] = ()) -> bool:
+    """Does the CT order get "Usually not appropriate" for this record (sent raw)?"""
+    body = json.loads(BASE.read_text(encoding="utf-8"))
+    prefetch = body["prefetch"]
+    prefetch["conditions"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": r} for r in conditions],
+    }
+    prefetch["observations"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": r} for r in observations],
+    }
+    return says_not_appropriate(client, orjson.dumps(body))
+
+
+def says_not_appropriate(client: FlaskClient, data: bytes) -> bool:
+    response = client.post("/cds-services/order-select", data=data, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return any("Usually not appropriate" in c["summary"] for c in response.get_json()["cards"])
+
+
+DENIED = {"text": "Neck pain, no radiculopathy"}
+RADICULOPATHY = {"coding": [{"system": ICD, "code": "M54.12"}]}
+
+
+def test_the_variants_own_patient_is_rated_after_many_denials(client: FlaskClient) -> None:
+    assert rated(client, [condition(f"d{i}", DENIED) for i in range(30)])
+
+
+def test_a_finding_after_many_denials_of_it_is_not_rated(client: FlaskClient) -> None:
+    denials = [condition(f"d{i}", DENIED) for i in range(30)]
+    named = condition("r", {"text": "Cervical radiculopathy"})
+    assert not rated(client, [*denials, named])
+
+
+def test_a_code_first_seen_resolved_then_active_is_not_rated(client: FlaskClient) -> None:
+    earlier = condition("old", RADICULOPATHY, status="resolved")
+    assert rated(client, [earlier])  # resolved: the variant's
+    assert not rated(client, [earlier, condition("now", RADICULOPATHY)])
+
+
+def test_a_code_one_level_deeper_read_raw_is_not_rated(client: FlaskClient) -> None:
+    disc = {"coding": [{"system": ICD, "code": "M50.121"}]}  # disc disorder, radiculopathy C4-C5
+    assert not rated(client, [condition("c", disc)])
+
+
+def test_a_long_code_text_naming_the_finding_is_not_rated(client: FlaskClient) -> None:
+    long = {"text": "Neck pain for years, " * 40 + "now with cervical radiculopathy"}
+    assert len(orjson.dumps(long)) > 500  # answered without the memo
+    assert not rated(client, [condition("c", long)])
+
+
+def test_escaped_member_names_are_read_as_the_names(client: FlaskClient) -> None:
+    body = json.loads(BASE.read_text(encoding="utf-8"))
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": condition("c", RADICULOPATHY)}],
+    }
+    data = orjson.dumps(body).replace(b'"code":{"coding"', b'"c\\u006fde":{"c\\u006fding"')
+    assert b"\\u006f" in data
+    assert not says_not_appropriate(client, data)
+
+
+def test_a_fever_among_normal_readings_of_the_same_code_is_not_rated(client: FlaskClient) -> None:
+    normal = [temperature(f"t{i}", 36.8, f"2026-11-{i + 1:02d}T08:00:00Z") for i in range(20)]
+    assert rated(client, [], normal)
+    fever = temperature("f", 39.2, "2026-11-22T08:00:00Z")
+    assert not rated(client, [], [*normal, fever])
