@@ -139,10 +139,24 @@ def _store_commands(command: Adder) -> None:
         _reads("CDS_DATABASE_URL", "CDS_LOG_LEVEL") + "\n" + STORE,
     )
     database.add_argument("action", choices=["upgrade"], help="create any missing tables")
-    command(
+    _report_command(command)
+
+
+def _report_command(command: Adder) -> None:
+    report = command(
         "report",
-        "print calls, cards, acceptances and overrides per service and rating",
+        "print calls, cards, acceptances and overrides per service and rating, the override "
+        "reasons, the weeks, and the silent calls with the cards they would have shown",
         _reads("CDS_DATABASE_URL") + " (the store must exist)\n" + STORE,
+    )
+    report.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="default table"
+    )
+    report.add_argument(
+        "--by-clinician",
+        action="store_true",
+        help="also count per ordering clinician (context.userId as the EHR sent it): staff "
+        "data, shown only when asked",
     )
 
 
@@ -198,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "db":
         return _db_upgrade()
     if args.command == "report":
-        return _report()
+        return _report(args.format, args.by_clinician)
     if args.command == "terminology":
         return _terminology_refresh(args.output)
     if args.command == "knowledge":
@@ -280,12 +294,15 @@ def _safe_url(url: str) -> str:
     return safe_url(url)
 
 
-def _report() -> int:
-    from cds_service.ops.report import format_report
+def _report(form: str = "table", by_clinician: bool = False) -> int:
+    from cds_service.ops.report_formats import as_csv, as_json, as_table
+    from cds_service.ops.report_views import full_report
     from cds_service.ops.store import Store
 
     store = Store(_checked_settings(store=True, must_exist=True).database_url)
-    print(format_report(store.report()))
+    sections = full_report(store.database, by_clinician=by_clinician)
+    writer = {"csv": as_csv, "json": as_json}.get(form, as_table)
+    print(writer(sections), end="" if form == "csv" else "\n")
     return 0
 
 

@@ -134,7 +134,12 @@ class UpstreamError(ServiceError):
 
 
 class FhirFetchError(UpstreamError):
-    """The FHIR server could not provide the data (network, status, body, deadline, paging)."""
+    """The FHIR server could not provide the data (network, status, body, deadline, paging);
+    ``status``, the HTTP status when the server answered with an error one."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class TerminologyError(UpstreamError):

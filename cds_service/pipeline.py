@@ -14,7 +14,7 @@ The response, the audit rows, the log line and the metrics are all read from the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
@@ -24,14 +24,15 @@ from cds_service.advice.appraised import Adviser, AppraisedOrder, response_of
 from cds_service.advice.cards import CardPolicy
 from cds_service.appraisal.criteria import Appraisal, appraise, classify_order
 from cds_service.appraisal.labels import advice_key
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.clinical.knowledge import Knowledge, Procedure
 from cds_service.errors import BadRequest
 from cds_service.ops.audit import audit_rows
 from cds_service.ops.store import Store
 from cds_service.protocol import HookRequest, OrderSignContext, to_wire
 from cds_service.record.drafts import DraftOrders, read_draft_orders
-from cds_service.record.facts import PatientRecord
+from cds_service.record.facts import Order, PatientRecord
 from cds_service.record.prefetch import Fetcher, assemble_record
+from cds_service.record.prefetch_trace import PrefetchTrace
 from cds_service.record.readers import Skipped
 from cds_service.services import Service
 
@@ -55,6 +56,8 @@ class Dependencies:
     store: Store | None = None
     tzinfo: tzinfo = UTC
     """The clinic's time zone (CDS_TIMEZONE): the rules' ``now.date()`` is the clinic's date."""
+    silent: bool = False
+    """CDS_MODE=silent: appraise and audit every call, answer no card and no systemAction."""
 
     @property
     def knowledge(self) -> Knowledge:
@@ -79,9 +82,13 @@ class HookResult:
     fetched: tuple[str, ...] = ()
     skipped: int = 0
     """Resources the FHIR models rejected: draft orders and record alike."""
+    silent: bool = False
+    """Answered with no card and no systemAction (CDS_MODE=silent); audited as live."""
 
     @property
     def body(self) -> dict[str, Any]:
+        if self.silent:
+            return {"cards": []}
         return to_wire(response_of(self.orders))
 
     @property
@@ -92,12 +99,27 @@ class HookResult:
     def log_fields(self) -> dict[str, Any]:
         """What the call's log line says of it: ids, counts and ratings, never content."""
         shown = self.shown
-        return {
+        fields = {
             "cards": len(shown),
             "ratings": [o.rating for o in shown],
             "fetched": list(self.fetched),
             "skipped": self.skipped,
         }
+        return {**fields, "mode": "silent"} if self.silent else fields
+
+
+@dataclass
+class CallTrace:
+    """What one call saw, filled in as it runs (so that a call ending in 412 has it too):
+    each prefetch key, the draft orders and the table row each was classified as, and the
+    orders whose card an override hid. ``cds-service evaluate --explain`` prints it with the
+    result; the call's log line names the keys that came missing or failed."""
+
+    prefetch: PrefetchTrace = field(default_factory=PrefetchTrace)
+    drafts: tuple[Order, ...] = ()
+    appraised: tuple[tuple[Order, Procedure | None], ...] = ()
+    """The orders the service appraises (order-select: the selections) and their rows."""
+    hidden: frozenset[str] = frozenset()
 
 
 def parse(model: type[M], data: object, where: str = "") -> M:
@@ -125,14 +147,20 @@ def parse_call(service: Service, body: Mapping[str, Any]) -> Call:
     return Call(service, request, parse(service.context_model, request.context, "context"))
 
 
-def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> HookResult:
-    """Validate a hook request for ``service``, appraise its orders, record and answer."""
+def run_hook(
+    service: Service, body: Mapping[str, Any], deps: Dependencies, trace: CallTrace | None = None
+) -> HookResult:
+    """Validate a hook request for ``service``, appraise its orders, record and answer;
+    ``trace`` is told what the call saw (see :class:`CallTrace`)."""
+    trace = trace if trace is not None else CallTrace()
     call = parse_call(service, body)
     knowledge = deps.knowledge
     skipped = Skipped()
     drafts = read_draft_orders(call.context.draftOrders, knowledge.system_uris, skipped)
     targets = service.orders_to_appraise(drafts.orders, call.context)
     procedures = [classify_order(order, knowledge) for order in targets]  # once per order
+    trace.drafts = tuple(drafts.orders)
+    trace.appraised = tuple(zip(targets, procedures, strict=True))
     if not any(procedures):
         return HookResult(skipped=len(skipped.resources))  # nothing to appraise: no record
     now = deps.clock()  # the store keeps this instant as it is (UTC); the windows use it
@@ -143,25 +171,39 @@ def run_hook(service: Service, body: Mapping[str, Any], deps: Dependencies) -> H
         knowledge,
         deps.fetcher_for(call.request),
         now=now,
+        trace=trace.prefetch,
     )
     clinic_now = now.astimezone(deps.tzinfo)  # the same instant, on the clinic's calendar
     record = with_draft_conditions(gathered.record, drafts)
     appraisals = appraise(
         targets, record, knowledge, clinic_now, drafts.references, procedures=procedures
     )
-    hidden = hidden_orders(call, appraisals, deps, now)
+    trace.hidden = hidden = hidden_orders(call, appraisals, deps, now)
     adviser = Adviser(knowledge, deps.policy, clinic_now, drafts.orders)
     orders = tuple(adviser.advise(a, hidden=a.order.reference in hidden) for a in appraisals)
-    if deps.store is not None:
-        deps.store.audit.record_call(
-            call.request.hookInstance,
-            service.id,
-            now,
-            call.context.patientId,
-            audit_rows(orders, knowledge),
-        )
-    return HookResult(
-        orders, gathered.fetched, len(skipped.resources) + len(gathered.skipped.resources)
+    record_call(call, orders, knowledge, deps, now)
+    skipped_count = len(skipped.resources) + len(gathered.skipped.resources)
+    return HookResult(orders, gathered.fetched, skipped_count, silent=deps.silent)
+
+
+def record_call(
+    call: Call,
+    orders: Sequence[AppraisedOrder],
+    knowledge: Knowledge,
+    deps: Dependencies,
+    now: datetime,
+) -> None:
+    """The audit trail's row of the call (live or silent alike) and of its orders."""
+    if deps.store is None:
+        return
+    deps.store.audit.record_call(
+        call.request.hookInstance,
+        call.service.id,
+        now,
+        call.context.patientId,
+        audit_rows(orders, knowledge),
+        silent=deps.silent,
+        user_id=call.context.userId,
     )
 
 

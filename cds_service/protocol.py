@@ -8,6 +8,7 @@ from these models and serialised by :func:`to_wire`, which drops every empty opt
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -224,12 +225,79 @@ class OverrideReason(_Lenient):
     userComment: str | None = None
 
 
+EPIC_REASON_KEY = "com.epic.cdshooks.feedback.overrideReason"
+"""The prefix of Epic's override-reason extension keys; it also stands for the code system of
+the reason it carries (Epic names none): the store keeps it as the reason's system."""
+
+ReasonCode = Annotated[Stored, Field(min_length=1, max_length=100)]
+ReasonText = Annotated[Stored, Field(min_length=1, max_length=300)]
+
+
+@dataclass(frozen=True)
+class GivenReason:
+    """An override reason as the store keeps it, whatever form the EHR sent it in."""
+
+    system: str | None
+    code: str | None
+    display: str | None
+
+
+class EpicReasonExtension(_Lenient):
+    """``overrideReasons.extension`` when the reasons are built in Epic: flat keys."""
+
+    category: ReasonCode | Annotated[int, Field(ge=-(10**18), le=10**18)] | None = Field(
+        default=None, alias="com.epic.cdshooks.feedback.overrideReason.reasonCategory"
+    )
+    display: ReasonText | None = Field(
+        default=None, alias="com.epic.cdshooks.feedback.overrideReason.reasonDisplay"
+    )
+    title: ReasonText | None = Field(
+        default=None, alias="com.epic.cdshooks.feedback.overrideReason.reasonTitle"
+    )
+
+
+class EpicOverrideReasons(_Lenient):
+    """Epic's ``overrideReasons``: a ``reason`` coding and a ``userComment``, or the
+    extension's category and display."""
+
+    reason: OverrideReasonCoding | None = None
+    userComment: str | None = None
+    extension: EpicReasonExtension | None = None
+
+    def given(self) -> GivenReason | None:
+        """The reason: ``reason``, else the extension's category and display (or title)."""
+        if self.reason is not None:
+            return GivenReason(self.reason.system, self.reason.code, self.reason.display)
+        found = self.extension
+        if found is None or (found.category is None and not (found.display or found.title)):
+            return None
+        category = None if found.category is None else str(found.category)
+        return GivenReason(EPIC_REASON_KEY, category, found.display or found.title)
+
+
 class FeedbackEntry(_Lenient):
     card: Stored = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=20)
     overrideReason: OverrideReason | None = None
+    overrideReasons: (
+        EpicOverrideReasons | Annotated[list[EpicOverrideReasons], Field(max_length=20)] | None
+    ) = None
+    """Epic's form: an object, or a list of them (the first reason given is kept)."""
     outcomeTimestamp: Stored = Field(min_length=1, max_length=64)
+
+    def reason(self) -> tuple[GivenReason | None, bool]:
+        """The override reason in whichever form the EHR sent it (the specification's first),
+        and whether the clinician wrote a comment (which is never kept)."""
+        given = self.overrideReasons
+        epic = given if isinstance(given, list) else [given] if given is not None else []
+        spec = self.overrideReason
+        comment = bool(spec and spec.userComment) or any(e.userComment for e in epic)
+        if spec is not None and spec.reason is not None:
+            coding = spec.reason
+            return GivenReason(coding.system, coding.code, coding.display), comment
+        reasons = (e.given() for e in epic)
+        return next((r for r in reasons if r is not None), None), comment
 
     @field_validator("outcomeTimestamp")
     @classmethod

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     one ``update`` of the draft order (the CDS Hooks sandbox's and the PAMA convention's form),
     or ``delete-create`` (remove it, create a new draft) for EHRs that want that."""
 
+    mode: Literal["live", "silent"] = "live"  # silent: audited as live, no card (README)
+
     fhir_allowlist: str = ""
     """Comma-separated fhirServer URL prefixes the service may call; ``*`` for any; none when
     empty (then missing prefetch is answered 412)."""

@@ -76,13 +76,20 @@ class AuditTrail:
         called_at: datetime,
         patient_id: str,
         rows: Sequence[AuditRow],
+        *,
+        silent: bool = False,
+        user_id: str | None = None,
     ) -> None:
-        """One transaction: the call, then its appraised orders (Core inserts: this is hot)."""
+        """One transaction: the call, then its appraised orders (Core inserts: this is hot).
+        ``silent``: the call was answered with no card (CDS_MODE=silent); ``user_id``: the
+        ordering clinician as the EHR sent it."""
         call = {
             "hook_instance": hook_instance,
             "service": service,
             "called_at": called_at,
             "patient_id": patient_id,
+            "mode": "silent" if silent else "live",
+            "user_id": user_id,
         }
         with self.database.engine.begin() as connection:
             call_id = connection.execute(_INSERT_CALL, call).scalar_one()

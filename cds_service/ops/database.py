@@ -72,14 +72,26 @@ class Database:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
-        """Create the tables that do not exist yet, and add the columns added since."""
+        """Create the tables that do not exist yet, and add the columns added since (each
+        nullable, of the type the model gives it, on SQLite and PostgreSQL alike)."""
         Base.metadata.create_all(self.engine)
-        present = inspect(self.engine)
         for table, column in ADDED_COLUMNS:
-            names = {c["name"] for c in present.get_columns(table)}
-            if column not in names:
-                with self.engine.begin() as connection:
-                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(64)"))
+            if column not in self._columns(table):
+                self._add_column(table, column)
+
+    def _columns(self, table: str) -> set[str]:
+        return {c["name"] for c in inspect(self.engine).get_columns(table)}
+
+    def _add_column(self, table: str, column: str) -> None:
+        """``ALTER TABLE ... ADD COLUMN``; another worker upgrading the same store at the same
+        moment may have added it first, which is not a failure."""
+        kind = Base.metadata.tables[table].columns[column].type.compile(self.engine.dialect)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+        except SQLAlchemyError:
+            if column not in self._columns(table):
+                raise
 
     def dispose(self) -> None:
         self.engine.dispose()

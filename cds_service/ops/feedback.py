@@ -34,8 +34,9 @@ class FeedbackRow:
 
     @classmethod
     def of(cls, entry: FeedbackEntry) -> FeedbackRow:
-        """What is kept of an entry: the override reason's coding, not the comment's text."""
-        reason = entry.overrideReason.reason if entry.overrideReason else None
+        """What is kept of an entry: the override reason's coding (the specification's
+        ``overrideReason`` or Epic's ``overrideReasons``), not the comment's text."""
+        reason, commented = entry.reason()
         return cls(
             card_uuid=entry.card,
             outcome=entry.outcome,
@@ -44,7 +45,7 @@ class FeedbackRow:
             override_system=reason.system if reason else None,
             override_code=reason.code if reason else None,
             override_display=reason.display if reason else None,
-            has_user_comment=bool(entry.overrideReason and entry.overrideReason.userComment),
+            has_user_comment=commented,
         )
 
     def values(self, service: str, now: datetime) -> dict[str, Any]:

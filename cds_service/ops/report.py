@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from cds_service.appraisal.labels import rating_or_verdict
 from cds_service.ops.database import Database
@@ -17,7 +17,8 @@ Outcomes = dict[str, list[tuple[str, str | None]]]
 
 
 def report(database: Database) -> list[dict[str, Any]]:
-    """One line per (service, rating), sorted."""
+    """One line per (service, rating), sorted: the live calls (the silent ones showed no
+    card; see report_views.py)."""
     with database.sessions() as session:
         appraisals = session.execute(
             select(
@@ -26,7 +27,9 @@ def report(database: Database) -> list[dict[str, Any]]:
                 Appraised.verdict,
                 Appraised.card_uuid,
                 HookCall.id,
-            ).join(HookCall, HookCall.id == Appraised.call_id)
+            )
+            .join(HookCall, HookCall.id == Appraised.call_id)
+            .where(or_(HookCall.mode.is_(None), HookCall.mode != "silent"))
         ).all()
         feedback = session.execute(
             select(

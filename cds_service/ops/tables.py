@@ -20,6 +20,11 @@ class HookCall(Base):
     service: Mapped[str] = mapped_column(String(100))
     called_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     patient_id: Mapped[str] = mapped_column(String(200), index=True)
+    mode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    """``silent`` when the call was answered with no card (CDS_MODE); None or ``live``: shown."""
+    user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The ordering clinician, as the EHR sent ``context.userId`` (staff data: the report
+    shows it only when asked)."""
 
 
 class Appraised(Base):
@@ -86,6 +91,8 @@ ADDED_COLUMNS = (
     ("overridden_orders", "advice_key"),
     ("appraisals", "knowledge_id"),
     ("appraisals", "knowledge_version"),
+    ("hook_calls", "mode"),
+    ("hook_calls", "user_id"),
 )
 """Nullable text columns added to existing tables after their first release (no Alembic yet:
-``Database.upgrade`` adds them when missing)."""
+``Database.upgrade`` adds them when missing, with the type the model gives them)."""

@@ -272,9 +272,9 @@ class FhirClient:
 
 def _check_status(status: int) -> None:
     if status in (401, 403):
-        raise FhirFetchError(f"the FHIR server refused the access token (HTTP {status})")
+        raise FhirFetchError(f"the FHIR server refused the access token (HTTP {status})", status)
     if not 200 <= status < 300:
-        raise FhirFetchError(f"the FHIR server answered HTTP {status}")
+        raise FhirFetchError(f"the FHIR server answered HTTP {status}", status)
 
 
 def _resource(raw: bytes) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.record.fhir_client import next_link
 from cds_service.record.fhir_time import latest_date, parse_date
+from cds_service.record.prefetch_trace import PrefetchTrace, Sent
 from cds_service.record.raw_json import RawJson
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
@@ -99,20 +100,25 @@ def assemble_record(
     knowledge: Knowledge,
     fetch: Fetcher,
     now: datetime | None = None,
+    trace: PrefetchTrace | None = None,
 ) -> Gathered:
     """Assemble the record from the prefetch and, for what it lacks, from ``fetch``. Each
     value is walked once (see relevance.py): container checks, counts and the cheap tests
-    together; with ``now``, vital signs outside every rule's window are left out unread."""
+    together; with ``now``, vital signs outside every rule's window are left out unread.
+    ``trace`` is told what became of each key as it goes (even when the call ends in 412)."""
+    trace = trace if trace is not None else PrefetchTrace()
     selector = Selector(knowledge, now, is_prior_study)
-    scans, wanted = scan_prefetch(prefetch or {}, templates, context, selector)
+    scans, wanted = scan_prefetch(prefetch or {}, templates, context, selector, trace)
     if wanted:
-        answers = fetch_wanted(wanted, templates, selector, fetch)
+        answers = fetch_wanted(wanted, templates, selector, fetch, trace)
         for key in wanted:  # a paged Bundle with its remaining pages; else what was fetched
             earlier = scans.get(key)
             paged = earlier is not None and earlier.bundle
             scans[key] = earlier.extended(answers[key]) if paged else answers[key]  # type: ignore[union-attr]
     skipped = Skipped()
     record = read_scanned(scans.values(), context, knowledge, skipped)
+    for key, scanned in scans.items():
+        trace.counted(key, scanned.resources, len(scanned.kept), scanned.skipped)
     return Gathered(record, skipped, tuple(wanted))
 
 
@@ -129,22 +135,28 @@ def scan_prefetch(
     templates: Mapping[str, str],
     context: Mapping[str, Any],
     selector: Selector,
+    trace: PrefetchTrace | None = None,
 ) -> tuple[dict[str, Scanned], dict[str, Wanted]]:
     """The prefetch values scanned, and the keys to fetch: missing, unusable (not "no data":
     fetched, else 412) or paged."""
+    trace = trace if trace is not None else PrefetchTrace()
     scans: dict[str, Scanned] = {}
     wanted: dict[str, Wanted] = {}
     for key, template in templates.items():
         value = given.get(key, _MISSING)
         if value is None:  # "no data"
+            trace.sent(key, Sent.NULL)
             continue
         if value is _MISSING:
+            trace.sent(key, Sent.MISSING)
             wanted[key] = Wanted(fetch_query(template, context), "missing")
             continue
         scanned = selector.scan(value, expected_type(template))
         if scanned.fault:
+            trace.sent(key, Sent.UNUSABLE, scanned.fault)
             wanted[key] = Wanted(fetch_query(template, context), scanned.fault)
             continue
+        trace.sent(key, Sent.FILLED)
         scans[key] = scanned
         links = value.links() if isinstance(value, RawJson) else value
         more = next_link(links) if isinstance(links, dict) else None
@@ -154,10 +166,15 @@ def scan_prefetch(
 
 
 def fetch_wanted(
-    wanted: Mapping[str, Wanted], templates: Mapping[str, str], selector: Selector, fetch: Fetcher
+    wanted: Mapping[str, Wanted],
+    templates: Mapping[str, str],
+    selector: Selector,
+    fetch: Fetcher,
+    trace: PrefetchTrace | None = None,
 ) -> dict[str, Scanned]:
     """The FHIR server's answers, with the same checks as for the prefetch (never "no data"
     by mistake); MissingData naming every key that could not be had."""
+    trace = trace if trace is not None else PrefetchTrace()
     results = fetch({key: w.query for key, w in wanted.items()})
     answers: dict[str, Scanned] = {}
     faults: dict[str, str] = {}
@@ -165,12 +182,17 @@ def fetch_wanted(
         answer = results.get(key)
         if isinstance(answer, FhirFetchError):
             faults[key] = answer.reason
+            trace.failed(key, answer.reason, answer.status)
         elif not isinstance(answer, dict):
             faults[key] = "no answer"
+            trace.failed(key, faults[key])
         else:
             answers[key] = selector.scan(answer, expected_type(templates[key]))
             if answers[key].fault:
                 faults[key] = f"the FHIR server's answer is {answers[key].fault}"
+                trace.failed(key, faults[key])
+            else:
+                trace.fetched(key, paged=wanted[key].why == "paged")
     if faults:
         raise MissingData(
             "; ".join(
@@ -223,11 +245,13 @@ def read_scanned(
     for scanned in scans:
         reader.conditions_read += scanned.conditions
         reader.observations_read += scanned.observations
+        before = len(skipped.resources)
         for resource in scanned.kept:
             try:  # the one place where malformed content becomes "skipped"
                 reader.take(resource)
             except MALFORMED_CONTENT:  # whatever a reader raises on content it cannot read
                 skipped.add(resource)
+        scanned.skipped = len(skipped.resources) - before
     return reader.record()
 
 

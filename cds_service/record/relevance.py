@@ -303,6 +303,10 @@ class Scanned:
     conditions: int = 0
     observations: int = 0
     bundle: bool = False
+    resources: int = 0
+    """Resources the value held (a searchset's OperationOutcome entries not counted)."""
+    skipped: int = 0
+    """Of those kept, how many the R4 models rejected (set when the record is read)."""
 
     def extended(self, more: Scanned) -> Scanned:
         """A paged Bundle with its remaining pages."""
@@ -312,6 +316,7 @@ class Scanned:
             self.conditions + more.conditions,
             self.observations + more.observations,
             bundle=True,
+            resources=self.resources + more.resources,
         )
 
 
@@ -434,6 +439,7 @@ class Selector:
         scanned = Scanned(bundle=kind == "Bundle")
         if kind != "Bundle":
             if isinstance(kind, str):
+                scanned.resources = 1
                 self._take(value, kind, scanned)
             return scanned
         entries = value.get("entry", [])
@@ -463,7 +469,7 @@ class Selector:
         scanned = Scanned(bundle=True)
         broken = failed = False
         kept, whole = scanned.kept, entries.whole
-        conditions = observations = 0
+        conditions = observations = outcomes = 0
         condition, observation = self.relevance.condition, self.observation
         for index, resource in enumerate(entries.heads):
             if not isinstance(resource, dict):
@@ -487,11 +493,13 @@ class Selector:
             if not isinstance(kind, str):
                 broken = True
             elif kind == "OperationOutcome":
+                outcomes += 1
                 failed = failed or is_failure(whole(index, resource))
             else:
                 self._take(whole(index, resource), kind, scanned)
         scanned.conditions += conditions
         scanned.observations += observations
+        scanned.resources = len(entries.heads) - outcomes
         return scanned, broken, failed
 
     def _take(self, resource: dict[str, Any], kind: str, scanned: Scanned) -> None:

@@ -105,6 +105,7 @@ def _dependencies(
         clock=clock,
         store=store,
         tzinfo=settings.zone,
+        silent=settings.mode == "silent",
     )
 
 

@@ -19,7 +19,7 @@ from cds_service.errors import (
 from cds_service.ops.feedback import FeedbackRow, log_feedback
 from cds_service.ops.logs import log_call
 from cds_service.ops.metrics import REQUEST_SECONDS, REQUESTS, count_cards, exposition
-from cds_service.pipeline import Dependencies, parse, run_hook
+from cds_service.pipeline import CallTrace, Dependencies, parse, run_hook
 from cds_service.protocol import FeedbackEntry, FeedbackRequest
 from cds_service.services import Service, discovery
 from cds_service.settings import Settings
@@ -124,15 +124,17 @@ def call_service(service_id: str) -> Response:
     """A hook call: exactly one log line, whatever happens."""
     started = time.perf_counter()
     fields: dict[str, Any] = {"service": service_id[:64], "hookInstance": None, "status": 500}
+    trace = CallTrace()
     try:
         service = _service(service_id)
         body = _body(layered=True)
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
         check_caps(body, _settings())
-        result = run_hook(service, body, _deps())
+        result = run_hook(service, body, _deps(), trace)
         fields.update(status=200, **result.log_fields())
-        count_cards(result.orders)
+        if not result.silent:  # a silent call's cards were never shown
+            count_cards(result.orders)
         return jsonify(result.body)
     except ClientError as error:  # the message names fields and reasons, never values
         fields.update(status=error.status, error=error.code, detail=error.message[:300])
@@ -141,6 +143,8 @@ def call_service(service_id: str) -> Response:
         fields.update(status=error.code, error=error.name)
         raise
     finally:
+        if prefetch := trace.prefetch.log_field():  # keys and states only, never a value
+            fields["prefetch"] = prefetch
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         log_call(**fields)
 
