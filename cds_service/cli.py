@@ -20,6 +20,8 @@ from cds_service import __version__
 from cds_service.errors import ClientError, StartupError, TerminologyError, operation_outcome
 
 if TYPE_CHECKING:
+    from cds_service.pipeline import Dependencies
+    from cds_service.services import Service
     from cds_service.settings import Settings
 
 DESCRIPTION = """\
@@ -130,6 +132,17 @@ def _evaluate_command(command: Adder) -> None:
         help="evaluation time, ISO 8601 with a zone: 2026-11-23T12:00:00+00:00 or ...Z "
         "(default: now)",
     )
+    evaluate.add_argument(
+        "--explain",
+        nargs="?",
+        const="text",
+        choices=["text", "json"],
+        default=None,
+        help="also say what the service saw: each prefetch key (filled, empty, null, missing, "
+        "fetched, failed with its HTTP status), resources read, kept and skipped, each order's "
+        "indication, exclusion groups and card. text (the default): on stderr, the response "
+        "alone on stdout; json: one object {response, explain} on stdout",
+    )
 
 
 def _store_commands(command: Adder) -> None:
@@ -217,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         return _terminology_refresh(args.output)
     if args.command == "knowledge":
         return _explain(args.format)
-    return _evaluate(args.request, args.now)
+    return _evaluate(args.request, args.now, args.explain)
 
 
 def _explain(form: str) -> int:
@@ -338,7 +351,7 @@ def _terminology_refresh(output: Path | None) -> int:
     return 0
 
 
-def _evaluate(path: Path, now: datetime | None) -> int:
+def _evaluate(path: Path, now: datetime | None, explain: str | None = None) -> int:
     """Print the response to a hook request file; nothing recorded, no server started."""
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
@@ -346,7 +359,6 @@ def _evaluate(path: Path, now: datetime | None) -> int:
         print(f"cds-service: cannot read {path}: {exc}", file=sys.stderr)
         return 2
     _checked_settings()
-    from cds_service.pipeline import run_hook
     from cds_service.web.app import create_app
 
     # evaluate records nothing and serves nothing: no store, no server warnings
@@ -359,14 +371,33 @@ def _evaluate(path: Path, now: datetime | None) -> int:
     if service is None:
         print(f"cds-service: {path}: 'hook' must be one of {sorted(services)}", file=sys.stderr)
         return 2
+    return _answer(service, body, deps, explain)
+
+
+def _answer(service: Service, body: object, deps: Dependencies, explain: str | None) -> int:
+    """Run the call and print the response (an OperationOutcome for a client error, status
+    1), with the explanation when asked."""
+    from cds_service.pipeline import CallTrace, run_hook
+
+    trace, result, status = CallTrace(), None, 0
     try:
-        answer = run_hook(service, body, deps).body
+        result = run_hook(service, body, deps, trace)  # type: ignore[arg-type]
+        answer = result.body
     except ClientError as exc:
         answer = operation_outcome(exc.message, code=exc.code, expression=exc.expression)
+        status = 1
+    if explain is None:
         _print_json(answer)
-        return 1
-    _print_json(answer)
-    return 0
+        return status
+    from cds_service.explain import as_text, explanation
+
+    explained = explanation(service, trace, result, deps.knowledge)
+    if explain == "json":
+        _print_json({"response": answer, "explain": explained})
+    else:
+        _print_json(answer)
+        print(as_text(explained), end="", file=sys.stderr)
+    return status
 
 
 def _print_json(document: object) -> None:

@@ -40,6 +40,17 @@ class PrefetchKey:
     template: str
     when_unavailable: WhenUnavailable = WhenUnavailable.REFUSE_CALL
 
+    @property
+    def resource_type(self) -> str:
+        """The FHIR type the template reads or searches (``Condition?patient=...``)."""
+        return self.template.lstrip("/").split("?", 1)[0].split("/", 1)[0]
+
+    @property
+    def read_scopes(self) -> tuple[str, str]:
+        """The SMART scope that lets the service read it: v1 (``patient/X.read``) and v2
+        (``patient/X.rs``) spellings. Without it the EHR's FHIR server answers 403."""
+        return f"patient/{self.resource_type}.read", f"patient/{self.resource_type}.rs"
+
 
 @dataclass(frozen=True)
 class Service:
