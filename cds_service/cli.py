@@ -1,4 +1,5 @@
-"""The ``cds-service`` command: ``serve``, ``evaluate``, ``db``, ``report``, ``terminology``.
+"""The ``cds-service`` command: ``serve``, ``evaluate``, ``db``, ``report``, ``terminology``,
+``knowledge``, ``integration-sheet``.
 
 Every setting is read from the environment and checked first: a bad one, an unreachable store
 or a port in use is one line on stderr (``cds-service: CDS_WORKERS: ...``) and exit status 2.
@@ -200,6 +201,21 @@ def _knowledge_commands(command: Adder) -> None:
     )
     review.add_argument("action", choices=["explain"], help="print the review sheet")
     review.add_argument("--format", choices=["md", "html"], default="md", help="default md")
+    _sheet_command(command)
+
+
+def _sheet_command(command: Adder) -> None:
+    sheet = command(
+        "integration-sheet",
+        "print, as Markdown, what an EHR's analysts configure: hooks, prefetch queries and "
+        "scopes, JWT claims, feedback URLs, override reasons, order coding, card topics",
+        _reads("CDS_KNOWLEDGE_FILE"),
+    )
+    sheet.add_argument(
+        "--base-url",
+        default=None,
+        help="the service's public URL (as CDS_PUBLIC_BASE_URL); default a placeholder",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,6 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         return _terminology_refresh(args.output)
     if args.command == "knowledge":
         return _explain(args.format)
+    if args.command == "integration-sheet":
+        return _integration_sheet(args.base_url)
     return _evaluate(args.request, args.now, args.explain)
 
 
@@ -241,6 +259,18 @@ def _explain(form: str) -> int:
     path = _checked_settings().knowledge_file or PACKAGED_KNOWLEDGE
     sheet = explain(load_knowledge(path), path)
     print(to_html(sheet) if form == "html" else sheet, end="")
+    return 0
+
+
+def _integration_sheet(base_url: str | None) -> int:
+    """Print the integration sheet of the services and the knowledge file in use."""
+    from cds_service.clinical.knowledge import load_knowledge
+    from cds_service.integration_sheet import BASE_PLACEHOLDER, integration_sheet
+    from cds_service.services import build_services
+
+    knowledge = load_knowledge(_checked_settings().knowledge_file)
+    services = list(build_services(knowledge).values())
+    print(integration_sheet(services, knowledge, base_url or BASE_PLACEHOLDER), end="")
     return 0
 
 
