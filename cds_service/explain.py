@@ -138,6 +138,8 @@ def card_story(advised: AppraisedOrder, trace: CallTrace) -> str:
 def as_text(explained: dict[str, Any]) -> str:
     """The explanation for a terminal."""
     lines = ["Prefetch"]
+    if not explained["prefetch"]:
+        lines.append("  (not read: no order of the procedure table to appraise)")
     for key in explained["prefetch"]:
         counts = f"read {key['read']}, kept {key['kept']}, skipped {key['skipped']}"
         lines.append(f"  {key['key']}: {key['state']} ({counts})")

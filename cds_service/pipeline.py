@@ -162,7 +162,8 @@ def run_hook(
     trace.drafts = tuple(drafts.orders)
     trace.appraised = tuple(zip(targets, procedures, strict=True))
     if not any(procedures):
-        return HookResult(skipped=len(skipped.resources))  # nothing to appraise: no record
+        # nothing to appraise: no record
+        return HookResult(skipped=len(skipped.resources), silent=deps.silent)
     now = deps.clock()  # the store keeps this instant as it is (UTC); the windows use it
     gathered = assemble_record(
         call.request.prefetch,
