@@ -156,3 +156,36 @@ def test_malformed_epic_feedback_is_a_400_operation_outcome(
     assert body["resourceType"] == "OperationOutcome"
     assert where in json.dumps(body["issue"][0])
     assert stored(client, "c-1") == []
+
+
+ODD_VALUES: list[Any] = [None, True, 3, 3.5, 10**30, "", "x" * 400, [], {}, ["3"], "\x00"]
+
+
+def odd_shapes() -> list[Any]:
+    """Every odd value in every place of Epic's form."""
+    shapes: list[Any] = []
+    for v in ODD_VALUES:
+        shapes += [
+            v,
+            {"reason": v},
+            {"userComment": v},
+            {"extension": v},
+            {"extension": {f"{EPIC_REASON_KEY}.reasonCategory": v}},
+            {"extension": {f"{EPIC_REASON_KEY}.reasonDisplay": v}},
+            {"reason": {"code": v}},
+            {"reason": {"code": "c", "system": v}},
+            [{"reason": {"code": "c"}}, v],
+        ]
+    return shapes
+
+
+def test_no_shape_of_epic_s_form_is_a_500(client: FlaskClient) -> None:
+    answers = set()
+    for index, shape in enumerate(odd_shapes()):
+        body = override(overrideReasons=shape)
+        body["feedback"][0]["card"] = f"c-{index}"
+        response = client.post("/cds-services/order-select/feedback", json=body)
+        answers.add(response.status_code)
+        if response.status_code != 200:
+            assert response.get_json()["resourceType"] == "OperationOutcome"
+    assert answers == {200, 400}
