@@ -172,3 +172,22 @@ def test_a_complete_prefetch_adds_nothing_to_the_log_line(
     assert client.post("/cds-services/order-select", json=body).status_code == 200
     (line,) = calls.lines
     assert "prefetch" not in line
+
+
+def test_a_key_fetched_in_place_of_a_missing_one_is_named_too(
+    make_client: Callable[..., FlaskClient], mock: responses.RequestsMock, calls: Lines
+) -> None:
+    mock.get(f"{BASE}/Observation", json={"resourceType": "Bundle", "type": "searchset"})
+    client = make_client(CDS_FHIR_ALLOWLIST=BASE, CDS_FHIR_DEADLINE=2.0)
+    body = load("epic/epic-order-select-ct.json")
+    del body["prefetch"]["observations"]
+    body["prefetch"]["procedures"] = {"resourceType": "OperationOutcome", "issue": []}
+    mock.get(f"{BASE}/Procedure", json={"resourceType": "Bundle", "type": "searchset"})
+    body["fhirAuthorization"] = AUTH
+    response = client.post("/cds-services/order-select", json=body)
+    assert response.status_code == 200 and response.get_json()["cards"]
+    (line,) = calls.lines
+    assert line["prefetch"] == {
+        "observations": "missing, fetched",
+        "procedures": "unusable, fetched",
+    }
