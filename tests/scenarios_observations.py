@@ -76,6 +76,18 @@ def temperature_forms() -> dict[str, dict[str, Any]]:
     s["obs-temp-coding-an-object-normal"] = ct_request(
         observations=[with_code(temperature("t1", 37.0), {"coding": coding})]
     )
+    s["obs-temp-coding-in-place-of-concept-normal"] = ct_request(
+        observations=[with_code(temperature("t1", 36.9), coding)]
+    )
+    s["obs-temp-text-only-code-normal-degf"] = ct_request(
+        observations=[with_code(temperature("t1", 98.2, "degF"), {"text": "Temperature"})]
+    )
+    bare_f = temperature("t1", 101.5, "F")
+    s["obs-temp-local-code-bare-f"] = ct_request(observations=[with_code(bare_f, local)])
+    platelets = {"coding": [{"system": LOCAL, "code": "PLT", "display": "Platelets"}]}
+    s["obs-platelets-thousands-k-unit"] = ct_request(
+        observations=[with_code(temperature("t1", 350, "K"), platelets)]
+    )
     return s
 
 
@@ -88,6 +100,9 @@ def finding_forms() -> dict[str, dict[str, Any]]:
     )
     numeric = {"coding": [{"system": SNOMED, "code": int(NUMBNESS)}]}
     s["obs-numbness-numeric-snomed"] = ct_request(observations=[exam("n1", numeric)])
+    s["obs-numbness-numeric-snomed-denied"] = ct_request(
+        observations=[exam("n1", numeric, valueBoolean=False)]
+    )
     s["obs-numbness-coding-an-object"] = ct_request(
         observations=[exam("n1", {"coding": {"system": SNOMED, "code": NUMBNESS}})]
     )

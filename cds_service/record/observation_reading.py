@@ -46,6 +46,7 @@ TEMPERATURE_UNITS = frozenset(
         "°c",
         "º c",
         "° c",
+        "c",
         "degc",
         "deg c",
         "celsius",
@@ -54,14 +55,17 @@ TEMPERATURE_UNITS = frozenset(
         "°f",
         "º f",
         "° f",
+        "f",
         "degf",
         "deg f",
         "fahrenheit",
         "degrees fahrenheit",
     }
 )
-"""Units that can only mean a temperature (case aside). Not the bare letters ``C``, ``F`` or
-``K`` (``K`` is also "thousand"): a reading with one of those counts by its code only."""
+"""Units of a temperature (case aside; see units.py). Not Kelvin's ``K``: a local lab writes
+"K" for thousands ("350 K" platelets would read as 77 °C); a reading in Kelvin counts by its
+code only. A bare ``F`` or ``C`` counts: their other senses (a catheter's French size) are far
+below a fever's value."""
 
 
 @dataclass(frozen=True)
