@@ -668,6 +668,7 @@ def scenarios() -> dict[str, dict]:
     )
     s["sandbox-imaging-screen"] = sandbox_imaging_request()
     # later sets, one module each (imported here: they build on the helpers above)
+    from scenarios_observations import observation_scenarios
     from scenarios_prior import prior_imaging_scenarios
     from scenarios_record import record_scenarios
     from scenarios_review import review_scenarios
@@ -678,6 +679,9 @@ def scenarios() -> dict[str, dict]:
         clash = set(more) & set(s)
         assert not clash, f"scenario names used twice: {clash}"
         s.update(more)
+    observations = observation_scenarios()  # issue 20 (record)
+    assert not set(observations) & set(s), "scenario names used twice"
+    s.update(observations)
     return s
 
 

@@ -42,6 +42,8 @@ SENTENCES = [
     ("prior_imaging", "label"),
     ("prior_imaging", "evidence"),
     ("prior_imaging", "redirect"),
+    ("vascular_findings", "summary"),
+    ("vascular_findings", "detail"),
     ("override_reasons", "*", "display"),
     ("guideline", "source_label"),
     ("variant", "title"),

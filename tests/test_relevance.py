@@ -48,7 +48,7 @@ def kept_ids(*resources: dict[str, Any], now: datetime | None = NOW) -> set[str 
 def test_the_windows_are_the_rules_look_backs() -> None:
     windows = observation_windows(KNOWLEDGE)
     assert windows["8310-5"] == 14 and windows["8332-9"] == 14  # fever: 14 days
-    assert windows["29463-7"] == 180  # weight loss: the readings of 180 days
+    assert windows["29463-7"] == 365  # weight loss: the readings of 12 months
 
 
 def test_only_readings_inside_a_window_are_read() -> None:

@@ -95,9 +95,9 @@ def check_card(
         assert card["indicator"] == "warning"
     else:
         assert card["indicator"] == "info"
-    if kind in ("excluded", "escalate", "unspecified", "other-region"):
+    if kind in ("excluded", "escalate", "unspecified", "other-region", "vascular-finding"):
         assert "not appropriate" not in card["summary"].casefold()
-    if kind in ("excluded", "escalate"):
+    if kind in ("excluded", "escalate", "vascular-finding"):
         assert "not appropriate" not in text, "an out-of-scope patient is never told that"
     suggestions = card.get("suggestions", [])
     assert [suggestion_kind(s) for s in suggestions] == expected.get("suggestions", [])

@@ -54,6 +54,8 @@ class CardWriter:
             return self.rated.unspecified(appraisal)
         if verdict is Verdict.OTHER_REGION:
             return self.unrated.other_region(appraisal)
+        if verdict is Verdict.VASCULAR_FINDING:
+            return self.unrated.vascular_finding(appraisal)
         if verdict is Verdict.EXCLUDED:
             if appraisal.escalate:
                 return self.unrated.escalation(appraisal)

@@ -12,7 +12,7 @@ from cds_service.protocol import Action
 
 PAMA_EXTENSION = "http://fhir.org/argonaut/Extension/pama-rating"
 PAMA_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
-UNRATED = frozenset({Verdict.EXCLUDED, Verdict.OTHER_REGION})
+UNRATED = frozenset({Verdict.EXCLUDED, Verdict.OTHER_REGION, Verdict.VASCULAR_FINDING})
 
 
 def category_pama(category: CategoryKey, knowledge: Knowledge, may_be_rating: str) -> str:

@@ -26,6 +26,17 @@ class UnratedCards:
             "info",
         )
 
+    def vascular_finding(self, appraisal: Appraisal) -> Card:
+        """A vascular study for a recorded vascular finding: not rated (appraisal/vascular.py)."""
+        found = self.k.vascular_findings
+        assert found is not None  # the verdict is given only when the file has the block
+        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        return self.frame.card(
+            found.summary.format(procedure=procedure_of(appraisal).name),
+            [found.detail.format(evidence=evidence, variant=self.k.variant.title)],
+            "info",
+        )
+
     def out_of_scope(self, appraisal: Appraisal) -> Card:
         texts = self.k.texts
         unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from cds_service.appraisal.vascular import is_vascular_study, vascular_evidence
 from cds_service.clinical.codes import any_match
 from cds_service.clinical.knowledge import (
     CategoryKey,
@@ -31,6 +32,7 @@ from cds_service.record.facts import (
     PatientRecord,
     PriorStudyFact,
 )
+from cds_service.record.observation_reading import reads
 from cds_service.record.readers import UNRECOGNISED, local_reference
 
 ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
@@ -53,6 +55,9 @@ class Verdict(StrEnum):
     """The indication is present but the patient falls outside the variant."""
     OTHER_REGION = "other-region"
     """A cervical study ordered together with another body region: not rated as cervical."""
+    VASCULAR_FINDING = "vascular-finding"
+    """A vascular study (MRA, CTA of the neck) for a recorded vascular finding: not this
+    variant's question (vascular.py)."""
     NOT_APPLICABLE = "not-applicable"
     """Not an order of the table, or no suspected cervicogenic headache: say nothing."""
 
@@ -172,6 +177,11 @@ def appraise_order(
         return Appraisal(
             order, Verdict.OTHER_REGION, procedure, findings=found, indication=indication
         )
+    vascular = vascular_finding(order, procedure, knowledge, index, patient.record)
+    if vascular is not None:
+        return Appraisal(
+            order, Verdict.VASCULAR_FINDING, procedure, findings=(vascular,), indication=indication
+        )
     excluded = reason_findings(order, knowledge, index) + patient()
     if excluded:
         return Appraisal(
@@ -180,6 +190,32 @@ def appraise_order(
     category, rrl = knowledge.rating_for(procedure)
     verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
     return Appraisal(order, verdict, procedure, category, rrl, (), indication, patient.checked)
+
+
+def vascular_finding(
+    order: Order,
+    procedure: Procedure,
+    knowledge: Knowledge,
+    index: Mapping[str, tuple[CodePair, ...]],
+    record: PatientRecord,
+) -> Finding | None:
+    """A vascular study ordered for a recorded vascular finding (vascular.py), as a finding
+    whose evidence names where the record says it."""
+    if not is_vascular_study(procedure, knowledge):
+        return None
+    counted = (c for c in record.conditions if c.verification_status not in IGNORED_VERIFICATION)
+    found = vascular_evidence(order, reason_codes(order, index), counted, knowledge)
+    if found is None:
+        return None
+    texts = knowledge.texts
+    if found.condition is not None:
+        evidence = condition_evidence(found.condition, texts)
+    elif found.note is not None:
+        evidence = texts.evidence_order_note.format(evidence=quote(found.note))
+    else:
+        named = [*found.reason_codes, *(quote(t) for t in found.reason_texts)]
+        evidence = texts.evidence_order_reason.format(evidence=", ".join(named))
+    return Finding("vascular-finding", "", evidence, "")
 
 
 RRL_ORDER = ("not stated", "O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢")
@@ -432,7 +468,8 @@ def observation_findings(
             continue
         named = [c for s, c in (*obs.codes, *obs.value_codes) if codes.contains(s, c)]
         said = obs.value_text is not None and knowledge.text_affirms(group, (obs.value_text,))
-        if named or said:
+        titled = [t for t in obs.names if knowledge.text_affirms(group, (t,))]
+        if named or said or titled:
             when = obs.effective.date().isoformat() if obs.effective else None
             template = (
                 knowledge.texts.evidence_observation
@@ -441,7 +478,7 @@ def observation_findings(
             )
             evidence = template.format(
                 code=named[0] if named else "",
-                evidence=quote(obs.value_text or ""),
+                evidence=quote(obs.value_text if said and obs.value_text else [*titled, ""][0]),
                 date=when or knowledge.texts.no_date,
             )
             escalate = group.escalate_within_days is not None and (
@@ -508,7 +545,6 @@ def observation_evidence(
     texts: Texts,
 ) -> str:
     """Text naming the Observation(s) that meet the rule, or "" when none do."""
-    wanted = rule.reading_codes
     relevant = [
         o
         for o in observations
@@ -516,7 +552,7 @@ def observation_evidence(
         and (o.value is not None or o.flagged_high)
         and o.effective is not None
         and o.effective <= now + timedelta(days=1)
-        and any(code in wanted for _, code in o.codes)
+        and reads(rule, o.codes, o.unit)
     ]
     if isinstance(rule, FeverRule):
         return fever_evidence(rule, relevant, now, texts)

@@ -37,6 +37,7 @@ class CodeLookups:
         cervical_site: CervicalSite
         other_regions: OtherRegions
         snomed_expansions: dict[str, list[str]]
+        vascular_codes: CodeSet
 
     @cached_property
     def system_uris(self) -> SystemTable:
@@ -104,6 +105,7 @@ class CodeLookups:
         result.update(self.indication_codes)
         for codes in self.exclusion_codes.values():
             result.update(codes)
+        result.update(self.vascular_codes)  # the vascular-study rule reads them (vascular.py)
         return result
 
     @cached_property

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cds_service.clinical import icd10cm
 from cds_service.clinical.code_lookups import CodeLookups
 from cds_service.clinical.text_lookups import TextLookups
+from cds_service.clinical.vascular import VascularLookups
 from cds_service.errors import StartupError
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
@@ -282,6 +283,19 @@ class PriorImaging(_Strict):
         return self
 
 
+class VascularFindings(_Strict):
+    """A vascular study ordered for a recorded vascular finding is not rated (see
+    vascular.py): the studies, the finding's codes and words, and the card's sentences."""
+
+    procedures: list[str] = Field(min_length=1)
+    codes: CodeLists
+    patterns: list[str] = Field(min_length=1)
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+    summary: str
+    detail: str
+
+
 class OverrideReason(_Strict):
     code: str
     display: str
@@ -376,7 +390,7 @@ class OtherRegions(_Strict):
     codes: CodeLists
 
 
-class Knowledge(_Strict, CodeLookups, TextLookups):
+class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
     schema_version: Literal[1]
     id: str
     version: str
@@ -396,6 +410,7 @@ class Knowledge(_Strict, CodeLookups, TextLookups):
     text_context_rules: list[TextContextRule] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
     prior_imaging: PriorImaging
+    vascular_findings: VascularFindings | None = None
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
@@ -518,6 +533,7 @@ def compile_knowledge(knowledge: Knowledge) -> Knowledge:
         knowledge.cervical_site_codes,
         knowledge.cervical_words,
         knowledge.other_region_codes,
+        knowledge.vascular_procedures,
     )
     knowledge.text_reader.warm()
     return knowledge

@@ -164,7 +164,21 @@ def other_rules(k: Knowledge) -> str:
     ]
     lines.append("- Override reasons offered with a Usually not appropriate card:")
     lines += [f"  - {r.display} (`{r.code}`)" for r in k.override_reasons]
+    lines += vascular_rule(k)
     return "\n".join(lines)
+
+
+def vascular_rule(k: Knowledge) -> list[str]:
+    """The vascular-study rule: its studies, codes, words and card (issue 20)."""
+    v = k.vascular_findings
+    if v is None:
+        return []
+    return [
+        f"- Vascular studies not rated for a recorded vascular finding: {', '.join(v.procedures)}",
+        f"  - codes: {codes_line(v.codes, titles=True)}",
+        *(f"  - words: `{pattern}`" for pattern in v.patterns),
+        f"  - card: {v.summary} / {v.detail}",
+    ]
 
 
 def card_texts(k: Knowledge) -> str:

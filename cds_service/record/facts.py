@@ -73,6 +73,9 @@ class ObservationFact:
     flagged_high: bool = False
     """An interpretation of high or abnormal (HL7 ``H``, ``HH``, ``A``...), with or without
     a value: a body temperature so flagged is read as a fever (failing safe)."""
+    names: tuple[str, ...] = ()
+    """The code's texts, read for findings when the code has no usable coding or is not in its
+    proper shape (see observation_reading.py)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from cds_service.record.facts import ConditionFact, ObservationFact, PatientReco
 from cds_service.record.fhir_client import next_link
 from cds_service.record.fhir_time import latest_date, parse_date
 from cds_service.record.prefetch_trace import PrefetchTrace, Sent
+from cds_service.record.observation_reading import read_observations
 from cds_service.record.raw_json import RawJson
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
@@ -36,7 +37,6 @@ from cds_service.record.readers import (
     local_reference,
     names,
     read_condition,
-    read_observations,
     read_prior_study,
     study_concepts,
 )

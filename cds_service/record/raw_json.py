@@ -62,6 +62,7 @@ class _Head(TypedDict, total=False):
     valueCodeableConcept: Any
     component: Any
     valueString: Any
+    valueQuantity: Any  # its unit: a temperature's is a body temperature
     effectiveDateTime: Any
     effectivePeriod: Any
     effectiveInstant: Any

@@ -26,7 +26,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
 from cds_service.clinical.codes import NO_SYSTEM
-from cds_service.record.facts import CodePair, ConditionFact, ObservationFact, Order, PriorStudyFact
+from cds_service.record.facts import CodePair, ConditionFact, Order, PriorStudyFact
 from cds_service.record.fhir_time import parse_datetime
 
 log = logging.getLogger(__name__)
@@ -444,43 +444,6 @@ def flagged_high(resource: Mapping[str, Any]) -> bool:
         if text is not None and text.strip().casefold() in ("high", "abnormal", "critical high"):
             return True
     return False
-
-
-def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) -> ObservationFact:
-    """The value may be a decimal sent as a string (or as valueString); the unit is the UCUM
-    code, else the printed unit, else None (see :func:`cds_service.units.read_temperature`)."""
-    value, unit = quantity_of(resource)
-    return ObservationFact(
-        id=as_str(resource.get("id")),
-        codes=codings(resource.get("code"), systems),
-        status=normalise_code(resource.get("status")),
-        value=value,
-        unit=unit,
-        effective=parse_datetime(observation_time(resource)),
-        value_codes=codings(resource.get("valueCodeableConcept"), systems),
-        absent=denies_finding(resource, systems),
-        value_text=as_str(resource.get("valueString")),
-        flagged_high=flagged_high(resource),
-    )
-
-
-def read_observations(
-    resource: Mapping[str, Any], systems: Mapping[str, str]
-) -> list[ObservationFact]:
-    """The Observation, and each of its components as a reading of its own (a vital-signs
-    panel's body temperature), with the Observation's id, status and time."""
-    facts = [read_observation(resource, systems)]
-    for index, component in enumerate(as_list(resource.get("component"))):
-        if not isinstance(component, dict):
-            continue
-        part = {
-            **component,
-            "id": f"{facts[0].id or ''}#component-{index}",
-            "status": resource.get("status"),
-            "effectiveDateTime": observation_time(resource),
-        }
-        facts.append(read_observation(part, systems))
-    return facts
 
 
 def study_concepts(resource: Mapping[str, Any]) -> list[Any]:

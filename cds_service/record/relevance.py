@@ -38,6 +38,7 @@ from msgspec import Raw
 
 from cds_service.clinical.codes import NO_SYSTEM, CodeSet
 from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
+from cds_service.record.observation_reading import read_code, reading_unit, says_temperature
 from cds_service.record.raw_json import Entries, RawJson, decode_value
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
@@ -146,11 +147,17 @@ class Relevance(_Memos):
         self.systems = knowledge.system_uris
         self.conditions: CodeSet = knowledge.condition_codes_of_interest
         self.findings: CodeSet = knowledge.finding_codes
-        vital = {knowledge.code_systems[key].uri for key in ("loinc", "snomed")}
-        self.vital_uris = frozenset(
-            u for u, canonical in self.systems.items() if canonical in vital
-        )
         self.windows = observation_windows(knowledge)
+        self.temperature_days = max(
+            (
+                r.lookback_days
+                for g in knowledge.exclusions
+                for r in g.observations
+                if isinstance(r, FeverRule)
+            ),
+            default=_NOT_READ,
+        )
+        """A reading whose unit is a temperature's is a body temperature (see ``reads``)."""
 
     def _code(
         self, memo: dict[str, dict[str, bool]], codes: CodeSet, system: str, code: str
@@ -174,7 +181,9 @@ class Relevance(_Memos):
         known = self._texts.get(text)
         if known is None:
             reader = self.knowledge.text_reader
-            known = reader.has_candidate(text) and bool(reader.affirmed(text))
+            known = (
+                reader.has_candidate(text) and bool(reader.affirmed(text))
+            ) or self.knowledge.names_vascular_finding(text)  # read by the vascular rule
             if len(text) <= TEXT_KEY_MAX_CHARS:
                 self._texts[text] = known
                 self._grew()
@@ -237,22 +246,11 @@ class Relevance(_Memos):
             ) or any(self.text(name) for name in names(concept))
         return wanted
 
-    def names_a_finding(self, resource: Mapping[str, Any]) -> bool:
-        """An Observation whose code or coded value is an exclusion group's finding."""
-        for name in ("code", "valueCodeableConcept"):
-            for item in as_list(as_dict(resource.get(name)).get("coding")):
-                if not isinstance(item, dict):
-                    continue
-                system, code = item.get("system"), item.get("code")
-                if (
-                    isinstance(system, str)
-                    and system
-                    and isinstance(code, str)
-                    and code
-                    and self._code(self._finding_codes, self.findings, system, code)
-                ):
-                    return True
-        return False
+    def names_a_finding(self, concept: object) -> bool:
+        """An Observation ``valueCodeableConcept`` (any shape) that is an exclusion group's
+        finding, read as the rules read it (observation_reading.py)."""
+        value = read_code(concept, self.systems)
+        return any(self.findings.contains(s, c) for s, c in value.codes)
 
     def observation_class(self, system: str, code: str) -> int:
         """What a rule makes of an Observation coding: ``FINDING`` (an exclusion group's
@@ -270,11 +268,26 @@ class Relevance(_Memos):
         return known
 
     def _classify(self, system: str, code: str) -> int:
+        """A finding code (in its system, or in every system when it has none or an unknown
+        one); else a rule's reading code, in any system (as :func:`reads` reads it)."""
         if self.findings.contains(self.systems.get(system, system), code):
             return FINDING
-        if code in self.windows and self.systems.get(system, system) in self.vital_uris:
-            return self.windows[code] or EVERY_READING
-        return _NOT_READ
+        days = self.windows.get(code.strip(), _NOT_READ)
+        return EVERY_READING if days is None else days
+
+    def lenient_days(self, concept: object) -> int:
+        """What the rules make of a code in any shape (observation_reading.py): its codes,
+        and its texts when they are read."""
+        code = read_code(concept, self.systems)
+        if any(self.text(name) for name in code.names):
+            return FINDING
+        days = _NOT_READ
+        for system, value in code.codes:
+            found = self._classify(system, value)
+            if found in (FINDING, EVERY_READING):
+                return found
+            days = max(days, found)
+        return days
 
 
 _current: tuple[Knowledge, Relevance] | None = None
@@ -361,49 +374,68 @@ class ObservationFilter:
         return not full_date or low <= when[:10] <= high
 
     def keeps(self, resource: Mapping[str, Any]) -> bool:
-        """A finding of an exclusion group (code, coded value or text value), or a vital sign
-        a rule reads (itself or a component of a panel) dated inside its window."""
-        days = self._days(resource.get("code"))
+        """A finding of an exclusion group (code, coded value or text value), or a reading a
+        rule reads (itself or a component of a panel) dated inside its window."""
+        days = self._part_days(resource)
         if days in (FINDING, EVERY_READING):
-            return True
-        if "valueCodeableConcept" in resource and self.relevance.names_a_finding(
-            {"valueCodeableConcept": resource["valueCodeableConcept"]}
-        ):
             return True
         if "component" in resource:
             for component in as_list(resource["component"]):
-                found = self._days(as_dict(component).get("code"))
+                found = self._part_days(as_dict(component))
                 if found in (FINDING, EVERY_READING):
                     return True
                 days = max(days, found)
-        text = resource.get("valueString")
-        if isinstance(text, str) and text and self.relevance.text(text):
-            return True
         return days > 0 and self.in_window(resource, days)
+
+    def _part_days(self, part: Mapping[str, Any]) -> int:
+        """What the rules make of an Observation, or of one component (each is a reading of
+        its own): ``FINDING``, ``EVERY_READING``, a window in days, or ``_NOT_READ``."""
+        relevance = self.relevance
+        days = self._days(part.get("code"))
+        if days in (FINDING, EVERY_READING):
+            return days
+        value = part.get("valueCodeableConcept")
+        if value is not None and relevance.names_a_finding(value):
+            return FINDING
+        text = part.get("valueString")
+        if isinstance(text, str) and text and relevance.text(text):
+            return FINDING
+        if days < relevance.temperature_days and says_temperature(reading_unit(part)):
+            return relevance.temperature_days  # a temperature by its unit (``reads``)
+        return days
 
     def _days(self, concept: object) -> int:
         """What the rules make of an Observation code: ``FINDING``, ``EVERY_READING``, the
-        widest window in days, or ``_NOT_READ``. A code still raw is memoised by its text."""
+        widest window in days, or ``_NOT_READ``. A code still raw is memoised by its text; one
+        not in its proper shape is read leniently (observation_reading.py)."""
         if isinstance(concept, Raw):
             return self.relevance.by_text(self.relevance._raw_days, concept, self._days)
-        days = _NOT_READ
-        coding = concept.get("coding") if isinstance(concept, dict) else None
-        if not isinstance(coding, list):
-            return days
-        memo = self._memo
+        if concept is None:
+            return _NOT_READ
+        if not isinstance(concept, dict):
+            return self.relevance.lenient_days(concept)
+        coding = concept.get("coding", ())
+        if not isinstance(coding, list | tuple) or "code" in concept:
+            return self.relevance.lenient_days(concept)
+        days, coded, memo = _NOT_READ, False, self._memo
         for item in coding:
-            if not isinstance(item, dict):
+            code = item.get("code") if isinstance(item, dict) else None
+            if not isinstance(code, str) or not isinstance(item.get("system", ""), str):
+                return self.relevance.lenient_days(concept)  # a numeric code, say
+            if not code:
                 continue
-            system, code = item.get("system"), item.get("code")
-            if isinstance(system, str) and isinstance(code, str) and system and code:
-                table = memo.get(system)
-                found = table.get(code) if table is not None else None
-                if found is None:
-                    found = self.relevance.observation_class(system, code)
-                if found <= EVERY_READING and found != _NOT_READ:  # a finding, or all
-                    return found
-                if found > days:
-                    days = found
+            coded = True
+            system = item.get("system") or NO_SYSTEM
+            table = memo.get(system)
+            found = table.get(code) if table is not None else None
+            if found is None:
+                found = self.relevance.observation_class(system, code)
+            if found <= EVERY_READING and found != _NOT_READ:  # a finding, or all
+                return found
+            if found > days:
+                days = found
+        if not coded or not isinstance(concept.get("text", ""), str):
+            return self.relevance.lenient_days(concept)  # its texts are read
         return days
 
 

@@ -1,0 +1,55 @@
+"""The vascular-study rule's knowledge (issue 20): its words read what they say, its studies
+exist, its card's summary fits. The rule's patients are scenarios (``vasc-*``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cds_service.clinical.knowledge import SUMMARY_LIMIT, load_knowledge
+
+KNOWLEDGE = load_knowledge()
+FOUND = KNOWLEDGE.vascular_findings
+assert FOUND is not None
+
+
+@pytest.mark.parametrize("text", FOUND.match)
+def test_the_words_name_a_vascular_finding(text: str) -> None:
+    assert KNOWLEDGE.names_vascular_finding(text)
+
+
+@pytest.mark.parametrize("text", FOUND.no_match)
+def test_the_words_do_not_take_a_spinal_stenosis_for_one(text: str) -> None:
+    assert not KNOWLEDGE.names_vascular_finding(text)
+
+
+def test_the_studies_are_the_neck_angiographies_of_the_table() -> None:
+    names = {KNOWLEDGE.procedures_by_id[p].name for p in KNOWLEDGE.vascular_procedures}
+    assert names == {
+        "MRA neck without IV contrast",
+        "MRA neck with IV contrast",
+        "MRA neck without and with IV contrast",
+        "CTA neck with IV contrast",
+    }
+
+
+def test_the_summary_fits_for_every_study() -> None:
+    assert FOUND is not None
+    for procedure in KNOWLEDGE.vascular_procedures:
+        name = KNOWLEDGE.procedures_by_id[procedure].name
+        assert len(FOUND.summary.format(procedure=name)) <= SUMMARY_LIMIT
+
+
+def test_the_codes_are_read_below_their_categories_and_without_a_system() -> None:
+    codes = KNOWLEDGE.vascular_codes
+    icd = KNOWLEDGE.code_systems["icd10cm"].uri
+    assert codes.contains(icd, "I77.71") and codes.contains(icd, "I77.74")
+    assert codes.contains(icd, "I65.22") and codes.contains("", "I65.1")
+    assert not codes.contains(icd, "I10") and not codes.contains(icd, "M48.02")
+
+
+def test_an_unknown_study_is_a_fault_of_the_file() -> None:
+    data = KNOWLEDGE.model_dump()
+    data["vascular_findings"]["procedures"] = ["mra-brain"]
+    broken = type(KNOWLEDGE).model_validate(data)
+    with pytest.raises(ValueError, match="unknown procedures"):
+        _ = broken.vascular_procedures
