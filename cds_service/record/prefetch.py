@@ -24,8 +24,8 @@ from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.record.fhir_client import next_link
 from cds_service.record.fhir_time import latest_date, parse_date
-from cds_service.record.prefetch_trace import PrefetchTrace, Sent
 from cds_service.record.observation_reading import read_observations
+from cds_service.record.prefetch_trace import PrefetchTrace, Sent
 from cds_service.record.raw_json import RawJson
 from cds_service.record.readers import (
     MALFORMED_CONTENT,
