@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cds_service.advice.card_frame import CardFrame
+from cds_service.advice.profiles import RULES
 from cds_service.advice.rated_cards import RatedCards
-from cds_service.advice.suggestions import ReplaceAction, Suggester
+from cds_service.advice.suggestions import Suggester
 from cds_service.advice.unrated_cards import UnratedCards
 from cds_service.appraisal.criteria import Appraisal, Verdict
 from cds_service.clinical.knowledge import Knowledge
 from cds_service.protocol import Card
 from cds_service.record.facts import Order
+from cds_service.settings import EhrProfile
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class CardPolicy:
 
     out_of_scope_cards: bool = True
     may_be_appropriate_rating: str = "appropriate"
-    replace_action: ReplaceAction = "update"
+    ehr_profile: EhrProfile = "sandbox"
+    mri_order_coding: tuple[str, str] | None = None
+    """The site's orderable for the MRI, as (system, code): the created order's first coding."""
 
 
 class CardWriter:
@@ -36,10 +40,16 @@ class CardWriter:
         self, knowledge: Knowledge, policy: CardPolicy, now: datetime, mri: Sequence[Order]
     ) -> None:
         self.policy = policy
+        rules = RULES[policy.ehr_profile]
         suggester = Suggester(
-            knowledge, policy.replace_action, policy.may_be_appropriate_rating, now, mri
+            knowledge,
+            rules,
+            policy.may_be_appropriate_rating,
+            now,
+            mri,
+            site_coding=policy.mri_order_coding,
         )
-        frame = CardFrame(knowledge)
+        frame = CardFrame(knowledge, rules.selection_behavior)
         self.rated = RatedCards(frame, suggester)
         self.unrated = UnratedCards(frame)
 

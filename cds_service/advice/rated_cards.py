@@ -22,6 +22,7 @@ class RatedCards:
         texts = self.k.texts
         advice = texts.preferred_alternative if procedure.offer_replacement else texts.vascular_note
         return self.frame.card(
+            appraisal,
             self._summary(texts.not_appropriate_summary, appraisal),
             self._rated_parts(appraisal, advice),
             "warning",
@@ -35,7 +36,9 @@ class RatedCards:
     def may_be_appropriate(self, appraisal: Appraisal) -> Card:
         texts = self.k.texts
         parts = self._rated_parts(appraisal, texts.mri_detail)
-        return self.frame.card(self._summary(texts.mri_summary, appraisal), parts, "info")
+        return self.frame.card(
+            appraisal, self._summary(texts.mri_summary, appraisal), parts, "info"
+        )
 
     def unspecified(self, appraisal: Appraisal) -> Card:
         procedure, texts = procedure_of(appraisal), self.k.texts
@@ -46,6 +49,7 @@ class RatedCards:
             self._checked_line(appraisal),
         ]
         return self.frame.card(
+            appraisal,
             texts.unspecified_summary.format(procedure=procedure.name),
             parts,
             "info",

@@ -21,6 +21,7 @@ class UnratedCards:
         texts = self.k.texts
         evidence = ", ".join(f.evidence for f in appraisal.findings)
         return self.frame.card(
+            appraisal,
             texts.other_region_summary.format(procedure=procedure_of(appraisal).name),
             [texts.other_region_detail.format(evidence=evidence), self.frame.variant_line()],
             "info",
@@ -35,7 +36,7 @@ class UnratedCards:
             labels = [f.label for f in appraisal.findings]
             summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
         parts = [intro.format(variant=self.k.variant.title), *self._findings(appraisal.findings)]
-        return self.frame.card(summary, parts, "info")
+        return self.frame.card(appraisal, summary, parts, "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
         """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
@@ -44,7 +45,7 @@ class UnratedCards:
         others = [f for f in appraisal.findings if not f.escalate]
         bullets = "\n".join(self._finding_line(f) for f in deficits)
         parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
-        return self.frame.card(texts.escalation_summary, parts, "warning")
+        return self.frame.card(appraisal, texts.escalation_summary, parts, "warning")
 
     def _finding_line(self, finding: Finding) -> str:
         if not finding.evidence:

@@ -8,6 +8,7 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cds_service.clinical import icd10cm
 from cds_service.clinical.code_lookups import CodeLookups
 from cds_service.clinical.text_lookups import TextLookups
+from cds_service.clinical.topics import AdviceId, AdviceTopic, Topics, check_topics
 from cds_service.errors import StartupError
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
@@ -361,6 +363,8 @@ class Texts(_Strict):
     rating_description: str
     rating_description_unrated: str
     link_label: str
+    order_replacement_label: str
+    """The suggestion that orders the MRI beside the order (profile ``epic``): ``{procedure}``."""
 
 
 class CervicalSite(_Strict):
@@ -398,6 +402,8 @@ class Knowledge(_Strict, CodeLookups, TextLookups):
     prior_imaging: PriorImaging
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
+    topics: Topics
+    """One topic (``source.topic``) per advice a card can give: see topics.py."""
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
     """Root concept to its descendants, from a terminology server; never written in the file
     (see :meth:`with_expansions`)."""
@@ -424,7 +430,12 @@ class Knowledge(_Strict, CodeLookups, TextLookups):
                 raise ValueError(f"code_systems lacks {key!r}")
         self._check_codes_unique()
         self._check_summaries_fit()
+        check_topics(self)
         return self
+
+    @cached_property
+    def topic_index(self) -> dict[AdviceId, AdviceTopic]:
+        return self.topics.by_advice()
 
     def _check_summaries_fit(self) -> None:
         """Every summary a card can show is under 140 characters (CDS Hooks 2.0)."""

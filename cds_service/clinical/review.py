@@ -36,6 +36,7 @@ def explain(knowledge: Knowledge, source: Path = PACKAGED_KNOWLEDGE) -> str:
         exclusions(knowledge),
         other_rules(knowledge),
         card_texts(knowledge),
+        topics(knowledge),
         marked_choices(source),
     ]
     return "\n\n".join(parts).rstrip() + "\n"
@@ -174,6 +175,14 @@ def card_texts(k: Knowledge) -> str:
         lines += procedure_texts(k, row)
     lines += ["### Every other text", ""]
     lines += [f"- `{name}`: {value}" for name, value in t.model_dump().items()]
+    return "\n".join(lines)
+
+
+def topics(k: Knowledge) -> str:
+    """Each card's ``source.topic``: one code per advice (Epic remembers overrides by it)."""
+    lines = [f"## Card topics (`{k.topics.system}`)", "", "| advice | about | code | display |"]
+    lines.append("|---|---|---|---|")
+    lines += [f"| {t.kind} | {t.about} | `{t.code}` | {t.display} |" for t in k.topics.advice]
     return "\n".join(lines)
 
 
