@@ -35,8 +35,10 @@ class UnratedCards:
         else:
             labels = [f.label for f in appraisal.findings]
             summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
-        parts = [intro.format(variant=self.k.variant.title), *self._findings(appraisal.findings)]
-        return self.frame.card(appraisal, summary, parts, "info")
+        redirects = dict.fromkeys(f.redirect for f in appraisal.findings)
+        first = " ".join([intro.format(variant=self.k.variant.title), *redirects])
+        bullets = "\n".join(self._finding_line(f) for f in appraisal.findings)
+        return self.frame.card(appraisal, summary, [first, bullets], "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
         """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""

@@ -300,6 +300,8 @@ class Texts(_Strict):
     preferred_alternative: str
     mri_summary: str
     mri_detail: str
+    mri_advice: str
+    """What to do, after the rating, on the card of the preferred study."""
     vascular_note: str
     unspecified_summary: str
     unspecified_detail: str

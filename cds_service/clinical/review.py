@@ -201,7 +201,7 @@ def procedure_texts(k: Knowledge, row: Row) -> list[str]:
     label = k.categories[category].label
     template = t.mri_summary if category != "usually-not-appropriate" else t.not_appropriate_summary
     advice = (
-        t.mri_detail
+        f"{t.mri_advice}\n\n{t.mri_detail}"
         if category != "usually-not-appropriate"
         else (t.preferred_alternative if row.offer_replacement else t.vascular_note)
     )
