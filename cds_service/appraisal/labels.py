@@ -7,7 +7,7 @@ import hashlib
 
 from cds_service.appraisal.criteria import Appraisal, Verdict
 from cds_service.clinical.knowledge import Knowledge
-from cds_service.clinical.topics import AdviceId, topic_of
+from cds_service.clinical.topics import AdviceId, MissingTopic, topic_of
 
 
 def rating_or_verdict(category: str | None, verdict: str) -> str:
@@ -24,8 +24,11 @@ def advice_of(appraisal: Appraisal, knowledge: Knowledge) -> AdviceId | None:
     """The advice the appraisal's card gives (None: its verdict calls for no card): a rated
     row and its rating; a row whose contrast is unstated, or ordered with another region; the
     patient outside the variant (the first of the reasons in the topics' order), or an
-    urgent escalation. The same advice, whatever the patient, is the same identity."""
+    urgent escalation. The same advice, whatever the patient, is the same identity. A verdict
+    not named here is a :class:`MissingTopic`: a new kind of card names its advice here."""
     verdict, row = appraisal.verdict, appraisal.procedure.id if appraisal.procedure else ""
+    if verdict is Verdict.NOT_APPLICABLE:
+        return None
     if verdict is Verdict.RATED and appraisal.category:
         return AdviceId(appraisal.category, row)
     if verdict in (Verdict.RATED, Verdict.UNSPECIFIED):
@@ -39,7 +42,10 @@ def advice_of(appraisal: Appraisal, knowledge: Knowledge) -> AdviceId | None:
             if advice.kind == kind and advice.about in reasons:
                 return advice
         return AdviceId(kind, min(reasons, default=""))  # no topic: topic_of says so
-    return None
+    raise MissingTopic(
+        f"no advice for the verdict {verdict.value!r}: name it in appraisal/labels.advice_of, "
+        "its topics in the knowledge file and in clinical/topics.REQUIRED"
+    )
 
 
 def advice_key(appraisal: Appraisal, knowledge: Knowledge) -> str | None:
