@@ -8,6 +8,7 @@ OperationOutcome, a PractitionerRole ``userId`` and the request's flat ``extensi
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from support.builders import CPT, LOINC, load
+from support.builders import CPT, FIXTURES, LOINC, load
 from support.clock import NOW
 from support.conformance import assert_conforms
 from support.pama import PAMA_URL
@@ -95,6 +96,25 @@ def test_epic_never_updates_an_order_in_a_suggestion(epic: FlaskClient) -> None:
             if card.get("suggestions"):
                 assert card["selectionBehavior"] == "any"
                 assert all(len(s["actions"]) == 1 for s in card["suggestions"])
+
+
+def test_epic_every_scenario_conforms_with_one_action_per_suggestion(epic: FlaskClient) -> None:
+    """Every scenario, answered in the epic profile: conformant, each suggestion one create or
+    delete, "any", at most one MRI created per response and always with the site's coding."""
+    created = 0
+    for path in sorted((FIXTURES / "scenarios").glob("*.json")):
+        body = answer(epic, json.loads(path.read_text(encoding="utf-8")))
+        for card in body["cards"]:
+            for suggestion in card.get("suggestions", []):
+                assert card["selectionBehavior"] == "any", path.stem
+                (action,) = suggestion["actions"]
+                assert action["type"] in ("create", "delete"), path.stem
+        creates = [a for a in every_action(body) if a["type"] == "create"]
+        assert len(creates) <= 1, path.stem
+        for create in creates:
+            assert create["resource"]["code"]["coding"][0] == {"system": SITE, "code": "98765"}
+        created += len(creates)
+    assert created > 20
 
 
 def test_epic_offers_the_mri_once_per_response(epic: FlaskClient) -> None:
