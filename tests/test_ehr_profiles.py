@@ -125,6 +125,26 @@ def test_epic_offers_the_mri_once_per_response(epic: FlaskClient) -> None:
     assert len(removes) == len([c for c in body["cards"] if c.get("suggestions")])
 
 
+def test_epic_does_not_offer_a_second_mri_once_one_is_drafted(epic: FlaskClient) -> None:
+    """The clinician took "Order MRI..." but kept the CT: Epic drafts the site's orderable,
+    which may carry only the preference-list code; the CT's card then only removes."""
+    request = load(EPIC_CT)
+    entries = request["context"]["draftOrders"]["entry"]
+    mri = {
+        "resourceType": "ServiceRequest",
+        "id": "eMRI.draft2",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": SITE, "code": "98765"}]},
+        "subject": entries[0]["resource"]["subject"],
+    }
+    entries.append({"fullUrl": "https://fhir.example/ServiceRequest/eMRI.draft2", "resource": mri})
+    request = {**request, "hook": "order-sign"}
+    del request["context"]["selections"]
+    body = answer(epic, request)
+    assert [a["type"] for a in every_action(body)] == ["delete"]
+
+
 def test_epic_keeps_the_system_actions(epic: FlaskClient) -> None:
     sandbox = answer(client_for({"TESTING": True}), load(EPIC_CT))
     body = answer(epic, load(EPIC_CT))

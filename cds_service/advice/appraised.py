@@ -51,7 +51,8 @@ class Adviser:
     ) -> None:
         self.knowledge = knowledge
         self.rating = policy.may_be_appropriate_rating
-        self.writer = CardWriter(knowledge, policy, now, drafted_mri(draft_orders, knowledge))
+        mri = drafted_mri(draft_orders, knowledge, policy.mri_order_coding)
+        self.writer = CardWriter(knowledge, policy, now, mri)
 
     def advise(self, appraisal: Appraisal, *, hidden: bool = False) -> AppraisedOrder:
         """Card, pama-rating and systemAction; ``hidden``: the clinician already overrode

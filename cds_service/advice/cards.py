@@ -71,12 +71,17 @@ class CardWriter:
         return None
 
 
-def drafted_mri(orders: Sequence[Order], knowledge: Knowledge) -> list[Order]:
-    """The draft orders that already are the preferred MRI."""
+def drafted_mri(
+    orders: Sequence[Order], knowledge: Knowledge, site_coding: tuple[str, str] | None = None
+) -> list[Order]:
+    """The draft orders that already are the preferred MRI (by its codes, or the site's
+    orderable: the MRI a card created in Epic may carry only that)."""
     preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
     codes = {
         (knowledge.code_systems[key].uri, code)
         for key, listed in preferred.codes.items()
         for code in listed
     }
+    if site_coding is not None:
+        codes.add(site_coding)
     return [o for o in orders if set(o.codes) & codes]
