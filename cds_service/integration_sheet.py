@@ -202,10 +202,10 @@ def order_coding(knowledge: Knowledge) -> str:
 
 
 def topic_codes(knowledge: Knowledge) -> list[tuple[str, str, str]]:
-    """(system, code, display) of each card topic an EHR remembers overrides against: today
-    the guideline's one topic (per-advice topics are to come from the knowledge file)."""
-    topic = knowledge.guideline.topic
-    return [(topic.system, topic.code, topic.display)]
+    """(system, code, display) of each card topic an EHR remembers overrides against: one per
+    advice a card can give, from the knowledge file's ``topics`` (clinical/topics.py)."""
+    system = knowledge.topics.system
+    return [(system, topic.code, topic.display) for topic in knowledge.topics.advice]
 
 
 def topics(knowledge: Knowledge) -> str:
@@ -216,7 +216,9 @@ def topics(knowledge: Knowledge) -> str:
         [
             "## Card topics (`source.topic`)",
             "",
-            "Epic remembers a clinician's override against a card's topic code.",
+            "Epic remembers a clinician's override against a card's topic code. Each advice a",
+            "card can give has its own static code: the same advice, the same code, whatever",
+            "the patient.",
             "",
             table(("code", "display", "system"), rows),
         ]

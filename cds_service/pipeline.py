@@ -179,7 +179,7 @@ def run_hook(
     appraisals = appraise(
         targets, record, knowledge, clinic_now, drafts.references, procedures=procedures
     )
-    trace.hidden = hidden = hidden_orders(call, appraisals, deps, now)
+    trace.hidden = hidden = hidden_orders(call, appraisals, deps, now, knowledge)
     adviser = Adviser(knowledge, deps.policy, clinic_now, drafts.orders)
     orders = tuple(adviser.advise(a, hidden=a.order.reference in hidden) for a in appraisals)
     record_call(call, orders, knowledge, deps, now)
@@ -220,10 +220,14 @@ def with_draft_conditions(record: PatientRecord, drafts: DraftOrders) -> Patient
 
 
 def hidden_orders(
-    call: Call, appraisals: Sequence[Appraisal], deps: Dependencies, now: datetime
+    call: Call,
+    appraisals: Sequence[Appraisal],
+    deps: Dependencies,
+    now: datetime,
+    knowledge: Knowledge,
 ) -> frozenset[str]:
     """The orders whose card the clinician overrode at order-select within the window: the
-    same advice only, and never an escalation warning."""
+    same advice only (its topic code), and never an escalation warning."""
     if deps.store is None or not call.service.hides_overridden_cards:
         return frozenset()
     refs = [a.order.reference for a in appraisals if a.order.reference]
@@ -233,5 +237,7 @@ def hidden_orders(
     return frozenset(
         a.order.reference
         for a in appraisals
-        if a.order.reference and not a.escalate and (a.order.reference, advice_key(a)) in overridden
+        if a.order.reference
+        and not a.escalate
+        and (a.order.reference, advice_key(a, knowledge)) in overridden
     )

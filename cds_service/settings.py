@@ -6,17 +6,79 @@ Every setting is documented in the README's configuration table; keep the two in
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PamaCode = Literal["appropriate", "not-appropriate", "no-criteria-apply"]
+EhrProfile = Literal["sandbox", "epic", "spec"]
+PROFILE_OF_REPLACE_ACTION: dict[str, EhrProfile] = {"update": "sandbox", "delete-create": "spec"}
+"""``CDS_REPLACE_ACTION``, the former setting, as the profile it names."""
+CODING_PAIR = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s|]+\|[^\s|]+(?: [^\s|]+)*")
+"""``system|code``: a URI without spaces, then a FHIR code (single inner spaces allowed)."""
 
 
-class Settings(BaseSettings):
+class EhrSettings(BaseSettings):
+    """The settings that fit the suggestions to the EHR that shows them (advice/profiles.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="CDS_", extra="ignore", frozen=True)
+
+    ehr_profile: EhrProfile = "sandbox"
+    """The form of the suggestions, for the EHR that shows them: ``sandbox`` (one ``update``
+    of the draft order, the CDS Hooks sandbox's and the PAMA convention's form), ``spec``
+    (delete the order and create the MRI, in one suggestion) or ``epic`` (one action per
+    suggestion, only ``create`` and ``delete``, ``selectionBehavior`` "any")."""
+
+    replace_action: Literal["update", "delete-create"] | None = None
+    """The former name of ``ehr_profile``, still read: ``update`` is ``sandbox``,
+    ``delete-create`` is ``spec``. Set with a different ``ehr_profile``, start-up stops."""
+
+    mri_order_coding: str | None = None
+    """``system|code`` of the site's orderable for MRI cervical spine without IV contrast
+    (Epic: ``urn:com.epic.cdshooks.action.code.system.preference-list-item|<site code>``):
+    the first coding of the MRI a card orders, before CPT 72141 and LOINC 30667-0."""
+
+    @field_validator("mri_order_coding", mode="before")
+    @classmethod
+    def _coding_pair(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not CODING_PAIR.fullmatch(value.strip()):
+            raise ValueError("CDS_MRI_ORDER_CODING is not system|code")
+        return value.strip()
+
+    @property
+    def mri_order_coding_pair(self) -> tuple[str, str] | None:
+        """``mri_order_coding`` as (system, code), None when unset."""
+        if self.mri_order_coding is None:
+            return None
+        system, code = self.mri_order_coding.split("|", 1)
+        return system, code
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_of_alias(cls, data: Any) -> Any:
+        """``replace_action`` names a profile; with a different ``ehr_profile``, an error."""
+        if not isinstance(data, dict):
+            return data
+        alias = PROFILE_OF_REPLACE_ACTION.get(str(data.get("replace_action")).strip())
+        if alias is None:
+            return data  # unset, or a value the field itself rejects
+        stated = data.get("ehr_profile")
+        if stated is not None and str(stated).strip() != alias:
+            raise ValueError(
+                f"CDS_EHR_PROFILE={stated} and CDS_REPLACE_ACTION={data['replace_action']} "
+                f"contradict (CDS_REPLACE_ACTION={data['replace_action']} means "
+                f"CDS_EHR_PROFILE={alias}): set CDS_EHR_PROFILE only"
+            )
+        return {**data, "ehr_profile": alias}
+
+
+class Settings(EhrSettings):
     """Runtime settings. Construct directly in tests; from the environment in production."""
 
     model_config = SettingsConfigDict(env_prefix="CDS_", extra="ignore", frozen=True)
@@ -52,11 +114,6 @@ class Settings(BaseSettings):
 
     may_be_appropriate_rating: PamaCode = "appropriate"
     """Argonaut pama-rating code reported for a 'May be appropriate' order."""
-
-    replace_action: Literal["update", "delete-create"] = "update"
-    """How a card offers to replace an order with MRI cervical spine without IV contrast:
-    one ``update`` of the draft order (the CDS Hooks sandbox's and the PAMA convention's form),
-    or ``delete-create`` (remove it, create a new draft) for EHRs that want that."""
 
     mode: Literal["live", "silent"] = "live"  # silent: audited as live, no card (README)
 

@@ -105,7 +105,7 @@ def test_appraise_and_advise_without_the_pipeline() -> None:
     record = PatientRecord(patient_id="p1", birth_date=NOW.date().replace(year=1980))
     (appraisal,) = appraise(drafts.orders, record, k, NOW, drafts.references)
     assert appraisal.verdict is Verdict.RATED and appraisal.category == "usually-not-appropriate"
-    adviser = Adviser(k, CardPolicy(replace_action="delete-create"), NOW, drafts.orders)
+    adviser = Adviser(k, CardPolicy(ehr_profile="spec"), NOW, drafts.orders)
     advised = adviser.advise(appraisal)
     assert advised.card is not None and advised.card.indicator == "warning"
     actions = [a.type for s in advised.card.suggestions for a in s.actions]

@@ -47,6 +47,7 @@ SENTENCES = [
     ("override_reasons", "*", "display"),
     ("guideline", "source_label"),
     ("variant", "title"),
+    ("topics", "advice", "*", "display"),
 ]
 
 
@@ -113,6 +114,7 @@ def read_texts(body: dict[str, Any]) -> Iterator[str]:
         yield card["summary"]
         yield card.get("detail", "")
         yield card["source"]["label"]
+        yield card["source"]["topic"]["display"]
         yield from (link["label"] for link in card.get("links", []))
         yield from (reason["display"] for reason in card.get("overrideReasons", []))
         for suggestion in card.get("suggestions", []):

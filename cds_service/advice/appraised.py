@@ -25,15 +25,13 @@ class AppraisedOrder:
     """The pama-rating code reported for the order (None: no systemAction)."""
     action: Action | None
     """The ``update`` systemAction carrying the pama-rating."""
+    advice_key: str | None = None
+    """The topic code of the advice (see labels.advice_key), shown or hidden."""
 
     @property
     def rating(self) -> str:
         """The ACR category, else the verdict: the word the logs, metrics and report use."""
         return rating_label(self.appraisal)
-
-    @property
-    def advice_key(self) -> str:
-        return advice_key(self.appraisal)
 
     @property
     def audited(self) -> bool:
@@ -53,14 +51,16 @@ class Adviser:
     ) -> None:
         self.knowledge = knowledge
         self.rating = policy.may_be_appropriate_rating
-        self.writer = CardWriter(knowledge, policy, now, drafted_mri(draft_orders, knowledge))
+        mri = drafted_mri(draft_orders, knowledge, policy.mri_order_coding)
+        self.writer = CardWriter(knowledge, policy, now, mri)
 
     def advise(self, appraisal: Appraisal, *, hidden: bool = False) -> AppraisedOrder:
         """Card, pama-rating and systemAction; ``hidden``: the clinician already overrode
         this card (at order-select), so it keeps its rating but shows no card."""
         pama = pama_code(appraisal, self.knowledge, self.rating)
         card = None if hidden else self.writer.card(appraisal)
-        return AppraisedOrder(appraisal, card, pama, rating_action(appraisal, self.knowledge, pama))
+        action = rating_action(appraisal, self.knowledge, pama)
+        return AppraisedOrder(appraisal, card, pama, action, advice_key(appraisal, self.knowledge))
 
 
 def response_of(orders: Sequence[AppraisedOrder]) -> CdsResponse:

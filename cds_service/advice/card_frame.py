@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from cds_service.advice.profiles import SelectionBehavior
 from cds_service.appraisal.criteria import Appraisal
+from cds_service.appraisal.labels import advice_of
 from cds_service.clinical.knowledge import Knowledge, Procedure
+from cds_service.clinical.topics import topic_of
 from cds_service.protocol import Card, Coding, Link, Source
 
 Indicator = Literal["info", "warning", "critical"]
@@ -15,28 +18,40 @@ Indicator = Literal["info", "warning", "critical"]
 class CardFrame:
     """Builds a card from its summary, its paragraphs and its indicator."""
 
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(self, knowledge: Knowledge, selection: SelectionBehavior = "at-most-one") -> None:
         self.k = knowledge
+        self.selection = selection
         guideline = knowledge.guideline
-        self.source = Source(
-            label=guideline.source_label.format(id=knowledge.id, version=knowledge.version),
-            url=guideline.url,
-            topic=Coding(**guideline.topic.model_dump()),
-        )
+        self.label = guideline.source_label.format(id=knowledge.id, version=knowledge.version)
         self.links = [Link(label=knowledge.texts.link_label, url=guideline.url, type="absolute")]
 
-    def card(self, summary: str, parts: Sequence[str], indicator: Indicator, **extra: Any) -> Card:
-        """The card; empty paragraphs are left out, suggestions make it ``at-most-one``."""
+    def card(
+        self,
+        appraisal: Appraisal,
+        summary: str,
+        parts: Sequence[str],
+        indicator: Indicator,
+        **extra: Any,
+    ) -> Card:
+        """The card of ``appraisal``, its topic the advice's; empty paragraphs are left out;
+        with suggestions, the profile's ``selectionBehavior``."""
         if extra.get("suggestions"):
-            extra["selectionBehavior"] = "at-most-one"
+            extra["selectionBehavior"] = self.selection
         return Card(
             summary=summary,
             detail="\n\n".join(p for p in parts if p),
             indicator=indicator,
-            source=self.source,
+            source=self.source(appraisal),
             links=self.links,
             **extra,
         )
+
+    def source(self, appraisal: Appraisal) -> Source:
+        advice = advice_of(appraisal, self.k)
+        assert advice is not None  # every verdict that gets a card gives an advice
+        topic = topic_of(self.k, advice)
+        coding = Coding(system=self.k.topics.system, code=topic.code, display=topic.display)
+        return Source(label=self.label, url=self.k.guideline.url, topic=coding)
 
     def variant_line(self) -> str:
         return self.k.texts.variant_line.format(variant=self.k.variant.title)

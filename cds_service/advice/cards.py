@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cds_service.advice.card_frame import CardFrame
+from cds_service.advice.profiles import RULES
 from cds_service.advice.rated_cards import RatedCards
-from cds_service.advice.suggestions import ReplaceAction, Suggester
+from cds_service.advice.suggestions import Suggester
 from cds_service.advice.unrated_cards import UnratedCards
 from cds_service.appraisal.criteria import Appraisal, Verdict
 from cds_service.clinical.knowledge import Knowledge
 from cds_service.protocol import Card
 from cds_service.record.facts import Order
+from cds_service.settings import EhrProfile
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class CardPolicy:
 
     out_of_scope_cards: bool = True
     may_be_appropriate_rating: str = "appropriate"
-    replace_action: ReplaceAction = "update"
+    ehr_profile: EhrProfile = "sandbox"
+    mri_order_coding: tuple[str, str] | None = None
+    """The site's orderable for the MRI, as (system, code): the created order's first coding."""
 
 
 class CardWriter:
@@ -36,10 +40,16 @@ class CardWriter:
         self, knowledge: Knowledge, policy: CardPolicy, now: datetime, mri: Sequence[Order]
     ) -> None:
         self.policy = policy
+        rules = RULES[policy.ehr_profile]
         suggester = Suggester(
-            knowledge, policy.replace_action, policy.may_be_appropriate_rating, now, mri
+            knowledge,
+            rules,
+            policy.may_be_appropriate_rating,
+            now,
+            mri,
+            site_coding=policy.mri_order_coding,
         )
-        frame = CardFrame(knowledge)
+        frame = CardFrame(knowledge, rules.selection_behavior)
         self.rated = RatedCards(frame, suggester)
         self.unrated = UnratedCards(frame)
 
@@ -63,12 +73,17 @@ class CardWriter:
         return None
 
 
-def drafted_mri(orders: Sequence[Order], knowledge: Knowledge) -> list[Order]:
-    """The draft orders that already are the preferred MRI."""
+def drafted_mri(
+    orders: Sequence[Order], knowledge: Knowledge, site_coding: tuple[str, str] | None = None
+) -> list[Order]:
+    """The draft orders that already are the preferred MRI (by its codes, or the site's
+    orderable: the MRI a card created in Epic may carry only that)."""
     preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
     codes = {
         (knowledge.code_systems[key].uri, code)
         for key, listed in preferred.codes.items()
         for code in listed
     }
+    if site_coding is not None:
+        codes.add(site_coding)
     return [o for o in orders if set(o.codes) & codes]

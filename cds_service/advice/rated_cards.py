@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
 from cds_service.advice.suggestions import Suggester
-from cds_service.appraisal.criteria import Appraisal
+from cds_service.appraisal.criteria import Appraisal, quote
 from cds_service.protocol import Card, Coding
 
 
@@ -22,6 +22,7 @@ class RatedCards:
         texts = self.k.texts
         advice = texts.preferred_alternative if procedure.offer_replacement else texts.vascular_note
         return self.frame.card(
+            appraisal,
             self._summary(texts.not_appropriate_summary, appraisal),
             self._rated_parts(appraisal, advice),
             "warning",
@@ -34,18 +35,16 @@ class RatedCards:
 
     def may_be_appropriate(self, appraisal: Appraisal) -> Card:
         texts = self.k.texts
-        parts = self._rated_parts(appraisal, texts.mri_detail)
-        return self.frame.card(self._summary(texts.mri_summary, appraisal), parts, "info")
+        parts = self._rated_parts(appraisal, texts.mri_advice, texts.mri_detail)
+        return self.frame.card(
+            appraisal, self._summary(texts.mri_summary, appraisal), parts, "info"
+        )
 
     def unspecified(self, appraisal: Appraisal) -> Card:
         procedure, texts = procedure_of(appraisal), self.k.texts
-        parts = [
-            texts.unspecified_detail,
-            texts.preferred_alternative,
-            self.frame.variant_line(),
-            self._checked_line(appraisal),
-        ]
+        parts = [texts.unspecified_detail, self.frame.variant_line(), self._checked_line(appraisal)]
         return self.frame.card(
+            appraisal,
             texts.unspecified_summary.format(procedure=procedure.name),
             parts,
             "info",
@@ -57,17 +56,17 @@ class RatedCards:
         category = self.k.categories[appraisal.category].label
         return template.format(procedure=procedure_of(appraisal).name, category=category)
 
-    def _rated_parts(self, appraisal: Appraisal, advice: str) -> list[str]:
-        """Rating and RRL, the row's rationale, the advice, the variant, what was checked."""
+    def _rated_parts(self, appraisal: Appraisal, advice: str, why: str | None = None) -> list[str]:
+        """The rating (and RRL) with what to do, then why (the row's rationale unless given),
+        the variant, what was checked."""
         assert appraisal.category is not None and appraisal.rrl is not None
         rating = self.k.texts.rating_line.format(
             category=self.k.categories[appraisal.category].label,
             rrl=self.k.rrl_labels[appraisal.rrl],
         )
         return [
-            rating,
-            procedure_of(appraisal).rationale,
-            advice,
+            f"{rating} {advice}",
+            procedure_of(appraisal).rationale if why is None else why,
             self.frame.variant_line(),
             self._checked_line(appraisal),
         ]
@@ -77,7 +76,8 @@ class RatedCards:
         texts, indication, checked = self.k.texts, appraisal.indication, appraisal.checked
         if indication is None or checked is None:
             return ""
-        evidence = ", ".join(p for p in (indication.display, indication.code) if p)
+        display = quote(indication.display) if indication.display else None
+        evidence = ", ".join(p for p in (display, indication.code) if p)
         source = (
             texts.indication_order
             if indication.source == "order"

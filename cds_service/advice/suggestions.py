@@ -1,11 +1,12 @@
 """What a card offers to do: replace the order with MRI cervical spine without IV contrast, or
 remove it.
 
-The replacement is one ``update`` of the draft ServiceRequest (same id) whose code becomes the
-MRI's and which carries the MRI's pama-rating: the form the CDS Hooks sandbox and the CDS Hooks
-project's PAMA service apply (they ignore a delete + create pair, which EHRs that want it get
-with ``CDS_REPLACE_ACTION=delete-create``). It is offered once per response, so that accepting
-every card cannot order several MRIs.
+The form depends on the EHR profile (see profiles.py). ``sandbox``: the replacement is one
+``update`` of the draft ServiceRequest (same id) whose code becomes the MRI's and which carries
+the MRI's pama-rating, the form the CDS Hooks sandbox and the CDS Hooks project's PAMA service
+apply. ``spec``: a delete and a create in one suggestion. ``epic``: one action per suggestion,
+the MRI's ``create`` (recommended) beside the order's ``delete``. The MRI is offered once per
+response, so that accepting every card cannot order several MRIs.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from cds_service.advice.pama import category_pama, pama_extension, with_extension
+from cds_service.advice.profiles import ProfileRules
 from cds_service.appraisal.criteria import Appraisal
 from cds_service.clinical.knowledge import Knowledge, Procedure
 from cds_service.protocol import Action, Suggestion, new_uuid
 from cds_service.record.facts import Order
 
-ReplaceAction = Literal["update", "delete-create"]
 STUDY_FIELDS = ("code", "orderDetail", "bodySite")
 """Fields of the old study that the replacement does not keep (they describe the old one)."""
 CONTEXT_FIELDS = (
@@ -41,10 +42,12 @@ class Suggester:
     """The suggestions of one response (it remembers that the replacement was offered)."""
 
     knowledge: Knowledge
-    replace_action: ReplaceAction
+    rules: ProfileRules
     may_be_rating: str
     now: datetime
     drafted_mri: Sequence[Order]
+    site_coding: tuple[str, str] | None = None
+    """The site's orderable for the MRI (``CDS_MRI_ORDER_CODING``), its first coding."""
     replaced_on: str | None = field(default=None)
     """The name of the procedure whose card offers the replacement, once offered."""
 
@@ -63,7 +66,9 @@ class Suggester:
         if self.replaced_on is not None and not self.drafted_mri:
             label = texts.remove_replacement_elsewhere_label.format(other=self.replaced_on)
             return [Suggestion(label=label, actions=[remove])]
-        found = [self.replace_or_remove(order, procedure, remove)]
+        found = self.replace_or_remove(order, procedure, remove)
+        if self.rules.one_action_per_suggestion:
+            return found  # each holds one action, and one of them removes this order
         if self.drafted_mri:
             others = [self.delete(o, self.preferred.name) for o in self.drafted_mri if o.reference]
             found.append(Suggestion(label=texts.conservative_all_label, actions=[remove, *others]))
@@ -76,19 +81,30 @@ class Suggester:
         order = appraisal.order
         if order.reference is None:
             return []
-        return [self.replace_or_remove(order, procedure, self.delete(order, procedure.name))]
+        return self.replace_or_remove(order, procedure, self.delete(order, procedure.name))
 
-    def replace_or_remove(self, order: Order, procedure: Procedure, remove: Action) -> Suggestion:
+    def replace_or_remove(
+        self, order: Order, procedure: Procedure, remove: Action
+    ) -> list[Suggestion]:
         texts = self.knowledge.texts
         if self.drafted_mri:
-            return Suggestion(label=texts.keep_existing_label, actions=[remove])
+            return [Suggestion(label=texts.keep_existing_label, actions=[remove])]
         if self.replaced_on is not None:
             label = texts.remove_replacement_elsewhere_label.format(other=self.replaced_on)
-            return Suggestion(label=label, actions=[remove])
+            return [Suggestion(label=label, actions=[remove])]
         self.replaced_on = procedure.name
-        return Suggestion(
-            label=texts.replace_label, isRecommended=True, actions=self.replace(order)
-        )
+        if self.rules.one_action_per_suggestion:
+            return [
+                Suggestion(
+                    label=texts.order_replacement_label.format(procedure=self.preferred.name),
+                    isRecommended=True,
+                    actions=[self.create(order)],
+                ),
+                Suggestion(label=texts.remove_label, actions=[remove]),
+            ]
+        return [
+            Suggestion(label=texts.replace_label, isRecommended=True, actions=self.replace(order))
+        ]
 
     # ------------------------------------------------------------------ actions
 
@@ -96,31 +112,29 @@ class Suggester:
         description = self.knowledge.texts.delete_description.format(procedure=name)
         return Action(type="delete", description=description, resourceId=order.reference)
 
+    def create(self, order: Order) -> Action:
+        description = self.knowledge.texts.create_description.format(procedure=self.preferred.name)
+        return Action(type="create", description=description, resource=self.new_order(order))
+
     def replace(self, order: Order) -> list[Action]:
-        texts, name = self.knowledge.texts, self.preferred.name
-        if self.replace_action == "delete-create":
-            create = Action(
-                type="create",
-                description=texts.create_description.format(procedure=name),
-                resource=self.new_order(order),
-            )
-            return [self.delete(order, order_name(order, self.knowledge)), create]
-        return [
-            Action(
-                type="update",
-                description=texts.replace_description.format(procedure=name),
-                resource=self.updated_order(order),
-            )
-        ]
+        """The actions of one replacing suggestion (``update``, or ``delete-create``)."""
+        if self.rules.replace == "delete-create":
+            return [self.delete(order, order_name(order, self.knowledge)), self.create(order)]
+        description = self.knowledge.texts.replace_description.format(procedure=self.preferred.name)
+        return [Action(type="update", description=description, resource=self.updated_order(order))]
 
     def mri_coding(self) -> dict[str, Any]:
+        """The site's orderable first (when configured), then CPT and LOINC."""
         preferred, systems = self.preferred, self.knowledge.code_systems
+        site: list[dict[str, str]] = []
+        if self.site_coding is not None:
+            site.append({"system": self.site_coding[0], "code": self.site_coding[1]})
         coding = [
             {"system": systems[key].uri, "code": codes[0], "display": preferred.name}
             for key, codes in preferred.codes.items()
             if key in ("cpt", "loinc") and codes
         ]
-        return {"coding": coding, "text": preferred.name}
+        return {"coding": [*site, *coding], "text": preferred.name}
 
     def mri_rating(self) -> dict[str, Any]:
         category = self.preferred.category

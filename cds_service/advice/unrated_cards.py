@@ -21,6 +21,7 @@ class UnratedCards:
         texts = self.k.texts
         evidence = ", ".join(f.evidence for f in appraisal.findings)
         return self.frame.card(
+            appraisal,
             texts.other_region_summary.format(procedure=procedure_of(appraisal).name),
             [texts.other_region_detail.format(evidence=evidence), self.frame.variant_line()],
             "info",
@@ -32,6 +33,7 @@ class UnratedCards:
         assert found is not None  # the verdict is given only when the file has the block
         evidence = ", ".join(f.evidence for f in appraisal.findings)
         return self.frame.card(
+            appraisal,
             found.summary.format(procedure=procedure_of(appraisal).name),
             [found.detail.format(evidence=evidence, variant=self.k.variant.title)],
             "info",
@@ -45,8 +47,10 @@ class UnratedCards:
         else:
             labels = [f.label for f in appraisal.findings]
             summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
-        parts = [intro.format(variant=self.k.variant.title), *self._findings(appraisal.findings)]
-        return self.frame.card(summary, parts, "info")
+        redirects = dict.fromkeys(f.redirect for f in appraisal.findings)
+        first = " ".join([intro.format(variant=self.k.variant.title), *redirects])
+        bullets = "\n".join(self._finding_line(f) for f in appraisal.findings)
+        return self.frame.card(appraisal, summary, [first, bullets], "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
         """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
@@ -55,7 +59,7 @@ class UnratedCards:
         others = [f for f in appraisal.findings if not f.escalate]
         bullets = "\n".join(self._finding_line(f) for f in deficits)
         parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
-        return self.frame.card(texts.escalation_summary, parts, "warning")
+        return self.frame.card(appraisal, texts.escalation_summary, parts, "warning")
 
     def _finding_line(self, finding: Finding) -> str:
         if not finding.evidence:

@@ -309,8 +309,7 @@ def reason_findings(
         named = [t for t in order.reason_names if knowledge.text_affirms(group, (t,))]
         noted = [t for t in order.notes if knowledge.text_affirms(group, (t,))]
         if coded or named:
-            quoted = ", ".join([*coded, *(quote(t) for t in named)])
-            evidence = texts.evidence_order_reason.format(evidence=quoted)
+            evidence = texts.evidence_order_reason.format(evidence=display_then_code(named, coded))
         elif noted:
             evidence = texts.evidence_order_note.format(evidence=quote(noted[0]))
         else:
@@ -327,6 +326,16 @@ def reason_findings(
 
 
 QUOTE_LIMIT = 120
+
+
+def display_then_code(names: Sequence[str], codes: Sequence[str]) -> str:
+    """``“Fever (finding)” (386661006)``: each text once, quoted, then the codes."""
+    unique: dict[str, str] = {}
+    for text in names:
+        unique.setdefault(" ".join(text.split()).casefold(), text)
+    shown = ", ".join(quote(t) for t in unique.values())
+    listed = ", ".join(dict.fromkeys(codes))
+    return f"{shown} ({listed})" if shown and listed else shown or listed
 
 
 def quote(text: str) -> str:

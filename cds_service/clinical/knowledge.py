@@ -8,6 +8,7 @@ a broken file stops start-up with a :class:`KnowledgeError` that names the fault
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cds_service.clinical import icd10cm
 from cds_service.clinical.code_lookups import CodeLookups
 from cds_service.clinical.text_lookups import TextLookups
+from cds_service.clinical.topics import AdviceId, AdviceTopic, Topics, check_topics
 from cds_service.clinical.vascular import VascularLookups
 from cds_service.errors import StartupError
 
@@ -312,6 +314,8 @@ class Texts(_Strict):
     preferred_alternative: str
     mri_summary: str
     mri_detail: str
+    mri_advice: str
+    """What to do, after the rating, on the card of the preferred study."""
     vascular_note: str
     unspecified_summary: str
     unspecified_detail: str
@@ -375,6 +379,8 @@ class Texts(_Strict):
     rating_description: str
     rating_description_unrated: str
     link_label: str
+    order_replacement_label: str
+    """The suggestion that orders the MRI beside the order (profile ``epic``): ``{procedure}``."""
 
 
 class CervicalSite(_Strict):
@@ -413,6 +419,8 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
     vascular_findings: VascularFindings | None = None
     override_reasons: list[OverrideReason] = Field(min_length=1)
     texts: Texts
+    topics: Topics
+    """One topic (``source.topic``) per advice a card can give: see topics.py."""
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
     """Root concept to its descendants, from a terminology server; never written in the file
     (see :meth:`with_expansions`)."""
@@ -439,7 +447,12 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
                 raise ValueError(f"code_systems lacks {key!r}")
         self._check_codes_unique()
         self._check_summaries_fit()
+        check_topics(self)
         return self
+
+    @cached_property
+    def topic_index(self) -> dict[AdviceId, AdviceTopic]:
+        return self.topics.by_advice()
 
     def _check_summaries_fit(self) -> None:
         """Every summary a card can show is under 140 characters (CDS Hooks 2.0)."""

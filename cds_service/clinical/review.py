@@ -36,6 +36,7 @@ def explain(knowledge: Knowledge, source: Path = PACKAGED_KNOWLEDGE) -> str:
         exclusions(knowledge),
         other_rules(knowledge),
         card_texts(knowledge),
+        topics(knowledge),
         marked_choices(source),
     ]
     return "\n\n".join(parts).rstrip() + "\n"
@@ -191,6 +192,14 @@ def card_texts(k: Knowledge) -> str:
     return "\n".join(lines)
 
 
+def topics(k: Knowledge) -> str:
+    """Each card's ``source.topic``: one code per advice (Epic remembers overrides by it)."""
+    lines = [f"## Card topics (`{k.topics.system}`)", "", "| advice | about | code | display |"]
+    lines.append("|---|---|---|---|")
+    lines += [f"| {t.kind} | {t.about} | `{t.code}` | {t.display} |" for t in k.topics.advice]
+    return "\n".join(lines)
+
+
 def procedure_texts(k: Knowledge, row: Row) -> list[str]:
     t = k.texts
     category, rrl = k.rating_for(row)
@@ -206,7 +215,7 @@ def procedure_texts(k: Knowledge, row: Row) -> list[str]:
     label = k.categories[category].label
     template = t.mri_summary if category != "usually-not-appropriate" else t.not_appropriate_summary
     advice = (
-        t.mri_detail
+        f"{t.mri_advice}\n\n{t.mri_detail}"
         if category != "usually-not-appropriate"
         else (t.preferred_alternative if row.offer_replacement else t.vascular_note)
     )

@@ -41,8 +41,8 @@ class Appraised(Base):
     card_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
     indicator: Mapped[str | None] = mapped_column(String(20))
     advice_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    """What the card said (procedure, rating, findings), hashed: an override hides only the
-    same advice."""
+    """The topic code of the advice the card gave (the knowledge file's topics): an override
+    hides only the same advice."""
     knowledge_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     knowledge_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The knowledge file (rules) that appraised the order."""

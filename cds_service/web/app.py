@@ -69,6 +69,7 @@ def create_app(
     # warnings about serving; commands that start no server (evaluate) pass SERVER_WARNINGS
     if flask_config.pop("SERVER_WARNINGS", True):
         _warn_about_serving(bool(issuers), settings)
+    _warn_about_profile(settings)
     _allow_cors(app, settings.cors_origins)
     app.register_blueprint(routes.bp)
     register_error_handlers(app)
@@ -113,7 +114,8 @@ def _card_policy(settings: Settings) -> CardPolicy:
     return CardPolicy(
         out_of_scope_cards=settings.out_of_scope_cards,
         may_be_appropriate_rating=settings.may_be_appropriate_rating,
-        replace_action=settings.replace_action,
+        ehr_profile=settings.ehr_profile,
+        mri_order_coding=settings.mri_order_coding_pair,
     )
 
 
@@ -150,6 +152,17 @@ def _warn_about_serving(authenticated: bool, settings: Settings) -> None:
         log.warning(
             "CDS_TRUSTED_ISSUERS is not set: the service accepts calls from ANY client "
             "without authentication. Use this for local development only."
+        )
+
+
+def _warn_about_profile(settings: Settings) -> None:
+    """Epic orders a particular orderable only by the site's preference-list code."""
+    if settings.ehr_profile == "epic" and settings.mri_order_coding is None:
+        log.warning(
+            "CDS_EHR_PROFILE is epic and CDS_MRI_ORDER_CODING is not set: the MRI a card "
+            "offers to order carries only its CPT and LOINC codes, which Epic may not match to "
+            "an orderable. Set it to the site's code, e.g. "
+            "urn:com.epic.cdshooks.action.code.system.preference-list-item|<site code>."
         )
 
 

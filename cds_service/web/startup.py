@@ -24,6 +24,12 @@ EXPECTED = {
     "max_body_bytes": "a whole number of bytes > 0",
     "out_of_scope_cards": "true or false",
     "may_be_appropriate_rating": "appropriate, not-appropriate or no-criteria-apply",
+    "ehr_profile": "sandbox, epic or spec",
+    "replace_action": "update or delete-create (or set CDS_EHR_PROFILE instead)",
+    "mri_order_coding": (
+        "system|code, a URI then a code, e.g. "
+        "urn:com.epic.cdshooks.action.code.system.preference-list-item|12345"
+    ),
     "fhir_anonymous": "true or false",
     "fhir_connect_timeout": "seconds > 0",
     "fhir_read_timeout": "seconds > 0",
@@ -57,7 +63,10 @@ def load_checked_settings(overrides: dict[str, object] | None = None) -> Setting
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a rule between settings: its message names them
+                lines.append(error["msg"].removeprefix("Value error, "))
+                continue
+            field = str(error["loc"][0])
             expected = EXPECTED.get(field) or error["msg"].removeprefix("Value error, ")
             value = error.get("input")
             shown = f", got {value!r}" if isinstance(value, str | int | float) else ""
