@@ -39,7 +39,8 @@ def test_the_sheet_holds_what_the_registry_and_the_knowledge_say(
             assert f"`patient/{key.resource_type}.read`" in sheet
     for reason in knowledge.override_reasons:
         assert f"| `{reason.code}` | {reason.display} |" in sheet
-    assert f"`{knowledge.guideline.topic.code}`" in sheet
+    for topic in knowledge.topics.advice:
+        assert f"| `{topic.code}` | {topic.display} |" in sheet
     assert f"{PREFERENCE_LIST_SYSTEM}|<site code>" in sheet
     for claim in ("`iss`", "`aud`", "`sub`", "`jku` (header)", "CDS_TRUSTED_ISSUERS"):
         assert claim in sheet
