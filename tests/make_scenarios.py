@@ -682,6 +682,12 @@ def scenarios() -> dict[str, dict]:
     observations = observation_scenarios()  # issue 20 (record)
     assert not set(observations) & set(s), "scenario names used twice"
     s.update(observations)
+    # issue 20, text reading (tests/scenarios_concepts.py)
+    from scenarios_concepts import concept_scenarios
+
+    concepts = concept_scenarios()
+    assert not set(concepts) & set(s), "scenario names used twice"
+    s.update(concepts)
     return s
 
 
