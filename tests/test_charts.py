@@ -36,11 +36,6 @@ RATING = {
     "not-appropriate": ("Usually not appropriate", "not-appropriate"),
     "may-be": ("May be appropriate (Disagreement)", "appropriate"),
 }
-NEEDS_I20TEXT = pytest.mark.xfail(
-    strict=True,
-    reason="needs i20text: Epic's '(HCC)' suffix and the gait wording are read by that branch",
-)
-
 RATED: dict[str, dict[str, str]] = {
     "chart-alvarez": {"ct-1": "not-appropriate"},
     "chart-chen": {"xr-1": "not-appropriate", "mri-1": "may-be"},
@@ -200,7 +195,6 @@ def test_the_variants_patients_are_still_rated(client: FlaskClient, name: str) -
     check_rated(client, name, RATED[name])
 
 
-@NEEDS_I20TEXT
 @pytest.mark.parametrize("name", sorted(RATED_WITH_HCC))
 def test_the_variants_patients_with_hcc_displays_are_still_rated(
     client: FlaskClient, name: str
@@ -225,7 +219,6 @@ def test_a_buried_finding_is_never_rated_inappropriate(client: FlaskClient, name
     check_outside(client, name, OUTSIDE[name])
 
 
-@NEEDS_I20TEXT
 @pytest.mark.parametrize("name", sorted(OUTSIDE_WITH_NEW_WORDS))
 def test_a_buried_finding_in_new_words_is_never_rated_inappropriate(
     client: FlaskClient, name: str
