@@ -678,6 +678,12 @@ def scenarios() -> dict[str, dict]:
         clash = set(more) & set(s)
         assert not clash, f"scenario names used twice: {clash}"
         s.update(more)
+    # issue 20, text reading (tests/scenarios_concepts.py)
+    from scenarios_concepts import concept_scenarios
+
+    concepts = concept_scenarios()
+    assert not set(concepts) & set(s), "scenario names used twice"
+    s.update(concepts)
     return s
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ from cds_service.clinical.context_pipeline import (
     target_labels,
     unhyphenated,
 )
+from cds_service.clinical.display_idioms import without_idioms
+from cds_service.clinical.finding_families import words_regex
 
 __all__ = [
     "ASSERT",
@@ -105,6 +107,25 @@ def _phrase_regex(phrases: Iterable[str], patterns: Iterable[str] = ()) -> re.Pa
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
+def _generated_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """Any written form of any generated target (they are matched by lemma)."""
+    targets = sorted(set(words))
+    return words_regex(targets) if targets else None
+
+
+def _group_test(group: GroupPhrases) -> Callable[[str], bool]:
+    """Does a text hold one of the group's phrases, patterns, generated targets or families?
+    (Texts too long to parse: a candidate counts as found, failing safe.)"""
+    phrases = _phrase_regex(group.phrases, group.patterns)
+    generated = _generated_regex(w for w, _ in group.generated)
+    families = [f for f in group.families if not f.hides]
+    return lambda text: bool(
+        (phrases and phrases.search(text))
+        or (generated and generated.search(text))
+        or any(f.prefilter(text) for f in families)
+    )
+
+
 class TextReader:
     """Answers "which groups does this text affirm?" for one knowledge file's phrases."""
 
@@ -113,17 +134,19 @@ class TextReader:
         groups: Sequence[GroupPhrases],
         extra_rules: Sequence[ContextRule] = (),
         cache_bytes: int = 4 * 1024 * 1024,
+        idioms: re.Pattern[str] | None = None,
     ) -> None:
         self.groups = {g.group_id: g for g in groups if g.phrases}
         self._labels = target_labels(self.groups.values())
         self._by_label = {g.upper(): g for g in self.groups}
+        self._idioms = idioms
         self.candidates = _phrase_regex(
             (p for g in self.groups.values() for p in g.phrases),
             (p for g in self.groups.values() for p in g.patterns),
         )
-        self._per_group = {
-            gid: _phrase_regex(g.phrases, g.patterns) for gid, g in self.groups.items()
-        }
+        self._generated = _generated_regex(w for g in self.groups.values() for w, _ in g.generated)
+        self._families = [f for g in self.groups.values() for f in g.families if not f.hides]
+        self._per_group = {gid: _group_test(g) for gid, g in self.groups.items()}
         self._patterns = [
             (re.compile(p, re.IGNORECASE), g.group_id.upper())
             for g in self.groups.values()
@@ -143,12 +166,22 @@ class TextReader:
                 self._cache.size -= len(old.encode("utf-8", "surrogatepass")) + 64
 
     def has_candidate(self, text: str) -> bool:
-        """The cheap first test: does the text hold any group's phrase at all?"""
-        return self.candidates is not None and self.candidates.search(text) is not None
+        """The cheap first test: does the text, less its display idioms, hold any group's
+        phrase, generated target, or a family's head and near word at all?"""
+        return self._candidate(without_idioms(self._idioms, text))
+
+    def _candidate(self, text: str) -> bool:
+        return (
+            (self.candidates is not None and self.candidates.search(text) is not None)
+            or (self._generated is not None and self._generated.search(text) is not None)
+            or any(family.prefilter(text) for family in self._families)
+        )
 
     def affirmed(self, text: str) -> frozenset[str]:
-        """The ids of the groups whose finding the text affirms (empty: none)."""
-        if not self.has_candidate(text):
+        """The ids of the groups whose finding the text affirms (empty: none). Display
+        idioms ("(HCC)", "(finding)") are removed first."""
+        text = without_idioms(self._idioms, text)
+        if not self._candidate(text):
             return frozenset()
         with self._lock:
             known = self._cache.get(text)
@@ -167,9 +200,7 @@ class TextReader:
 
     def _read(self, text: str) -> frozenset[str]:
         if len(text) > MAX_TEXT_CHARS:
-            return frozenset(
-                gid for gid, pattern in self._per_group.items() if pattern and pattern.search(text)
-            )
+            return frozenset(gid for gid, found in self._per_group.items() if found(text))
         doc = self._parse(text)
         found = set()
         for ent in doc.ents:

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cds_service.clinical.finding_families import Family
+from cds_service.clinical.lemmas import add_lemmatizer
+
 CANCEL = "CDS_CANCELLED_BY"
 KEEP = "CDS_KEPT_BY"
 ASSERT = "CDS_ASSERTED_BY"
@@ -71,6 +74,10 @@ class GroupPhrases:
     asserted_by: tuple[str, ...] = ()
     escalated_by: tuple[str, ...] = ()
     historical_counts: bool = False
+    generated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Targets generated from the ICD-10-CM tabular: words and lemmas (matched by lemma)."""
+    families: tuple[Family, ...] = ()
+    """Finding families: a head near a word that makes it the finding (finding_families.py)."""
 
 
 @dataclass(frozen=True)
@@ -175,24 +182,64 @@ def build_pipeline(
         medspacy_enable=["medspacy_target_matcher", "medspacy_context"], load_rules=False
     )
     nlp.add_pipe("sentencizer", first=True)
+    add_lemmatizer(nlp)
     targets = nlp.get_pipe("medspacy_target_matcher")
     context = nlp.get_pipe("medspacy_context")
     targets.add(target_rules(groups, labels, TargetRule))
+    every_label = all_labels(groups, labels)
     modifiers = [
-        *context_modifiers(extra_rules, labels, ConTextRule, context.DEFAULT_RULES_FILEPATH),
-        *(m for group in groups.values() for m in group_modifiers(group, labels, ConTextRule)),
+        *context_modifiers(extra_rules, every_label, ConTextRule, context.DEFAULT_RULES_FILEPATH),
+        *(m for group in groups.values() for m in group_modifiers(group, every_label, ConTextRule)),
     ]
     context.add(modifiers)
     return nlp
 
 
+def all_labels(groups: Mapping[str, GroupPhrases], labels: Mapping[str, str]) -> dict[str, str]:
+    """Every target label, of phrases, generated targets and families (a group's modifiers
+    reach every mention of the group, however it was found)."""
+    return {
+        **labels,
+        **{" ".join(k): v for k, v in generated_labels(groups.values(), labels).items()},
+        **{
+            f"family {f.name}": "|".join(sorted({g.group_id, *f.also})).upper()
+            for g in groups.values()
+            for f in g.families
+        },
+    }
+
+
 def target_rules(
     groups: Mapping[str, GroupPhrases], labels: Mapping[str, str], rule: Any
 ) -> list[Any]:
-    """The groups' phrases under their labels, and the other senses that hide them."""
+    """The groups' phrases under their labels, their generated targets (by lemma) and
+    families, and the other senses that hide them."""
     rules = [rule(phrase, label) for phrase, label in labels.items()]
     senses = {unhyphenated(p.lower()) for g in groups.values() for p in g.other_senses}
-    return rules + [rule(p, OTHER_SENSE) for p in sorted(senses - set(labels))]
+    rules += [rule(p, OTHER_SENSE) for p in sorted(senses - set(labels))]
+    rules += [
+        rule(" ".join(lemmas), label, pattern=[{"LEMMA": w} for w in lemmas])
+        for lemmas, label in generated_labels(groups.values(), labels).items()
+    ]
+    for group in groups.values():
+        for family in group.families:
+            owners = sorted({group.group_id, *family.also})
+            label = OTHER_SENSE if family.hides else "|".join(owners).upper()
+            rules += [rule(family.name, label, pattern=list(p)) for p in family.patterns]
+    return rules
+
+
+def generated_labels(
+    groups: Iterable[GroupPhrases], labels: Mapping[str, str]
+) -> dict[tuple[str, ...], str]:
+    """Each generated target (its lemmas) to the ids of every group that generates it; a
+    target that is also a hand-listed phrase is read as that phrase."""
+    owners: dict[tuple[str, ...], set[str]] = {}
+    for group in groups:
+        for words, lemmas in group.generated:
+            if unhyphenated(words) not in labels:
+                owners.setdefault(lemmas, set()).add(group.group_id)
+    return {lemmas: "|".join(sorted(ids)).upper() for lemmas, ids in owners.items()}
 
 
 def context_modifiers(

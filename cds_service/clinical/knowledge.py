@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cds_service.clinical import icd10cm
 from cds_service.clinical.code_lookups import CodeLookups
+from cds_service.clinical.display_idioms import DisplayIdiom
+from cds_service.clinical.finding_families import FindingFamily
+from cds_service.clinical.generated_targets import GeneratedTargets
 from cds_service.clinical.text_lookups import TextLookups
 from cds_service.errors import StartupError
 
@@ -214,6 +217,10 @@ class TextRules(_Strict):
     """Words beside a mention that make it new or progressive ("progressive weakness")."""
     historical_counts: bool = False
     """A historical mention ("history of ...") still puts the patient outside the variant."""
+    generated: GeneratedTargets | None = None
+    """Targets generated from the ICD-10-CM tabular (generated_targets.py)."""
+    families: list[FindingFamily] = Field(default_factory=list)
+    """A head near a word that makes it the finding, by lemma (finding_families.py)."""
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(min_length=1)
 
@@ -394,6 +401,7 @@ class Knowledge(_Strict, CodeLookups, TextLookups):
     other_regions: OtherRegions
     procedures: list[Procedure] = Field(min_length=1)
     text_context_rules: list[TextContextRule] = Field(default_factory=list)
+    display_idioms: list[DisplayIdiom] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
     prior_imaging: PriorImaging
     override_reasons: list[OverrideReason] = Field(min_length=1)

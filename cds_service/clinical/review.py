@@ -110,7 +110,29 @@ def indication(k: Knowledge) -> str:
 
 
 def exclusions(k: Knowledge) -> str:
-    return "\n\n".join(["## Exclusions: the variant does not apply", *map(group, k.exclusions)])
+    sections = [group(g) + concept_lines(k, g) for g in k.exclusions]
+    return "\n\n".join(["## Exclusions: the variant does not apply", *sections])
+
+
+def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
+    """A group's generated targets (kept and pruned) and finding families."""
+    lines: list[str] = []
+    generated = k.generated_targets.get(g.id)
+    if g.text is not None and g.text.generated is not None and generated is not None:
+        lines += [
+            f"- Generated from ICD-10-CM {', '.join(g.text.generated.icd10cm)} (titles and "
+            f"inclusion terms, by lemma): {', '.join(w for w, _ in generated.kept)}",
+            f"- Generated but pruned (too broad): "
+            f"{'; '.join(f'{w!r} (by {x!r})' for w, x in generated.pruned) or 'none'}",
+        ]
+    for f in g.text.families if g.text is not None else []:
+        kind = "hides the finding (a normal result)" if f.hides else "the finding"
+        lines.append(
+            f"- Family *{f.name}* ({kind}): {', '.join(f.heads)} within {f.distance} words of "
+            f"{', '.join(f.near)}. {f.why} Must match: {'; '.join(map(repr, f.match))}. "
+            f"Must not match: {'; '.join(map(repr, f.no_match))}"
+        )
+    return "".join(f"\n{line}" for line in lines)
 
 
 def group(g: ExclusionGroup) -> str:
@@ -161,6 +183,12 @@ def other_rules(k: Knowledge) -> str:
     ]
     lines += [
         f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.text_context_rules
+    ]
+    lines.append("- Display idioms removed before a text is read:")
+    lines += [
+        f"  - `{i.id}` `{i.pattern}`: {i.why} Removed from: {'; '.join(map(repr, i.match))}. "
+        f"Left in: {'; '.join(map(repr, i.no_match))}"
+        for i in k.display_idioms
     ]
     lines.append("- Override reasons offered with a Usually not appropriate card:")
     lines += [f"  - {r.display} (`{r.code}`)" for r in k.override_reasons]

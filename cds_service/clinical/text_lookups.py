@@ -12,6 +12,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReader, escalating
+from cds_service.clinical.display_idioms import DisplayIdiom, idioms_pattern
+from cds_service.clinical.finding_families import compile_family
+from cds_service.clinical.generated_targets import Generated, generate
 
 if TYPE_CHECKING:
     from cds_service.clinical.knowledge import (
@@ -41,6 +44,7 @@ class TextLookups:
     if TYPE_CHECKING:
         exclusions: list[ExclusionGroup]
         text_context_rules: list[TextContextRule]
+        display_idioms: list[DisplayIdiom]
         cervical_site: CervicalSite
         prior_imaging: PriorImaging
 
@@ -71,6 +75,10 @@ class TextLookups:
                 cancel_scope=group.text.cancel_scope,
                 kept_by=tuple(group.text.kept_by),
                 historical_counts=group.text.historical_counts,
+                generated=self.generated_targets[group.id].kept
+                if group.id in self.generated_targets
+                else (),
+                families=tuple(compile_family(f) for f in group.text.families),
             )
             for group in self.exclusions
             if group.text is not None
@@ -86,7 +94,21 @@ class TextLookups:
             )
             for r in self.text_context_rules
         ]
-        return TextReader(groups, rules)
+        return TextReader(groups, rules, idioms=self.idioms)
+
+    @cached_property
+    def idioms(self) -> re.Pattern[str] | None:
+        """The display idioms removed before a text is read ("(HCC)", "(finding)")."""
+        return idioms_pattern(self.display_idioms)
+
+    @cached_property
+    def generated_targets(self) -> dict[str, Generated]:
+        """Each group's targets generated from the ICD-10-CM tabular, kept and pruned."""
+        return {
+            g.id: generate(g.text.generated, g.text.phrases)
+            for g in self.exclusions
+            if g.text is not None and g.text.generated is not None
+        }
 
     def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
         """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
