@@ -39,12 +39,16 @@ def lemma(word: str) -> str:
 
 def surface_forms(lemmas: Iterable[str]) -> dict[str, frozenset[str]]:
     """Each lemma to every form the table maps to it, the lemma itself included."""
-    wanted = {w.lower() for w in lemmas}
-    forms: dict[str, set[str]] = {w: {w} for w in wanted}
+    index = _forms_by_lemma()
+    return {w: index.get(w, frozenset()) | {w} for w in {w.lower() for w in lemmas}}
+
+
+@cache
+def _forms_by_lemma() -> dict[str, frozenset[str]]:
+    forms: dict[str, set[str]] = {}
     for form, base in lookup_table().items():
-        if base in wanted:
-            forms[base].add(form)
-    return {w: frozenset(f) for w, f in forms.items()}
+        forms.setdefault(base, set()).add(form)
+    return {base: frozenset(found) for base, found in forms.items()}
 
 
 def add_lemmatizer(nlp: Any) -> None:
