@@ -71,6 +71,10 @@ CLAUSES = [
     ("Mother had lymphoma; patient has breast cancer", {CANCER}),
     ("Return if fever develops, with night sweats for a week", {"night-sweats"}),
     ("Return if fever or night sweats develop", set()),
+    ("Brother has MS and gait problems", set()),
+    ("Mother has breast cancer", set()),
+    ("Mother has no cancer; patient has lymphoma", {CANCER}),
+    ("Denies numbness, has weakness in the right hand", {NEURO}),
     # EHR abbreviations of a negation
     ("Spondylosis w/o myelopathy or radiculopathy, cervical", set()),
     ("Spondylosis with myelopathy, cervical", {NEURO}),
@@ -116,6 +120,7 @@ SEED_FINDINGS = [
     ("Difficulties in walking", NEURO),
     ("Fingers tingle", RAD),
     ("Struck by a car", TRAUMA),
+    ("Pedestrian vs auto 1 week ago", TRAUMA),
     ("Fell and struck her head", TRAUMA),
     ("Hoffmann sign positive on the right", NEURO),
     ("Lhermitte sign", NEURO),
