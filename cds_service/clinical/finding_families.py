@@ -43,6 +43,11 @@ GAP_STOPS = [
     "normal",
     "nl",
     "if",
+    # issue 20: verbs that start a new clause ("Denies arm numbness, has weakness in the hand")
+    "has",
+    "reports",
+    "notes",
+    "endorses",
 ]
 """Words a family's mention never spans: they end a clause or deny what follows."""
 
