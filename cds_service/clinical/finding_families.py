@@ -46,6 +46,24 @@ GAP_STOPS = [
 ]
 """Words a family's mention never spans: they end a clause or deny what follows."""
 
+CLAUSE_VERBS = frozenset({"has", "have", "had", "reports", "notes", "endorses", "is", "was"})
+"""After a comma, these start a new clause ("Denies arm numbness, has weakness in the hand"):
+a family's mention never spans them there ("Gait has become unsteady" is one mention)."""
+
+CLAUSE_START = "cds_clause_start"
+
+
+def _starts_clause(token: Any) -> bool:
+    return token.i > 0 and token.doc[token.i - 1].text == "," and token.lower_ in CLAUSE_VERBS
+
+
+def register_clause_start() -> None:
+    """The token attribute a family's gap tests (spaCy's Matcher reads custom attributes)."""
+    from spacy.tokens import Token
+
+    if not Token.has_extension(CLAUSE_START):
+        Token.set_extension(CLAUSE_START, getter=_starts_clause)
+
 
 class FindingFamily(BaseModel):
     """One family of a group's text (see the module)."""
@@ -82,7 +100,8 @@ class Family:
 
 def compile_family(family: FindingFamily) -> Family:
     heads, near = _terms(family.heads), _terms(family.near)
-    gap = {"LOWER": {"NOT_IN": GAP_STOPS}, "OP": "?"}
+    register_clause_start()
+    gap = {"LOWER": {"NOT_IN": GAP_STOPS}, "_": {CLAUSE_START: False}, "OP": "?"}
     gaps = [gap] * family.distance
     patterns = [
         (*first, *gaps, *second)
