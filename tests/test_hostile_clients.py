@@ -182,6 +182,9 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if "/drip-headers/" in self.path:
+            self.drip_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/fhir+json")
         if "/good/" in self.path:
@@ -203,6 +206,18 @@ class Hostile(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(b" ")
                     self.wfile.flush()
                     time.sleep(0.3)
+        except OSError:
+            pass
+
+    def drip_headers(self) -> None:
+        """The status line, then a byte of a header every 0.3 s: the headers never end."""
+        started = time.monotonic()
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while time.monotonic() - started < 8:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.3)
         except OSError:
             pass
 
@@ -267,6 +282,31 @@ def test_an_endless_body_is_cut_at_the_deadline(fhir: FhirServer) -> None:
     response, took = timed_post(client, fhir_call(fhir, "endless"), 0.8)
     assert response.status_code == 412
     assert took < 2
+
+
+def test_a_fhir_server_dripping_its_headers_holds_no_fetch_thread_past_the_deadline(
+    fhir: FhirServer,
+) -> None:
+    """The deadline shut only responses whose headers had arrived: a server dripping its
+    header section held every fetch thread (32 in the attack), and calls for other patients,
+    to a healthy server, got 412 meanwhile."""
+    app = create_app(
+        {
+            "CDS_FHIR_ALLOWLIST": f"http://127.0.0.1:{fhir.server_address[1]}/fhir",
+            "CDS_FHIR_ANONYMOUS": True,
+            "CDS_FHIR_MAX_WORKERS": 2,
+        }
+    )
+    with ThreadPoolExecutor(4) as pool:
+        slow = list(
+            pool.map(
+                lambda _: timed_post(app.test_client(), fhir_call(fhir, "drip-headers"), 0.8),
+                range(4),
+            )
+        )
+    assert all(response.status_code == 412 and took < 2 for response, took in slow)
+    healthy, took = timed_post(app.test_client(), fhir_call(fhir, "good"), 0.8)
+    assert healthy.status_code == 200 and took < 2
 
 
 def test_a_dripping_fhir_server_holds_no_fetch_thread_past_the_deadline(

@@ -113,6 +113,13 @@ class KnowledgeUpdater:
             log.warning("SNOMED CT refresh failed, keeping the previous expansions: %s", exc.reason)
             self._retry_later()
             return False
+        except Exception as exc:  # any other fault of the answer or the client: the same
+            log.warning(
+                "SNOMED CT refresh failed, keeping the previous expansions: %s",
+                type(exc).__name__,
+            )
+            self._retry_later()
+            return False
         return True
 
     def start(self) -> None:
