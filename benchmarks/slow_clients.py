@@ -47,6 +47,7 @@ def start(port: int, python: str, command: str | None) -> subprocess.Popen[bytes
     process = subprocess.Popen(
         argv,
         env=env,
+        cwd=folder,  # not this checkout: --python's own installation is what runs
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     """Seconds of clock skew allowed on ``exp``, ``iat`` and ``nbf``."""
 
     workers: int = Field(default=2, gt=0)
-    """gunicorn worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
+    """granian worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
 
     threads: int = Field(default=1, gt=0)
     """Threads per worker. The work is CPU-bound: on 2 cores, 2 workers x 1 thread served
@@ -112,7 +112,14 @@ class Settings(BaseSettings):
     FHIR server (up to ``fhir_deadline``) then holds its worker."""
 
     worker_timeout: int = Field(default=30, gt=0)
-    """Seconds before gunicorn restarts a worker that stopped answering."""
+    """Read but unused since ``serve`` runs granian, which has no worker heartbeat (a worker
+    that has not stopped 10 s after SIGTERM is killed); kept so existing configurations start."""
+
+    worker_max_rss_mb: int = Field(default=1024, ge=0)
+    """MiB of resident memory past which ``cds-service serve`` replaces a worker process (a
+    new one is forked from the parent, which built the app; the old one finishes its
+    requests): the bound on what no cache can bound, such as spaCy's vocabulary, which grows
+    by about 690 bytes per word it has never seen. 0: never (granian samples every 10 s)."""
 
     log_level: str = "INFO"
     """Level of the service's JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL."""

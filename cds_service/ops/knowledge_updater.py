@@ -2,7 +2,7 @@
 file at start-up, then refreshed from the terminology server every
 ``CDS_TERMINOLOGY_REFRESH_HOURS`` (a failure keeps the previous expansions).
 
-Threads do not survive gunicorn's fork: the refresh thread starts per process, from the
+Threads do not survive the server's fork: the refresh thread starts per process, from the
 ``post_fork`` hook or lazily on the first call in a process (the pid is checked).
 """
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 GC_GEN0_THRESHOLD = 50_000
 GRACEFUL_TIMEOUT = 10
+RSS_SAMPLE_SECONDS = 10
 HEADER_READ_TIMEOUT_MAX = 60.0
 """granian reads a header section within at most 60 s (its own bound)."""
 
@@ -38,7 +39,7 @@ def prepare_metrics_dir() -> str:
 
     ``PROMETHEUS_MULTIPROC_DIR`` when set: created if missing, never emptied (it is not the
     service's to wipe; give each run an empty one). Otherwise a fresh temporary directory,
-    removed when the process that made it (gunicorn's master) exits."""
+    removed when the process that made it (granian's main process) exits."""
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if given:
         os.makedirs(given, exist_ok=True)
@@ -146,12 +147,12 @@ def log_config() -> dict[str, Any]:
     }
 
 
-def server_options(host: str, port: int, workers: int, read_timeout: float) -> dict[str, Any]:
+def server_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:
     """granian's settings for ``cds-service serve``."""
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
-    header_timeout = min(read_timeout, HEADER_READ_TIMEOUT_MAX)
+    header_timeout = min(settings.request_read_timeout, HEADER_READ_TIMEOUT_MAX)
     return {
         "target": "cds_service.web.server:forked_front",
         "factory": True,
@@ -162,6 +163,10 @@ def server_options(host: str, port: int, workers: int, read_timeout: float) -> d
         "websockets": False,
         "http1_settings": HTTP1Settings(header_read_timeout=max(1, int(header_timeout * 1000))),
         "respawn_failed_workers": True,
+        # a worker past CDS_WORKER_MAX_RSS_MB is replaced: what no cache bounds (spaCy's
+        # vocabulary) is bounded there
+        "workers_max_rss": settings.worker_max_rss_mb or None,
+        "rss_sample_interval": RSS_SAMPLE_SECONDS,
         # a worker that has not stopped this long after SIGTERM is killed (gunicorn's
         # graceful_timeout was the same); granian's worker can miss a SIGTERM that arrives
         # while it starts, and would then hold the shutdown for good
@@ -189,7 +194,7 @@ def serve(
     prepare_metrics_dir()
     app = _load(loader)
     _FRONT = build_front(app, threads, settings)
-    options = server_options(host, port, workers, settings.request_read_timeout)
+    options = server_options(host, port, workers, settings)
     server = Granian(**options)
     server.on_startup(_listening(app, f"http://{host}:{port}", workers, threads))
     server.serve()
