@@ -112,14 +112,9 @@ class Settings(BaseSettings):
     FHIR server (up to ``fhir_deadline``) then holds its worker."""
 
     worker_timeout: int = Field(default=30, gt=0)
-    """Read but unused since ``serve`` runs granian, which has no worker heartbeat (a worker
-    that has not stopped 10 s after SIGTERM is killed); kept so existing configurations start."""
+    """Unused since ``serve`` runs granian (no worker heartbeat); kept so configurations start."""
 
-    worker_max_rss_mb: int = Field(default=1024, ge=0)
-    """MiB of resident memory past which ``cds-service serve`` replaces a worker process (a
-    new one is forked from the parent, which built the app; the old one finishes its
-    requests): the bound on what no cache can bound, such as spaCy's vocabulary, which grows
-    by about 690 bytes per word it has never seen. 0: never (granian samples every 10 s)."""
+    worker_max_rss_mb: int = Field(default=1024, ge=0)  # a worker past it is replaced (README)
 
     log_level: str = "INFO"
     """Level of the service's JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL."""

@@ -109,15 +109,9 @@ class KnowledgeUpdater:
         """:meth:`refresh_now`, logging a failure as one warning line (the old expansions stay)."""
         try:
             self.refresh_now()
-        except TerminologyError as exc:
-            log.warning("SNOMED CT refresh failed, keeping the previous expansions: %s", exc.reason)
-            self._retry_later()
-            return False
-        except Exception as exc:  # any other fault of the answer or the client: the same
-            log.warning(
-                "SNOMED CT refresh failed, keeping the previous expansions: %s",
-                type(exc).__name__,
-            )
+        except Exception as exc:  # a TerminologyError, or any other fault: the same
+            why = exc.reason if isinstance(exc, TerminologyError) else type(exc).__name__
+            log.warning("SNOMED CT refresh failed, keeping the previous expansions: %s", why)
             self._retry_later()
             return False
         return True
