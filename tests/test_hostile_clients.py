@@ -166,6 +166,20 @@ def test_keep_alive_and_chunked_requests_still_work(server: str) -> None:
         assert chunked.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_chunked_hook_call_is_read_whole(server: str) -> None:
+    """A chunked body, read whole by the front, reaches the application (which is given its
+    length, and no Transfer-Encoding)."""
+    body = (FIXTURES / "scenarios" / "sandbox-imaging-screen.json").read_bytes()
+    answered = requests.post(
+        f"{server}/cds-services/order-select",
+        data=iter([body[:100], body[100:]]),
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answered.status_code == 200
+    assert answered.json()["cards"][0]["indicator"] == "warning"
+
+
 # ----------------------------------------------------------------- a hostile FHIR server
 
 

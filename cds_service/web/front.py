@@ -116,7 +116,7 @@ class BufferedRequests:
             except TimeoutError:
                 limit = f"{self.read_timeout:g}"
                 raise Refused(408, f"the request was not received within {limit} s") from None
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(_with_length(scope, len(body)), _replay(body, receive), send)
         except Refused as refused:
             for message in refusal(refused.status, str(refused)):
                 await send(message)
@@ -156,6 +156,17 @@ def _content_length(scope: Scope) -> int | None:
         if name.lower() == b"content-length" and value.strip().isdigit():
             return int(value)
     return None
+
+
+def _with_length(scope: Scope, length: int) -> Scope:
+    """The request as the application sees it: a body of known length (a chunked one had
+    none), no longer in transfer."""
+    headers = [
+        (name, value)
+        for name, value in scope.get("headers", [])
+        if name.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
