@@ -1,4 +1,4 @@
-"""Load test: the service under gunicorn, driven over HTTP from this (second) process.
+"""Load test: the service under granian, driven over HTTP from this (second) process.
 
 Starts ``cds-service serve`` (production settings) and, for comparison, the floor: the same
 server settings running an endpoint that only decodes the same body (with orjson, as the

@@ -35,6 +35,7 @@ def test_the_coding_system_memo_is_bounded_in_bytes() -> None:
 def test_a_worker_past_the_memory_bound_is_replaced() -> None:
     options = server_options("127.0.0.1", 8080, 2, Settings(worker_max_rss_mb=700))
     assert options["workers_max_rss"] == 700
+    assert options["http"] == "1"  # HTTP/2 header blocks are bounded only at 16 MB
     assert (
         server_options("127.0.0.1", 8080, 2, Settings(worker_max_rss_mb=0))["workers_max_rss"]
         is None

@@ -149,7 +149,7 @@ def log_config() -> dict[str, Any]:
 
 def server_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:
     """granian's settings for ``cds-service serve``."""
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
     header_timeout = min(settings.request_read_timeout, HEADER_READ_TIMEOUT_MAX)
@@ -161,6 +161,9 @@ def server_options(host: str, port: int, workers: int, settings: Settings) -> di
         "interface": Interfaces.ASGI,
         "workers": workers,
         "websockets": False,
+        # HTTP/1.1 only, as gunicorn served: HTTP/2's header blocks may reach 16 MB per
+        # stream in granian, where an HTTP/1 header section stops at about 400 KB
+        "http": HTTPModes.http1,
         "http1_settings": HTTP1Settings(header_read_timeout=max(1, int(header_timeout * 1000))),
         "respawn_failed_workers": True,
         # a worker past CDS_WORKER_MAX_RSS_MB is replaced: what no cache bounds (spaCy's
