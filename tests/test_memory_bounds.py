@@ -54,3 +54,46 @@ def test_the_readme_lists_every_bound() -> None:
         "BUDGET_BODIES",
     ):
         assert bound in section, bound
+
+
+def test_the_bodies_a_worker_holds_are_bounded_in_bytes() -> None:
+    """Complete requests queued behind busy threads kept 451 MiB past the read timeout: the
+    bodies a worker holds at once are now capped (BUDGET_BODIES x CDS_MAX_BODY_BYTES)."""
+    import asyncio
+    from collections.abc import MutableMapping
+    from typing import Any
+
+    from cds_service.web.front import BUDGET_BODIES, BufferedRequests
+
+    async def run() -> list[int]:
+        release = asyncio.Event()
+
+        async def busy(scope: Any, receive: Any, send: Any) -> None:
+            await release.wait()  # every thread busy: the request waits, its body held
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        front = BufferedRequests(busy, max_body=100, read_timeout=5)
+        statuses: list[int] = []
+
+        async def call() -> None:
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+            async def send(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            await front({"type": "http", "headers": []}, receive, send)
+
+        calls = [asyncio.create_task(call()) for _ in range(BUDGET_BODIES + 2)]
+        await asyncio.sleep(0.1)
+        refused = list(statuses)
+        release.set()
+        await asyncio.gather(*calls)
+        assert front.budget.held == 0  # every byte given back
+        return [*refused, 0, *statuses[len(refused) :]]
+
+    statuses = asyncio.run(run())
+    assert statuses[:3] == [503, 503, 0]
+    assert statuses[3:] == [200] * BUDGET_BODIES
