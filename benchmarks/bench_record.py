@@ -495,7 +495,7 @@ def main() -> None:
     print(
         f"worker start-up: {built - started:.2f} s (import {imported - started:.2f} s, "
         f"create_app {built - imported:.2f} s: knowledge, models, medspaCy pipeline); "
-        f"gunicorn preloads it once and forks the workers"
+        f"serve builds it once and granian forks the workers"
     )
     if not args.default_gc:
         production_gc()

@@ -1,4 +1,4 @@
-"""Load test: the service under gunicorn, driven over HTTP from this (second) process.
+"""Load test: the service under granian, driven over HTTP from this (second) process.
 
 Starts ``cds-service serve`` (production settings) and, for comparison, the floor: the same
 server settings running an endpoint that only decodes the same body (with orjson, as the
@@ -219,6 +219,12 @@ def main() -> None:
         help="service and floor measured in turn this many times (a shared machine's load "
         "varies: the median ratio of the rounds is printed with each round's)",
     )
+    parser.add_argument(
+        "--service-command",
+        default=None,
+        help="run the service with another server, {port} for its port (the floor still runs "
+        "under cds-service's own)",
+    )
     args = parser.parse_args()
     body = request_body(args.resources, args.hook)
     store = tempfile.mkdtemp(prefix="cds-load-")
@@ -251,9 +257,12 @@ def main() -> None:
         if args.rounds > 1:
             progress(f"round {turn + 1} of {args.rounds}")
         service_port, floor_port = free_port(), free_port()
+        command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)]
+        if args.service_command:  # a candidate server
+            command = args.service_command.format(port=service_port).split()
         service = measure(
             "service",
-            [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
+            command,
             service_port,
             env,
             body,

@@ -1,10 +1,13 @@
-"""Slow-client check: a normal order-select call's latency, alone and while 64 clients drip
-their request headers (one line a second), against ``cds-service serve``.
+"""Slow-client check: a normal order-select call's latency, alone, while 64 clients drip
+their request headers (one line a second), and while 8 clients send ``GET /healthz`` with a
+second request pipelined behind it whose header lines they then drip, against
+``cds-service serve``.
 
-    python benchmarks/slow_clients.py [--clients 64] [--duration 20] [--worker-class gthread]
+    python benchmarks/slow_clients.py [--clients 64] [--pipelined 8] [--duration 20]
+        [--python /other/venv/bin/python] [--command "python -m other.server --port {port}"]
 
-``--worker-class gthread`` runs gunicorn's plain threaded worker instead of the service's
-buffering one, for comparison (it is starved: the calls time out).
+``--python`` runs another installation's ``cds-service serve`` (an older version, for a
+before/after); ``--command`` any other server (a candidate), ``{port}`` replaced by the port.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(port: int, worker_class: str | None) -> subprocess.Popen[bytes]:
+def start(port: int, python: str, command: str | None) -> subprocess.Popen[bytes]:
     folder = tempfile.mkdtemp(prefix="cds-slow-clients-")
     env = {
         **os.environ,
@@ -40,18 +43,11 @@ def start(port: int, worker_class: str | None) -> subprocess.Popen[bytes]:
         "PROMETHEUS_MULTIPROC_DIR": f"{folder}/metrics",
     }
     code = "from cds_service import cli\nraise SystemExit(cli.main(['serve', '--port', '%d']))"
-    if worker_class:  # gunicorn's plain worker, for comparison
-        code = (
-            "import cds_service.web.server as s\n"
-            "load = s.Server.load_config\n"
-            "def load_config(self):\n"
-            f"    self.options['worker_class'] = {worker_class!r}\n"
-            "    load(self)\n"
-            "s.Server.load_config = load_config\n" + code
-        )
+    argv = command.format(port=port).split() if command else [python, "-c", code % port]
     process = subprocess.Popen(
-        [sys.executable, "-c", code % port],
+        argv,
         env=env,
+        cwd=folder,  # not this checkout: --python's own installation is what runs
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -110,6 +106,26 @@ def drippers(port: int, clients: int, stop: threading.Event) -> list[threading.T
     return threads
 
 
+def pipelined(port: int, clients: int, stop: threading.Event) -> list[threading.Thread]:
+    """Clients whose second, pipelined request drips a header line a second."""
+
+    def drip() -> None:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n")
+            line = 0
+            while not stop.wait(1.0):
+                sock.sendall(b"X-Slow-%d: 1\r\n" % line)
+                line += 1
+        except OSError:
+            return
+
+    threads = [threading.Thread(target=drip, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def summary(label: str, latencies: list[float], failures: int) -> str:
     if not latencies:
         return f"{label:<28} no call answered, {failures} failed"
@@ -125,10 +141,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--worker-class", default=None, help="e.g. gthread, for comparison")
+    parser.add_argument("--pipelined", type=int, default=8)
+    parser.add_argument("--python", default=sys.executable, help="whose cds-service to run")
+    parser.add_argument("--command", default=None, help="another server, {port} for its port")
     args = parser.parse_args()
     port = free_port()
-    process = start(port, args.worker_class)
+    process = start(port, args.python, args.command)
     try:
         calls(port, 2)  # warm-up
         alone = calls(port, args.duration)
@@ -137,12 +155,19 @@ def main() -> None:
         time.sleep(1)
         during = calls(port, args.duration)
         stop.set()
+        time.sleep(1.5)
+        stop = threading.Event()
+        pipelined(port, args.pipelined, stop)
+        time.sleep(1)
+        behind = calls(port, args.duration)
+        stop.set()
     finally:
         process.terminate()
         process.wait(timeout=30)
-    print(f"worker: {args.worker_class or 'cds_service.web.server.BufferingWorker'}")
+    print(f"server: {args.command or args.python + ' -m cds_service.cli serve'}")
     print(summary("alone", *alone))
     print(summary(f"with {args.clients} slow clients", *during))
+    print(summary(f"with {args.pipelined} pipelined drips", *behind))
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def _adder(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Add
 def _serve_command(command: Adder) -> None:
     serve = command(
         "serve",
-        "run the HTTP service under gunicorn (--dev: Flask's reloader)",
+        "run the HTTP service under granian (--dev: Flask's reloader)",
         _all_settings() + "\n" + STORE,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -107,7 +107,7 @@ def _serve_command(command: Adder) -> None:
         "--workers",
         type=int,
         default=None,
-        help="gunicorn worker processes (default CDS_WORKERS, 2)",
+        help="granian worker processes (default CDS_WORKERS, 2)",
     )
     serve.add_argument(
         "--threads",

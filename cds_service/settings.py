@@ -162,7 +162,7 @@ class Settings(EhrSettings):
     """Seconds of clock skew allowed on ``exp``, ``iat`` and ``nbf``."""
 
     workers: int = Field(default=2, gt=0)
-    """gunicorn worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
+    """granian worker processes for ``cds-service serve`` (2 suits a 2-core machine)."""
 
     threads: int = Field(default=1, gt=0)
     """Threads per worker. The work is CPU-bound: on 2 cores, 2 workers x 1 thread served
@@ -171,7 +171,9 @@ class Settings(EhrSettings):
     FHIR server (up to ``fhir_deadline``) then holds its worker."""
 
     worker_timeout: int = Field(default=30, gt=0)
-    """Seconds before gunicorn restarts a worker that stopped answering."""
+    """Unused since ``serve`` runs granian (no worker heartbeat); kept so configurations start."""
+
+    worker_max_rss_mb: int = Field(default=1024, ge=0)  # a worker past it is replaced (README)
 
     log_level: str = "INFO"
     """Level of the service's JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL."""

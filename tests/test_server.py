@@ -1,4 +1,4 @@
-"""The production server: cds-service serve runs gunicorn; /metrics aggregates its workers."""
+"""The production server: cds-service serve runs granian; /metrics aggregates its workers."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def test_gunicorn_serves_hook_calls_and_aggregates_metrics(server: str) -> None:
+def test_granian_serves_hook_calls_and_aggregates_metrics(server: str) -> None:
     body = (FIXTURES / "scenarios" / "sandbox-imaging-screen.json").read_bytes()
     for _ in range(6):  # enough for both workers to answer some
         response = requests.post(
@@ -44,14 +44,28 @@ def test_serve_dev_runs_flasks_reloader(monkeypatch: pytest.MonkeyPatch) -> None
     assert seen["use_reloader"] is True and seen["port"] == 9999
 
 
-def test_serve_passes_workers_and_threads_to_gunicorn(
+def test_serve_passes_workers_and_threads_to_granian(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from cds_service.web import server as production
+
     seen: dict[str, Any] = {}
+
+    def serve(self: Any) -> None:
+        front = production.forked_front()
+        seen.update(
+            workers=self.workers,
+            bind=(self.bind_addr, self.bind_port),
+            interface=self.interface,
+            threads=front.app.executor._max_workers,
+            max_body=front.max_body,
+        )
+
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "m"))
-    monkeypatch.setattr("cds_service.web.server.Server.run", lambda self: seen.update(self.options))
+    monkeypatch.setenv("CDS_MAX_BODY_BYTES", "1234")
+    monkeypatch.setattr("granian.Granian.serve", serve)
     monkeypatch.setattr("cds_service.web.startup.check_port", lambda host, port: None)
     assert cli.main(["serve", "--workers", "3", "--threads", "5"]) == 0
     assert (seen["workers"], seen["threads"]) == (3, 5)
-    assert seen["worker_class"] == "cds_service.web.server.BufferingWorker"  # gthread, buffering
-    assert seen["bind"] == "127.0.0.1:8080" and seen["preload_app"] is True
+    assert seen["bind"] == ("127.0.0.1", 8080) and seen["interface"] == "asgi"
+    assert seen["max_body"] == 1234  # the front reads each body whole, within the limit

@@ -15,7 +15,6 @@ import pytest
 from support.builders import FIXTURES
 
 from cds_service import __version__, cli
-from cds_service.ops.logs import gunicorn_logger_class
 from cds_service.settings import default_database_url
 from cds_service.web import server
 
@@ -146,7 +145,7 @@ def test_a_bad_setting_is_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("cds_service.web.server.Server.run", lambda self: pytest.fail("started"))
+    monkeypatch.setattr("granian.Granian.serve", lambda self: pytest.fail("started"))
     monkeypatch.setenv(variable, value)
     assert cli.main(command) == 2
     line = one_line_error(capsys.readouterr().err)
@@ -257,7 +256,7 @@ def test_a_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in line and "in use" in line
 
 
-# serving: the listening line, gunicorn's lines, temporary folders
+# serving: the listening line, granian's lines, temporary folders
 
 
 def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
@@ -309,20 +308,20 @@ def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Pa
             rest = process.stderr.read()
     for line in [*lines, *rest.splitlines()]:
         if line.strip():
-            json.loads(line)  # every line, gunicorn's included, is JSON
+            json.loads(line)  # every line, granian's included, is JSON
     assert not list(temp.glob("cds-metrics-*"))  # ... and removed on exit
 
 
-def test_gunicorn_lines_are_json(capfd: pytest.CaptureFixture[str]) -> None:
-    from gunicorn.config import Config
+def test_granians_lines_are_json(capfd: pytest.CaptureFixture[str]) -> None:
+    from granian.log import LogLevels, configure_logging, logger
 
-    config = Config()
-    config.set("errorlog", "-")
-    logger = gunicorn_logger_class()(config)
-    logger.error("Connection in use: %s", "127.0.0.1:8080")
+    from cds_service.web.server import log_config
+
+    configure_logging(LogLevels.warning, log_config())
+    logger.error("Unexpected exit from worker-1")
     entry = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
-    assert entry["level"] == "error" and entry["logger"] == "gunicorn.error"
-    assert entry["message"] == "Connection in use: 127.0.0.1:8080"
+    assert entry["level"] == "error" and entry["logger"] == "_granian"
+    assert entry["message"] == "Unexpected exit from worker-1"
 
 
 def test_a_given_metrics_folder_is_never_wiped(

@@ -388,3 +388,36 @@ def test_the_command_fails_cleanly(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "HTTP 500" in err and "Traceback" not in err
     assert not output.exists()
+
+
+def test_an_answer_nested_100000_deep_is_a_failed_refresh_not_a_failed_start(
+    mock: responses.RequestsMock, cache: Path, warnings: pytest.LogCaptureFixture
+) -> None:
+    """RecursionError is not a TerminologyError: it escaped create_app and stopped start-up,
+    where the README promises one warning line and the previous expansions."""
+    deep = b'{"resourceType": "ValueSet", "expansion": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    mock.get(EXPAND, body=deep, status=200)
+    app = create_app(config(cache, CDS_TERMINOLOGY_URL=TX))
+    lines = [r for r in warnings.records if "SNOMED CT" in r.getMessage()]
+    assert len(lines) == 1 and "not JSON" in lines[0].getMessage()
+    assert not_appropriate(ct_summaries(app))  # the listed codes still apply
+    app.extensions["cds_terminology"].stop()
+
+
+def test_any_other_fault_of_a_refresh_keeps_the_previous_expansions(
+    mock: responses.RequestsMock, warnings: pytest.LogCaptureFixture
+) -> None:
+    serve_pages(mock, page([MALIGNANCY, NSCLC], 2))
+    client = TerminologyClient(TX)
+    updater = KnowledgeUpdater(load_knowledge(), client)
+    updater.refresh_now()
+    before = updater.knowledge
+
+    def broken(roots: Any) -> dict[str, list[str]]:
+        raise KeyError("a bug, or an answer of a shape nobody foresaw")
+
+    object.__setattr__(client, "expand_all", broken)
+    assert updater.refresh() is False
+    assert updater.knowledge is before
+    lines = [r for r in warnings.records if r.levelno == logging.WARNING]
+    assert len(lines) == 1 and "KeyError" in lines[0].getMessage()

@@ -27,6 +27,10 @@ NO_SYSTEM = ""
 SNOMED = "http://snomed.info/sct"
 _SNOMED_EDITION = re.compile(r"^https?://snomed\.info/sct/\d+(?:/version/\d+)?$")
 _SPELLINGS_KEPT = 4096
+SPELLING_KEY_MAX_CHARS = 256
+"""A system URI longer than this is looked up every time, not memoised: the memo holds at
+most ``_SPELLINGS_KEPT`` keys of at most this many characters (under 2 MB). 200 distinct
+1 MB systems grew a worker by 260 MB when any length was kept."""
 
 
 class SystemTable(dict[str, str]):
@@ -55,7 +59,7 @@ class SystemTable(dict[str, str]):
         known = self._loose.get(loose)
         if known is None and _SNOMED_EDITION.match(loose):
             known = self._loose.get(SNOMED)
-        if len(self._spellings) < _SPELLINGS_KEPT:
+        if len(key) <= SPELLING_KEY_MAX_CHARS and len(self._spellings) < _SPELLINGS_KEPT:
             self._spellings[key] = known
         return default if known is None else known
 

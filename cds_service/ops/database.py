@@ -123,7 +123,7 @@ class Database:
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
-    """WAL lets readers and one writer work at once (several gunicorn threads and workers)."""
+    """WAL lets readers and one writer work at once (several threads and workers)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

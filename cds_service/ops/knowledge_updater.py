@@ -2,7 +2,7 @@
 file at start-up, then refreshed from the terminology server every
 ``CDS_TERMINOLOGY_REFRESH_HOURS`` (a failure keeps the previous expansions).
 
-Threads do not survive gunicorn's fork: the refresh thread starts per process, from the
+Threads do not survive the server's fork: the refresh thread starts per process, from the
 ``post_fork`` hook or lazily on the first call in a process (the pid is checked).
 """
 
@@ -109,8 +109,9 @@ class KnowledgeUpdater:
         """:meth:`refresh_now`, logging a failure as one warning line (the old expansions stay)."""
         try:
             self.refresh_now()
-        except TerminologyError as exc:
-            log.warning("SNOMED CT refresh failed, keeping the previous expansions: %s", exc.reason)
+        except Exception as exc:  # a TerminologyError, or any other fault: the same
+            why = exc.reason if isinstance(exc, TerminologyError) else type(exc).__name__
+            log.warning("SNOMED CT refresh failed, keeping the previous expansions: %s", why)
             self._retry_later()
             return False
         return True

@@ -46,19 +46,6 @@ def configure_logging(level: str) -> None:
         logger.propagate = False
 
 
-def gunicorn_logger_class() -> type:
-    """gunicorn's logger, writing its own lines (errors, worker restarts) as JSON too."""
-    from gunicorn.glogging import Logger
-
-    class JsonGunicornLogger(Logger):  # type: ignore[misc]
-        def setup(self, cfg: Any) -> None:
-            super().setup(cfg)
-            for handler in self.error_log.handlers:
-                handler.setFormatter(JsonFormatter())
-
-    return JsonGunicornLogger
-
-
 def log_call(**fields: Any) -> None:
     """The one line a hook call writes."""
     CALLS.info("hook call", extra=fields)

@@ -1,6 +1,6 @@
 """Prometheus metrics: hook calls, errors and latency; outbound FHIR fetches; cards.
 
-Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set by ``cds-service serve``
+Under granian with several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set by ``cds-service serve``
 before this module is imported, and ``/metrics`` aggregates every worker's values.
 """
 
@@ -51,7 +51,7 @@ CARDS = Counter(
 
 
 def exposition() -> tuple[bytes, str]:
-    """The metrics in Prometheus text format (every worker's, under gunicorn)."""
+    """The metrics in Prometheus text format (every worker's, under granian)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -140,8 +140,10 @@ class TerminologyClient:
                 )
             raw = self._read_capped(response)
         try:
+            # the decoder refuses nesting deeper than the recursion limit (1,000 levels by
+            # default) with RecursionError: an answer nested 100,000 deep is a bad answer
             body = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise TerminologyError("the terminology server's answer is not JSON") from exc
         if not isinstance(body, dict):
             raise TerminologyError("the terminology server's answer is not a FHIR resource")

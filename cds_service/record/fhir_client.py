@@ -33,6 +33,7 @@ import requests
 
 from cds_service.errors import FhirFetchError
 from cds_service.record.readers import bundle_fault
+from cds_service.record.watched_http import Watch, WatchedAdapter, watching
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def cookieless_session() -> requests.Session:
     so nothing a server sets for one call may ride along on the next."""
     session = requests.Session()
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    for scheme in ("http://", "https://"):  # the deadline can cut a wait for headers
+        session.mount(scheme, WatchedAdapter())
     return session
 
 
@@ -149,6 +152,7 @@ class FhirClient:
         self._lock = threading.Lock()
         self._received = 0
         self._open: set[requests.Response] = set()
+        self._waiting = Watch()  # sockets waiting for a response's header section
         self._aborted = False
 
     def __repr__(self) -> str:
@@ -163,6 +167,7 @@ class FhirClient:
         with self._lock:
             self._aborted = True
             responses = list(self._open)
+        self._waiting.cut()
         for response in responses:
             with contextlib.suppress(Exception):
                 response.raw.shutdown()
@@ -216,15 +221,14 @@ class FhirClient:
             min(self._limits.read_timeout, remaining),
         )
         try:
-            response = self._session.get(
-                url, headers=self._headers, timeout=timeout, allow_redirects=False, stream=True
-            )
-        except requests.Timeout as exc:
-            raise FhirFetchError("the FHIR server did not answer in time") from exc
+            with watching(self._waiting):
+                response = self._session.get(
+                    url, headers=self._headers, timeout=timeout, allow_redirects=False, stream=True
+                )
         except requests.RequestException as exc:
-            raise FhirFetchError(
-                f"the FHIR server could not be reached ({type(exc).__name__})"
-            ) from exc
+            if self._aborted or self.remaining() <= 0:
+                raise FhirFetchError("the deadline for FHIR fetches passed") from exc
+            raise _unreachable(exc) from exc
         try:
             _check_status(response.status_code)
             raw = self._body(response)
@@ -268,6 +272,12 @@ class FhirClient:
                 f"the FHIR server's answer could not be read ({type(exc).__name__})"
             ) from exc
         return b"".join(chunks)
+
+
+def _unreachable(exc: requests.RequestException) -> FhirFetchError:
+    if isinstance(exc, requests.Timeout):
+        return FhirFetchError("the FHIR server did not answer in time")
+    return FhirFetchError(f"the FHIR server could not be reached ({type(exc).__name__})")
 
 
 def _check_status(status: int) -> None:

@@ -1,7 +1,7 @@
 """Start-up checks for the ``cds-service`` command: each failure is one line naming the setting.
 
 Settings are validated, ``CDS_TRUSTED_ISSUERS`` parsed, the store reached and the port bound
-before gunicorn starts, so that a mistake reads ``cds-service: CDS_WORKERS: ...`` instead of a
+before granian starts, so that a mistake reads ``cds-service: CDS_WORKERS: ...`` instead of a
 traceback.
 """
 
