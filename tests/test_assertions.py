@@ -75,7 +75,9 @@ def test_the_review_phrases(text: str, groups: set[str]) -> None:
         ("Red flag screen negative: fever, weight loss, night sweats.", set()),
         ("Radiculopathy, lumbar region", set()),
         ("Radiculopathy, prior lumbar fusion 2015", {"radiculopathy"}),
-        ("Tingling in the left leg", set()),
+        # R20.2 paresthesia at any site is a deficit (clinical reference: R20 whole); it is
+        # not cervical radiculopathy (a leg)
+        ("Tingling in the left leg", {"neurologic-deficit"}),
         ("Pain shooting into the right hand", {"radiculopathy"}),
         ("Lost 10 lbs in 2 months", {"weight-loss"}),
         ("Lost 10 lbs on a diet", set()),
