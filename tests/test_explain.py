@@ -4,7 +4,6 @@ the hook call's log line naming the keys that came missing or failed in the same
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 from support.builders import FIXTURES, hook_request, load, order
+from support.log_lines import LogLines, log_lines
 
 from cds_service.cli import main
-from cds_service.ops.logs import JsonFormatter
 
 NOW = "2026-11-23T12:00:00+00:00"
 BASE = "https://fhir.example-health.org/interconnect-fhir-oauth/api/FHIR/R4"
@@ -131,29 +130,14 @@ def test_a_403_names_the_key_its_status_and_the_scope(
     assert order["card"] == "none: the call ended before the orders were appraised"
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
 @pytest.fixture
-def calls() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("cds_service.calls")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def calls() -> Iterator[LogLines]:
+    with log_lines("cds_service.calls") as lines:
+        yield lines
 
 
 def test_the_log_line_names_the_missing_and_failed_keys_in_the_same_words(
-    make_client: Callable[..., FlaskClient], forbidden: responses.RequestsMock, calls: Lines
+    make_client: Callable[..., FlaskClient], forbidden: responses.RequestsMock, calls: LogLines
 ) -> None:
     client = make_client(CDS_FHIR_ALLOWLIST=BASE, CDS_FHIR_DEADLINE=2.0)
     body = load("epic/epic-order-select-ct.json")
@@ -166,7 +150,7 @@ def test_the_log_line_names_the_missing_and_failed_keys_in_the_same_words(
 
 
 def test_a_complete_prefetch_adds_nothing_to_the_log_line(
-    client: FlaskClient, calls: Lines
+    client: FlaskClient, calls: LogLines
 ) -> None:
     body = load("epic/epic-order-select-ct.json")
     assert client.post("/cds-services/order-select", json=body).status_code == 200
@@ -175,7 +159,7 @@ def test_a_complete_prefetch_adds_nothing_to_the_log_line(
 
 
 def test_a_key_fetched_in_place_of_a_missing_one_is_named_too(
-    make_client: Callable[..., FlaskClient], mock: responses.RequestsMock, calls: Lines
+    make_client: Callable[..., FlaskClient], mock: responses.RequestsMock, calls: LogLines
 ) -> None:
     mock.get(f"{BASE}/Observation", json={"resourceType": "Bundle", "type": "searchset"})
     client = make_client(CDS_FHIR_ALLOWLIST=BASE, CDS_FHIR_DEADLINE=2.0)

@@ -4,7 +4,6 @@ systemAction; the report keeps the silent calls apart, with the cards they would
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,32 +12,17 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, select, text
 from support.builders import load
+from support.log_lines import LogLines, log_lines
 
 from cds_service.cli import main
-from cds_service.ops.logs import JsonFormatter
 from cds_service.ops.store import Store
 from cds_service.ops.tables import Appraised, HookCall
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
 @pytest.fixture
-def calls() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("cds_service.calls")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def calls() -> Iterator[LogLines]:
+    with log_lines("cds_service.calls") as lines:
+        yield lines
 
 
 def epic_ct(client: FlaskClient) -> tuple[dict[str, Any], Any]:
@@ -48,7 +32,7 @@ def epic_ct(client: FlaskClient) -> tuple[dict[str, Any], Any]:
 
 
 def test_a_silent_call_answers_no_card_and_is_audited_as_live(
-    make_client: Callable[..., FlaskClient], calls: Lines
+    make_client: Callable[..., FlaskClient], calls: LogLines
 ) -> None:
     live_client = make_client()
     _, live = epic_ct(live_client)
