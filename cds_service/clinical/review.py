@@ -8,9 +8,10 @@ choices. The packaged sheet is checked in as ``knowledge/review.md``; a test reg
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
+
+from markdown_it import MarkdownIt
 
 from cds_service.clinical import icd10cm
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, CodeLists, ExclusionGroup, Knowledge
@@ -271,34 +272,11 @@ def marked_choices(source: Path) -> str:
 
 
 def to_html(markdown: str) -> str:
-    """A plain, printable HTML page of the sheet (headings, lists, tables, paragraphs)."""
-    body: list[str] = []
-    rows: list[str] = []
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if not set("".join(cells)) <= set("-"):
-                tag = "th" if not rows else "td"
-                rows.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if rows:
-            body.append("<table>" + "".join(rows) + "</table>")
-            rows = []
-        body.append(html_line(line))
-    if rows:
-        body.append("<table>" + "".join(rows) + "</table>")
+    """A plain, printable HTML page of the sheet, rendered by markdown-it-py (CommonMark with
+    its tables): lists, emphasis, code and tables as a browser prints them, text escaped."""
+    body: str = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Review sheet</title>"
         "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px}"
-        "</style></head><body>\n" + "\n".join(b for b in body if b) + "\n</body></html>\n"
+        "</style></head><body>\n" + body + "</body></html>\n"
     )
-
-
-def html_line(line: str) -> str:
-    text = html.escape(line)
-    for level in (3, 2, 1):
-        if line.startswith("#" * level + " "):
-            return f"<h{level}>{text[level + 1 :]}</h{level}>"
-    if line.lstrip().startswith("- "):
-        return f"<li>{text.lstrip()[2:]}</li>"
-    return f"<p>{text}</p>" if line.strip() else ""
