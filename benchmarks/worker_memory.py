@@ -2,8 +2,8 @@
 (2 workers x 1 thread) takes order-select calls whose record holds a Condition with a coding
 system it has never seen (``--system-bytes`` long) and a text of words it has never seen;
 prints each worker's resident memory every ``--every`` calls. With the documented bounds
-(README, "Memory a caller can grow") each worker stays flat: the caches are bounded in bytes,
-and a worker past ``CDS_WORKER_MAX_RSS_MB`` is replaced.
+(docs/performance.md, "Memory a caller can grow") each worker stays flat: the caches are
+bounded in bytes, and a worker past ``CDS_WORKER_MAX_RSS_MB`` is replaced.
 
     python benchmarks/worker_memory.py [--calls 2000] [--every 250] [--system-bytes 100000]
         [--max-rss-mb 1024] [--python /other/venv/bin/python]

@@ -1,5 +1,5 @@
-"""Every memory a caller can grow is bounded in bytes (README, "Memory a caller can grow"):
-the coding-system memo keeps no long key, and a worker past ``CDS_WORKER_MAX_RSS_MB`` is
+"""Every memory a caller can grow is bounded in bytes (docs/performance.md, "Memory a caller
+can grow"): the coding-system memo keeps no long key, and a worker past ``CDS_WORKER_MAX_RSS_MB`` is
 replaced by the server (what no cache bounds: spaCy's vocabulary)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from cds_service.settings import Settings
 from cds_service.web.server import server_options
 
 SNOMED = "http://snomed.info/sct"
-README = Path(__file__).resolve().parent.parent / "README.md"
+PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
 def test_the_coding_system_memo_keeps_no_long_key() -> None:
@@ -42,8 +42,8 @@ def test_a_worker_past_the_memory_bound_is_replaced() -> None:
     )
 
 
-def test_the_readme_lists_every_bound() -> None:
-    section = README.read_text().split("### Memory a caller can grow", 1)[1].split("\n#", 1)[0]
+def test_the_docs_list_every_bound() -> None:
+    section = PERFORMANCE.read_text().split("## Memory a caller can grow", 1)[1].split("\n#", 1)[0]
     for bound in (
         "CDS_MAX_BODY_BYTES",
         "CDS_TEXT_CACHE_BYTES",

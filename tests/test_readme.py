@@ -1,4 +1,6 @@
-"""The README's settings table is the settings: every CDS_* variable, with its default."""
+"""The README and the docs it points to: the settings table is the settings (every CDS_*
+variable, with its default), CI runs the quick start's test command, the layout lists every
+module."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ from pathlib import Path
 from cds_service.settings import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = README.parent / "docs"
 ROW = re.compile(r"^\| `(CDS_[A-Z_]+)` \| (.*?) \| (.*) \|$")
 
 
 def settings_table() -> dict[str, str]:
     """Variable to its default cell, from the Configuration section's table."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    section = text.split("# Configuration", 1)[1].split("\n## ", 1)[0]
     return {m[1]: m[2] for line in section.splitlines() if (m := ROW.match(line))}
 
 
@@ -63,8 +66,8 @@ def test_the_constraints_pin_every_dependency_but_the_package() -> None:
 
 
 def test_the_layout_lists_every_module() -> None:
-    text = README.read_text(encoding="utf-8")
-    block = text.split("### Layout", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    text = (DOCS / "development.md").read_text(encoding="utf-8")
+    block = text.split("## Layout", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
     listed, folder = set(), ""
     for line in block.splitlines()[1:]:
         name = line.split()[0]
