@@ -1,4 +1,5 @@
-"""Small builders of FHIR resources and hook requests for the HTTP tests."""
+"""The tests' one builder library: FHIR resources and hook requests for the HTTP tests, the
+pipeline's dependencies for calling it without Flask, and a real server in a subprocess."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from cds_service.advice.cards import CardPolicy
+from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.ops.store import Store
+from cds_service.pipeline import Dependencies
+from cds_service.record.prefetch import refuse
+from cds_service.services import Service, build_services
+from support.clock import NOW
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -50,12 +60,29 @@ def bundle(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def adult_prefetch(birth_date: str = "1981-05-04") -> dict[str, Any]:
+def searchset(
+    *resources: dict[str, Any], next_url: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A search result Bundle of ``resources`` (with a next link to ``next_url``, when given)."""
+    body: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+        **extra,
+    }
+    if next_url:
+        body["link"] = [{"relation": "next", "url": next_url}]
+    return body
+
+
+def adult_prefetch(birth_date: str = "1981-05-04", **keys: Any) -> dict[str, Any]:
+    """Patient p1, an adult, and every other prefetch key null ("no data") unless given."""
     return {
         "patient": {"resourceType": "Patient", "id": "p1", "birthDate": birth_date},
         "conditions": None,
         "observations": None,
         **NO_PRIOR_IMAGING,
+        **keys,
     }
 
 
@@ -84,6 +111,33 @@ def hook_request(
     }
     body.update(extra)
     return body
+
+
+# ---------------------------------------------------------- the pipeline without Flask
+
+
+@cache
+def knowledge() -> Knowledge:
+    """The packaged knowledge, loaded once for the tests that need no app."""
+    return load_knowledge()
+
+
+def service(service_id: str) -> Service:
+    return build_services(knowledge())[service_id]
+
+
+def dependencies(store: Store | None = None, policy: CardPolicy | None = None) -> Dependencies:
+    """A call at ``NOW`` that may read nothing from a FHIR server (its fetches are refused)."""
+    return Dependencies(
+        knowledge_source=knowledge,
+        policy=policy or CardPolicy(),
+        fetcher_for=lambda request: refuse("no FHIR server in this test"),
+        clock=lambda: NOW,
+        store=store,
+    )
+
+
+# ---------------------------------------------------------- a real server
 
 
 def free_port() -> int:
