@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -164,7 +164,11 @@ def server_env(store: Path, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(env: dict[str, str], port: int) -> Iterator[str]:
-    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 30 s, stopped after."""
+    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 60 s (the machine
+    may be shared), stopped after. A server that never comes up is killed and its stderr's
+    tail raised (read only once it is dead: a live server's stderr never ends)."""
+    import os
+    import signal
     import subprocess
     import sys
     import time
@@ -181,17 +185,19 @@ def running_server(env: dict[str, str], port: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if requests.get(f"{base}/healthz", timeout=1).ok:
                     break
             except requests.RequestException:
-                stderr = process.stderr
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = stderr.read().decode()[-2000:] if stderr else ""
-                    raise RuntimeError(tail) from None
-                time.sleep(0.2)
+                if process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                stderr = process.communicate(timeout=20)[1]
+                raise RuntimeError(stderr.decode()[-2000:]) from None
         yield base
     finally:
         process.terminate()
