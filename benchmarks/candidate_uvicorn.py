@@ -10,8 +10,6 @@ and thread counts (uvicorn spawns its workers, each building the app).
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -34,7 +32,6 @@ if __name__ == "__main__":
     from cds_service.web.server import prepare_metrics_dir
 
     prepare_metrics_dir()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     uvicorn.run(
         "candidate_uvicorn:front",
         factory=True,

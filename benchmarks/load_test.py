@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_record import request_body
+from bench_record import request_body  # the sibling module: this script's folder is on the path
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -11,8 +10,6 @@ import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # No test reads or writes the user's SNOMED CT expansion cache, nor a terminology server.
 os.environ["CDS_TERMINOLOGY_CACHE"] = (

@@ -1,5 +1,6 @@
-"""The package's shape, enforced: small functions and classes, Flask only under ``web/``, and no
-import from a later stage into an earlier one (the stages follow a hook call's flow)."""
+"""The package's shape, enforced: small modules, functions and classes, Flask only under
+``web/``, and no import from a later stage into an earlier one (the stages follow a hook call's
+flow)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,21 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cds_service"
 
+MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 40
 MAX_CLASS_LINES = 150
+
+OVER_THE_MODULE_LIMIT_FOR_NOW = frozenset(
+    {
+        "cds_service.appraisal.criteria",
+        "cds_service.clinical.knowledge",
+        "cds_service.record.relevance",
+        "cds_service.record.readers",
+        "cds_service.cli",
+    }
+)
+"""TEMPORARY (issue 23): the modules over ``MAX_MODULE_LINES`` while other branches split them.
+The lead empties this set when merging those branches (a stale entry fails the test below)."""
 
 STAGES = (
     ("cds_service.errors", "cds_service.settings", "cds_service.protocol"),
@@ -33,11 +47,17 @@ together; ``web`` serves it and the command line starts it."""
 FLASK = ("flask", "flask_cors", "werkzeug")
 
 
-def modules() -> Iterator[tuple[str, ast.Module]]:
+def sources() -> Iterator[tuple[str, str, Path]]:
+    """(module name, source text, path) of every module of the package."""
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        yield name, ast.parse(path.read_text(encoding="utf-8"), str(path))
+        yield name, path.read_text(encoding="utf-8"), path
+
+
+def modules() -> Iterator[tuple[str, ast.Module]]:
+    for name, text, path in sources():
+        yield name, ast.parse(text, str(path))
 
 
 def sized(node: ast.AST, prefix: str) -> Iterator[tuple[str, int, int]]:
@@ -90,6 +110,14 @@ def stage(module: str) -> int | None:
             ):
                 best = (index, len(prefix))
     return None if best is None else best[0]
+
+
+def test_no_module_is_over_the_limit() -> None:
+    lines = {name: len(text.splitlines()) for name, text, _ in sources()}
+    over = {name: n for name, n in lines.items() if n > MAX_MODULE_LINES}
+    assert set(over) - OVER_THE_MODULE_LIMIT_FOR_NOW == set(), over
+    stale = {name: lines.get(name) for name in OVER_THE_MODULE_LIMIT_FOR_NOW - set(over)}
+    assert stale == {}, "split or gone: take them off OVER_THE_MODULE_LIMIT_FOR_NOW"
 
 
 def test_no_function_or_class_is_over_the_limits() -> None:

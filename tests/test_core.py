@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from support.builders import CPT, hook_request, order
+from support.builders import CPT, dependencies, hook_request, knowledge, order, service
 from support.clock import NOW
-from support.core import dependencies, knowledge, service
 
 from cds_service.advice.appraised import Adviser, response_of
 from cds_service.advice.cards import CardPolicy

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 from flask.testing import FlaskClient
-from support.builders import NO_PRIOR_IMAGING, hook_request, order
+from support.builders import NO_PRIOR_IMAGING, hook_request, order, searchset
 from support.clock import NOW
 from support.conformance import assert_conforms
 
@@ -36,17 +36,6 @@ FEVER = {
     "effectiveDateTime": "2026-11-22T08:00:00Z",
     "valueQuantity": {"value": 38.6, "unit": "Cel", "code": "Cel"},
 }
-
-
-def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "entry": [{"resource": r} for r in resources],
-    }
-    if next_url:
-        body["link"] = [{"relation": "next", "url": next_url}]
-    return body
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ SLOW_BODY = [
 ] + [b"{"] * 999
 
 
+@pytest.mark.slow
 def test_slow_clients_do_not_starve_the_service(server: str) -> None:
     """Sixteen clients dripping a header line a second and four dripping a body took every
     thread of both workers: /healthz answered nothing while they dripped."""
@@ -97,6 +98,7 @@ def test_slow_clients_do_not_starve_the_service(server: str) -> None:
             sock.close()
 
 
+@pytest.mark.slow
 def test_a_client_too_slow_for_the_read_deadline_is_cut_off(server: str) -> None:
     """Headers too slow: granian closes the connection at the deadline. A body too slow: the
     front answers 408."""
@@ -120,6 +122,7 @@ def test_a_client_too_slow_for_the_read_deadline_is_cut_off(server: str) -> None
     assert b'"resourceType": "OperationOutcome"' in answer
 
 
+@pytest.mark.slow
 def test_a_body_over_the_limit_is_a_413_the_client_reads(server: str) -> None:
     """The 413 was sent before the body was read and the connection closed under the client:
     requests reported a broken pipe."""
@@ -140,6 +143,7 @@ def test_a_body_over_the_limit_is_a_413_the_client_reads(server: str) -> None:
     assert chunked.status_code == 413
 
 
+@pytest.mark.slow
 def test_a_malformed_chunked_body_is_a_400(server: str) -> None:
     with socket.create_connection(address(server), timeout=5) as sock:
         sock.sendall(
@@ -152,6 +156,7 @@ def test_a_malformed_chunked_body_is_a_400(server: str) -> None:
     assert b"OperationOutcome" in answer
 
 
+@pytest.mark.slow
 def test_keep_alive_and_chunked_requests_still_work(server: str) -> None:
     with requests.Session() as session:
         for _ in range(3):
@@ -166,6 +171,7 @@ def test_keep_alive_and_chunked_requests_still_work(server: str) -> None:
         assert chunked.json()["resourceType"] == "OperationOutcome"
 
 
+@pytest.mark.slow
 def test_a_chunked_hook_call_is_read_whole(server: str) -> None:
     """A chunked body, read whole by the front, reaches the application (which is given its
     length, and no Transfer-Encoding)."""
@@ -350,6 +356,7 @@ def test_a_dripping_fhir_server_holds_no_fetch_thread_past_the_deadline(
 # ----------------------------------------------------------------- framing, by the server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("head", "statuses"),
     [

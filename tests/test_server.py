@@ -21,6 +21,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.slow
 def test_granian_serves_hook_calls_and_aggregates_metrics(server: str) -> None:
     body = (FIXTURES / "scenarios" / "sandbox-imaging-screen.json").read_bytes()
     for _ in range(6):  # enough for both workers to answer some

@@ -27,6 +27,9 @@ ORDER_SELECT = (
 )
 
 
+pytestmark = pytest.mark.slow  # every test here starts the real server
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()

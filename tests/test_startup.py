@@ -103,6 +103,7 @@ def test_now_that_is_no_time_is_a_clear_error(capsys: pytest.CaptureFixture[str]
     assert "not an ISO 8601 time" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_prints_no_server_warning() -> None:
     done = run_cli(
         "evaluate",
@@ -214,6 +215,7 @@ def test_the_default_store_does_not_depend_on_the_working_directory(
     assert default_database_url() == here == f"sqlite:///{tmp_path}/data/cds-service/store.sqlite3"
 
 
+@pytest.mark.slow
 def test_report_from_another_folder_reads_the_same_store(tmp_path: Path) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "CDS_DATABASE_URL": ""}
     env_without_url = {k: v for k, v in {**os.environ, **env}.items() if k != "CDS_DATABASE_URL"}
@@ -259,6 +261,7 @@ def test_a_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 # serving: the listening line, granian's lines, temporary folders
 
 
+@pytest.mark.slow
 def test_serve_says_where_it_listens_and_leaves_no_temporary_folder(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

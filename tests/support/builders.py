@@ -1,13 +1,23 @@
-"""Small builders of FHIR resources and hook requests for the HTTP tests."""
+"""The tests' one builder library: FHIR resources and hook requests for the HTTP tests, the
+pipeline's dependencies for calling it without Flask, and a real server in a subprocess."""
 
 from __future__ import annotations
 
 import copy
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from cds_service.advice.cards import CardPolicy
+from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.ops.store import Store
+from cds_service.pipeline import Dependencies
+from cds_service.record.prefetch import refuse
+from cds_service.services import Service, build_services
+from support.clock import NOW
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -50,12 +60,29 @@ def bundle(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def adult_prefetch(birth_date: str = "1981-05-04") -> dict[str, Any]:
+def searchset(
+    *resources: dict[str, Any], next_url: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A search result Bundle of ``resources`` (with a next link to ``next_url``, when given)."""
+    body: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+        **extra,
+    }
+    if next_url:
+        body["link"] = [{"relation": "next", "url": next_url}]
+    return body
+
+
+def adult_prefetch(birth_date: str = "1981-05-04", **keys: Any) -> dict[str, Any]:
+    """Patient p1, an adult, and every other prefetch key null ("no data") unless given."""
     return {
         "patient": {"resourceType": "Patient", "id": "p1", "birthDate": birth_date},
         "conditions": None,
         "observations": None,
         **NO_PRIOR_IMAGING,
+        **keys,
     }
 
 
@@ -86,6 +113,33 @@ def hook_request(
     return body
 
 
+# ---------------------------------------------------------- the pipeline without Flask
+
+
+@cache
+def knowledge() -> Knowledge:
+    """The packaged knowledge, loaded once for the tests that need no app."""
+    return load_knowledge()
+
+
+def service(service_id: str) -> Service:
+    return build_services(knowledge())[service_id]
+
+
+def dependencies(store: Store | None = None, policy: CardPolicy | None = None) -> Dependencies:
+    """A call at ``NOW`` that may read nothing from a FHIR server (its fetches are refused)."""
+    return Dependencies(
+        knowledge_source=knowledge,
+        policy=policy or CardPolicy(),
+        fetcher_for=lambda request: refuse("no FHIR server in this test"),
+        clock=lambda: NOW,
+        store=store,
+    )
+
+
+# ---------------------------------------------------------- a real server
+
+
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
     import socket
@@ -110,7 +164,11 @@ def server_env(store: Path, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(env: dict[str, str], port: int) -> Iterator[str]:
-    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 30 s, stopped after."""
+    """``cds-service serve`` (2 workers x 2 threads) on ``port``, up within 60 s (the machine
+    may be shared), stopped after. A server that never comes up is killed and its stderr's
+    tail raised (read only once it is dead: a live server's stderr never ends)."""
+    import os
+    import signal
     import subprocess
     import sys
     import time
@@ -127,17 +185,19 @@ def running_server(env: dict[str, str], port: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if requests.get(f"{base}/healthz", timeout=1).ok:
                     break
             except requests.RequestException:
-                stderr = process.stderr
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = stderr.read().decode()[-2000:] if stderr else ""
-                    raise RuntimeError(tail) from None
-                time.sleep(0.2)
+                if process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                stderr = process.communicate(timeout=20)[1]
+                raise RuntimeError(stderr.decode()[-2000:]) from None
         yield base
     finally:
         process.terminate()

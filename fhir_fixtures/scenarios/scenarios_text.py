@@ -238,7 +238,7 @@ def text_scenarios() -> dict[str, dict[str, Any]]:
     return s
 
 
-ATTACK_CASES = Path(__file__).resolve().parent.parent / "fhir_fixtures" / "attack-cases"
+ATTACK_CASES = Path(__file__).resolve().parent.parent / "attack-cases"
 
 
 def attack_scenarios() -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ usable as-is with ``cds-service evaluate`` or POSTed to a running service. Dates
 the scenarios' evaluation time, 2026-11-23T12:00:00Z. What each scenario should produce is
 written separately, from the clinical source, in ``tests/scenarios.yaml``.
 
-    python tests/make_scenarios.py
+    python fhir_fixtures/scenarios/make_scenarios.py
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent.parent / "fhir_fixtures" / "scenarios"
+OUT = Path(__file__).resolve().parent
 NOW = datetime(2026, 11, 23, 12, 0)
 CPT = "http://www.ama-assn.org/go/cpt"
 LOINC = "http://loinc.org"
@@ -682,7 +682,7 @@ def scenarios() -> dict[str, dict]:
     observations = observation_scenarios()  # issue 20 (record)
     assert not set(observations) & set(s), "scenario names used twice"
     s.update(observations)
-    # issue 20, text reading (tests/scenarios_concepts.py)
+    # issue 20, text reading (scenarios_concepts.py)
     from scenarios_concepts import concept_scenarios
 
     concepts = concept_scenarios()
