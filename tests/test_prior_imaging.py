@@ -11,7 +11,7 @@ import yaml
 from support.clock import NOW
 
 from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.record.facts import PatientRecord
 from cds_service.record.prefetch import read_record
 from cds_service.record.readers import Skipped
@@ -104,7 +104,7 @@ def test_statuses(kind: str, status: str | None, counts: bool) -> None:
 
 
 def test_the_look_back_and_an_undated_study() -> None:
-    days = KNOWLEDGE.prior_imaging.lookback_days
+    days = KNOWLEDGE.file.prior_imaging.lookback_days
     inside = (NOW - timedelta(days=days - 1)).isoformat()
     outside = (NOW - timedelta(days=days + 1)).isoformat()
     assert evidence(study("Procedure", performedDateTime=inside)) is not None
@@ -126,8 +126,8 @@ def test_a_prior_study_puts_the_patient_outside_the_variant() -> None:
     )
     [finding] = patient_findings(record, KNOWLEDGE, NOW)
     assert finding.group_id == "prior-imaging"
-    assert finding.label == KNOWLEDGE.prior_imaging.label
-    assert finding.redirect == KNOWLEDGE.prior_imaging.redirect
+    assert finding.label == KNOWLEDGE.file.prior_imaging.label
+    assert finding.redirect == KNOWLEDGE.file.prior_imaging.redirect
     assert "follow-up imaging" in finding.redirect and not finding.escalate
 
 

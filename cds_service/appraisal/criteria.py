@@ -12,15 +12,15 @@ from enum import StrEnum
 from typing import Literal
 
 from cds_service.appraisal.vascular import is_vascular_study, vascular_evidence
+from cds_service.clinical.card_texts import Texts
 from cds_service.clinical.codes import any_match
-from cds_service.clinical.knowledge import (
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import (
     CategoryKey,
     ExclusionGroup,
     FeverRule,
-    Knowledge,
     Procedure,
     RrlKey,
-    Texts,
     WeightLossRule,
 )
 from cds_service.clinical.units import Temperature, read_temperature, to_kilograms
@@ -187,7 +187,7 @@ def appraise_order(
         return Appraisal(
             order, Verdict.EXCLUDED, procedure, findings=excluded, indication=indication
         )
-    category, rrl = knowledge.rating_for(procedure)
+    category, rrl = knowledge.file.rating_for(procedure)
     verdict = Verdict.RATED if category else Verdict.UNSPECIFIED
     return Appraisal(order, verdict, procedure, category, rrl, (), indication, patient.checked)
 
@@ -207,7 +207,7 @@ def vascular_finding(
     found = vascular_evidence(order, reason_codes(order, index), counted, knowledge)
     if found is None:
         return None
-    texts = knowledge.texts
+    texts = knowledge.file.texts
     if found.condition is not None:
         evidence = condition_evidence(found.condition, texts)
     elif found.note is not None:
@@ -230,35 +230,37 @@ def classify_order(order: Order, knowledge: Knowledge) -> Procedure | None:
     give None (no rating is better than a guessed one).
     """
     codes = {(system, code.strip().upper()) for system, code in order.codes}
-    for combination, procedure in knowledge.procedure_combinations:
+    for combination, procedure in knowledge.codes.procedure_combinations:
         if combination <= codes:
             return procedure
     cervical = says_cervical(order, knowledge)
     found: list[Procedure] = []
     for pair in sorted(codes):
-        row = knowledge.procedure_by_code.get(pair)
+        row = knowledge.codes.procedure_by_code.get(pair)
         if row is None or row in found:
             continue
-        if pair in knowledge.site_required_codes and not cervical:
+        if pair in knowledge.codes.site_required_codes and not cervical:
             continue  # 72020: a radiograph of some level of the spine, not said to be cervical
         found.append(row)
     stated = {p.id for p in found if not p.candidates}
     found = [p for p in found if not (p.candidates and stated & set(p.candidates))]
-    if not found or len({knowledge.rating_for(p)[0] for p in found}) != 1:
+    if not found or len({knowledge.file.rating_for(p)[0] for p in found}) != 1:
         return None
-    return max(found, key=lambda p: RRL_ORDER.index(knowledge.rating_for(p)[1] or "not stated"))
+    return max(
+        found, key=lambda p: RRL_ORDER.index(knowledge.file.rating_for(p)[1] or "not stated")
+    )
 
 
 def says_cervical(order: Order, knowledge: Knowledge) -> bool:
     """The order's bodySite is the cervical spine, or its code's text names it."""
-    if any_match(knowledge.cervical_site_codes, order.body_sites):
+    if any_match(knowledge.codes.cervical_site_codes, order.body_sites):
         return True
-    return any(knowledge.cervical_words.search(text) for text in order.code_texts)
+    return any(knowledge.text.cervical_words.search(text) for text in order.code_texts)
 
 
 def other_region(order: Order, knowledge: Knowledge) -> list[str]:
     """The codes (of the order's code or bodySite) that name another body region."""
-    other = knowledge.other_region_codes
+    other = knowledge.codes.other_region_codes
     return [
         code for system, code in (*order.codes, *order.body_sites) if other.contains(system, code)
     ]
@@ -271,7 +273,7 @@ def indication_of(
     references: Mapping[str, tuple[CodePair, ...]],
 ) -> Indication | None:
     """Suspected cervicogenic headache: the order's reason, or the problem list if it has none."""
-    wanted = knowledge.indication_codes
+    wanted = knowledge.codes.indication_codes
     if order.reason_codes or order.reason_references:
         for system, code in reason_codes(order, references):
             if wanted.contains(system, code):
@@ -302,19 +304,19 @@ def reason_findings(
 ) -> tuple[Finding, ...]:
     """Exclusions the clinician states on the order itself (its reasonCode or reasonReference)."""
     codes = reason_codes(order, references)
-    texts = knowledge.texts
+    texts = knowledge.file.texts
     findings = []
-    for group in knowledge.exclusions:
-        coded = [c for s, c in codes if knowledge.exclusion_codes[group.id].contains(s, c)]
-        named = [t for t in order.reason_names if knowledge.text_affirms(group, (t,))]
-        noted = [t for t in order.notes if knowledge.text_affirms(group, (t,))]
+    for group in knowledge.file.exclusions:
+        coded = [c for s, c in codes if knowledge.codes.exclusion_codes[group.id].contains(s, c)]
+        named = [t for t in order.reason_names if knowledge.text.text_affirms(group, (t,))]
+        noted = [t for t in order.notes if knowledge.text.text_affirms(group, (t,))]
         if coded or named:
             evidence = texts.evidence_order_reason.format(evidence=display_then_code(named, coded))
         elif noted:
             evidence = texts.evidence_order_note.format(evidence=quote(noted[0]))
         else:
             continue
-        general = knowledge.no_escalation_codes[group.id]
+        general = knowledge.codes.no_escalation_codes[group.id]
         only_general = (
             bool(coded)
             and not (named or noted)
@@ -365,20 +367,22 @@ def patient_findings(
     age = age_finding(record, knowledge, now)
     if age:
         findings.append(age)
-    for group in knowledge.exclusions:
+    for group in knowledge.file.exclusions:
         findings.extend(group_findings(group, record, knowledge, now))
     findings.extend(prior_imaging_findings(record, knowledge, now))
     return tuple(findings)
 
 
 def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Finding | None:
-    texts = knowledge.texts
+    texts = knowledge.file.texts
     if record.birth_date is None:
         return Finding("age-unknown", texts.age_unknown_label, "", texts.age_unknown)
     today = now.date()
     youngest = age_on(today, record.birth_date)
     oldest = age_on(today, record.earliest_birth_date or record.birth_date)
-    if youngest < knowledge.variant.minimum_age_years:  # a partial date: the youngest it can be
+    if (
+        youngest < knowledge.file.variant.minimum_age_years
+    ):  # a partial date: the youngest it can be
         if youngest < 0:
             evidence = texts.birth_date_in_future
         elif youngest == oldest:
@@ -399,7 +403,7 @@ def prior_imaging_findings(
 ) -> tuple[Finding, ...]:
     """The variant is for initial imaging: a cervical-spine study already in the record puts
     the patient outside it. The most recent one is named (an undated one counts, failing safe)."""
-    rule = knowledge.prior_imaging
+    rule = knowledge.file.prior_imaging
     since = now - timedelta(days=rule.lookback_days)
     counted = [s for s in record.prior_studies if study_counts(s, since)]
     if not counted:
@@ -418,11 +422,11 @@ def study_counts(study: PriorStudyFact, since: datetime) -> bool:
 
 def study_evidence(study: PriorStudyFact, knowledge: Knowledge) -> str:
     """``MRI cervical spine without IV contrast, Procedure, 2026-06-02``: the table's name."""
-    rows = (knowledge.procedure_by_code.get((s, c.strip().upper())) for s, c in study.codes)
+    rows = (knowledge.codes.procedure_by_code.get((s, c.strip().upper())) for s, c in study.codes)
     procedure = next((row for row in rows if row is not None), None)
     name = procedure.name if procedure else study.display or study.resource_type
-    when = study.date.date().isoformat() if study.date else knowledge.texts.no_date
-    return knowledge.prior_imaging.evidence.format(
+    when = study.date.date().isoformat() if study.date else knowledge.file.texts.no_date
+    return knowledge.file.prior_imaging.evidence.format(
         procedure=name, resource_type=study.resource_type, date=when
     )
 
@@ -430,33 +434,33 @@ def study_evidence(study: PriorStudyFact, knowledge: Knowledge) -> str:
 def group_findings(
     group: ExclusionGroup, record: PatientRecord, knowledge: Knowledge, now: datetime
 ) -> list[Finding]:
-    codes = knowledge.exclusion_codes[group.id]
+    codes = knowledge.codes.exclusion_codes[group.id]
     findings: list[Finding] = []
     for condition in record.conditions:
         if not condition_counts(condition, group, now):
             continue
         coded = any_match(codes, condition.codes)
-        if coded or knowledge.text_affirms(group, condition.names):
-            evidence = condition_evidence(condition, knowledge.texts)
-        elif noted := [t for t in condition.notes if knowledge.text_affirms(group, (t,))]:
+        if coded or knowledge.text.text_affirms(group, condition.names):
+            evidence = condition_evidence(condition, knowledge.file.texts)
+        elif noted := [t for t in condition.notes if knowledge.text.text_affirms(group, (t,))]:
             evidence = (
-                condition_evidence(condition, knowledge.texts)
+                condition_evidence(condition, knowledge.file.texts)
                 + " "
-                + (knowledge.texts.evidence_condition_note.format(evidence=quote(noted[0])))
+                + (knowledge.file.texts.evidence_condition_note.format(evidence=quote(noted[0])))
             )
         else:
             continue
         escalate = is_new_deficit(condition, group, now, knowledge) and not (
             coded
-            and not knowledge.text_affirms(group, condition.notes)
-            and any_match(knowledge.no_escalation_codes[group.id], condition.codes)
+            and not knowledge.text.text_affirms(group, condition.notes)
+            and any_match(knowledge.codes.no_escalation_codes[group.id], condition.codes)
         )
         findings.append(Finding(group.id, group.label, evidence, group.redirect, escalate))
         if escalate or group.escalate_within_days is None:
             break  # one piece of evidence names the group; a deficit looks on for a new one
     findings.extend(observation_findings(group, record, knowledge, now))
     for rule in group.observations:
-        evidence = observation_evidence(rule, record.observations, now, knowledge.texts)
+        evidence = observation_evidence(rule, record.observations, now, knowledge.file.texts)
         if evidence:
             findings.append(Finding(group.id, group.label, evidence, group.redirect))
     return sorted(findings, key=lambda f: not f.escalate)[:1]
@@ -467,7 +471,7 @@ def observation_findings(
 ) -> list[Finding]:
     """An Observation whose code or coded value is one of the group's findings (an examination
     finding of numbness, say) and whose value does not deny it; undated ones count."""
-    codes = knowledge.exclusion_codes[group.id]
+    codes = knowledge.codes.exclusion_codes[group.id]
     days = group.inactive_lookback_days if group.status_policy == "active" else None
     since = now - timedelta(days=days) if days else None
     for obs in record.observations:
@@ -476,19 +480,19 @@ def observation_findings(
         if since is not None and obs.effective is not None and obs.effective < since:
             continue
         named = [c for s, c in (*obs.codes, *obs.value_codes) if codes.contains(s, c)]
-        said = obs.value_text is not None and knowledge.text_affirms(group, (obs.value_text,))
-        titled = [t for t in obs.names if knowledge.text_affirms(group, (t,))]
+        said = obs.value_text is not None and knowledge.text.text_affirms(group, (obs.value_text,))
+        titled = [t for t in obs.names if knowledge.text.text_affirms(group, (t,))]
         if named or said or titled:
             when = obs.effective.date().isoformat() if obs.effective else None
             template = (
-                knowledge.texts.evidence_observation
+                knowledge.file.texts.evidence_observation
                 if named
-                else knowledge.texts.evidence_observation_text
+                else knowledge.file.texts.evidence_observation_text
             )
             evidence = template.format(
                 code=named[0] if named else "",
                 evidence=quote(obs.value_text if said and obs.value_text else [*titled, ""][0]),
-                date=when or knowledge.texts.no_date,
+                date=when or knowledge.file.texts.no_date,
             )
             escalate = group.escalate_within_days is not None and (
                 obs.effective is None
@@ -516,9 +520,9 @@ def is_new_deficit(
     or whose text calls it new or progressive."""
     if group.escalate_within_days is None or not is_current(condition):
         return False
-    if knowledge.text_escalates(group, (*condition.names, *condition.notes)):
+    if knowledge.text.text_escalates(group, (*condition.names, *condition.notes)):
         return True
-    if knowledge.note_escalates(group, condition.notes):
+    if knowledge.text.note_escalates(group, condition.notes):
         return True
     started = condition.onset or condition.recorded
     return started is None or started >= now - timedelta(days=group.escalate_within_days)
