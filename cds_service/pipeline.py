@@ -22,8 +22,10 @@ from pydantic import BaseModel, ValidationError
 
 from cds_service.advice.appraised import Adviser, AppraisedOrder, response_of
 from cds_service.advice.cards import CardPolicy
-from cds_service.appraisal.criteria import Appraisal, appraise, classify_order
+from cds_service.appraisal.criteria import appraise
 from cds_service.appraisal.labels import advice_key
+from cds_service.appraisal.table_rows import classify_order
+from cds_service.appraisal.verdicts import Appraisal
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.errors import BadRequest

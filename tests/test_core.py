@@ -11,7 +11,8 @@ from support.core import dependencies, knowledge, service
 
 from cds_service.advice.appraised import Adviser, response_of
 from cds_service.advice.cards import CardPolicy
-from cds_service.appraisal.criteria import Verdict, appraise
+from cds_service.appraisal.criteria import appraise
+from cds_service.appraisal.verdicts import Verdict
 from cds_service.errors import BadRequest, MissingData
 from cds_service.ops.store import Store
 from cds_service.pipeline import run_hook

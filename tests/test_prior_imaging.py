@@ -10,7 +10,8 @@ import pytest
 import yaml
 from support.clock import NOW
 
-from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
+from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.exclusions import patient_findings, prior_imaging_findings
 from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.record.facts import PatientRecord
 from cds_service.record.prefetch import read_record
@@ -37,7 +38,7 @@ def study(kind: str, code: str = "72141", **fields: Any) -> dict[str, Any]:
 
 def evidence(*resources: dict[str, Any]) -> str | None:
     found = prior_imaging_findings(record_of(*resources), KNOWLEDGE, NOW)
-    return found[0].evidence if found else None
+    return evidence_text(found[0].evidence, KNOWLEDGE.file) if found else None
 
 
 def test_only_studies_of_the_procedure_table_are_kept() -> None:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from cds_service.advice.profiles import SelectionBehavior
-from cds_service.appraisal.criteria import Appraisal
 from cds_service.appraisal.labels import advice_of
+from cds_service.appraisal.verdicts import Appraisal
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.clinical.topics import topic_of

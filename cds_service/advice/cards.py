@@ -14,7 +14,7 @@ from cds_service.advice.profiles import RULES
 from cds_service.advice.rated_cards import RatedCards
 from cds_service.advice.suggestions import Suggester
 from cds_service.advice.unrated_cards import UnratedCards
-from cds_service.appraisal.criteria import Appraisal, Verdict
+from cds_service.appraisal.verdicts import Appraisal, Verdict
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.protocol import Card
 from cds_service.record.facts import Order

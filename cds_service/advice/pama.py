@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cds_service.appraisal.criteria import Appraisal, Verdict
+from cds_service.appraisal.verdicts import Appraisal, Verdict
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import CategoryKey
 from cds_service.protocol import Action

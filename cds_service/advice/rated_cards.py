@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
+from cds_service.advice.evidence_text import quote
 from cds_service.advice.suggestions import Suggester
-from cds_service.appraisal.criteria import Appraisal, quote
+from cds_service.appraisal.verdicts import Appraisal
 from cds_service.protocol import Card, Coding
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from cds_service.advice.pama import category_pama, pama_extension, with_extension
 from cds_service.advice.profiles import ProfileRules
-from cds_service.appraisal.criteria import Appraisal
+from cds_service.appraisal.verdicts import Appraisal
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.protocol import Action, Suggestion, new_uuid

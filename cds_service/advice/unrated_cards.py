@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
-from cds_service.appraisal.criteria import Appraisal, Finding
+from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.verdicts import Appraisal, Finding
 from cds_service.protocol import SUMMARY_MAX, Card
 
 
@@ -19,7 +20,7 @@ class UnratedCards:
 
     def other_region(self, appraisal: Appraisal) -> Card:
         texts = self.k.file.texts
-        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        evidence = ", ".join(self._evidence(f) for f in appraisal.findings)
         return self.frame.card(
             appraisal,
             texts.other_region_summary.format(procedure=procedure_of(appraisal).name),
@@ -31,7 +32,7 @@ class UnratedCards:
         """A vascular study for a recorded vascular finding: not rated (appraisal/vascular.py)."""
         found = self.k.file.vascular_findings
         assert found is not None  # the verdict is given only when the file has the block
-        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        evidence = ", ".join(self._evidence(f) for f in appraisal.findings)
         return self.frame.card(
             appraisal,
             found.summary.format(procedure=procedure_of(appraisal).name),
@@ -61,10 +62,14 @@ class UnratedCards:
         parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
         return self.frame.card(appraisal, texts.escalation_summary, parts, "warning")
 
+    def _evidence(self, finding: Finding) -> str:
+        return evidence_text(finding.evidence, self.k.file)
+
     def _finding_line(self, finding: Finding) -> str:
-        if not finding.evidence:
+        evidence = self._evidence(finding)
+        if not evidence:
             return f"- **{finding.label}**"
-        return self.k.file.texts.finding_line.format(label=finding.label, evidence=finding.evidence)
+        return self.k.file.texts.finding_line.format(label=finding.label, evidence=evidence)
 
     def _findings(self, findings: Sequence[Finding]) -> list[str]:
         """A bullet per finding with its evidence, then where the guideline sends each."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from cds_service.appraisal.criteria import Appraisal, Verdict
+from cds_service.appraisal.verdicts import Appraisal, Verdict
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.topics import AdviceId, MissingTopic, topic_of
 
