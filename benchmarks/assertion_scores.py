@@ -1,7 +1,7 @@
 """Precision and recall of the text reader per exclusion group, on the assertion corpus.
 
 Reads every sentence of ``tests/assertion_corpus.yaml`` with the knowledge file's text reader
-(``load_knowledge().text_reader.affirmed``) and prints, per group, true and false positives and
+(``load_knowledge().text.text_reader.affirmed``) and prints, per group, true and false positives and
 negatives, precision and recall ("positive": the group affirmed, the patient outside the
 variant); then, per group and expected reading, how many sentences and how many read wrongly;
 then every sentence read wrongly (sentence, group, expected reading, what the reader said).
@@ -87,16 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-failures", action="store_true", help="omit the list of misses")
     args = parser.parse_args(argv)
 
-    from cds_service.clinical import knowledge as knowledge_module
+    from cds_service.clinical import knowledge_loader as knowledge_module
 
     started = time.perf_counter()
     knowledge = knowledge_module.load_knowledge()
     loaded = time.perf_counter() - started
-    groups = [g.id for g in knowledge.exclusions if g.text is not None]
+    groups = [g.id for g in knowledge.file.exclusions if g.text is not None]
     entries = load_corpus(groups, args.corpus)
     shown = args.group or groups
     started = time.perf_counter()
-    scores = score(entries, knowledge.text_reader.affirmed, groups)
+    scores = score(entries, knowledge.text.text_reader.affirmed, groups)
     read = time.perf_counter() - started
     scores.per_group = {g: s for g, s in scores.per_group.items() if g in shown}
     scores.misses = [m for m in scores.misses if m.group in shown]

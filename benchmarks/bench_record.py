@@ -416,7 +416,7 @@ STAGES: list[tuple[str, str, str, int]] = [  # module, attribute, label, depth
     ("cds_service.record.prefetch", "read_scanned", "read what the pass kept", 2),
     ("cds_service.record.prefetch", "is_valid", "fhir.resources validation", 3),
     ("cds_service.pipeline", "appraise", "rules (criteria.appraise)", 1),
-    ("cds_service.clinical.knowledge", "Knowledge.text_affirms", "ConText on texts", 2),
+    ("cds_service.clinical.text_lookups", "TextLookups.text_affirms", "ConText on texts", 2),
     ("cds_service.ops.audit", "AuditTrail.overridden_orders", "store: overridden orders", 1),
     ("cds_service.advice.appraised", "Adviser.advise", "cards (Adviser.advise)", 1),
     ("cds_service.ops.audit", "AuditTrail.record_call", "store: audit write", 1),

@@ -255,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _explain(form: str) -> int:
     """Print the review sheet of the knowledge file in use."""
-    from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+    from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, load_knowledge
     from cds_service.clinical.review import explain, to_html
 
     path = _checked_settings().knowledge_file or PACKAGED_KNOWLEDGE
@@ -266,7 +266,7 @@ def _explain(form: str) -> int:
 
 def _integration_sheet(base_url: str | None) -> int:
     """Print the integration sheet of the services and the knowledge file in use."""
-    from cds_service.clinical.knowledge import load_knowledge
+    from cds_service.clinical.knowledge_loader import load_knowledge
     from cds_service.integration_sheet import BASE_PLACEHOLDER, integration_sheet
     from cds_service.services import build_services
 
@@ -353,7 +353,7 @@ def _report(form: str = "table", by_clinician: bool = False) -> int:
 
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
-    from cds_service.clinical.knowledge import load_knowledge
+    from cds_service.clinical.knowledge_loader import load_knowledge
     from cds_service.ops.expansion_cache import Expansions, write_cache
     from cds_service.ops.knowledge_updater import KnowledgeUpdater
     from cds_service.ops.terminology import TerminologyClient, safe_url

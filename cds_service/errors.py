@@ -6,8 +6,8 @@
     ├── StartupError               a setting or resource unusable at start-up: the command
     │   │                          prints one line (``cds-service: ...``), exit status 2
     │   ├── ConfigurationError     CDS_TRUSTED_ISSUERS cannot be used
-    │   └── KnowledgeError         the knowledge file cannot be used (defined with its schema,
-    │                              in :mod:`cds_service.clinical.knowledge`)
+    │   └── KnowledgeError         the knowledge file cannot be used (defined with its loader,
+    │                              in :mod:`cds_service.clinical.knowledge_loader`)
     ├── ClientError                what the caller is told: an HTTP status and a FHIR issue
     │   │                          code, answered as an OperationOutcome (never a traceback)
     │   ├── BadRequest             400  malformed JSON or body, a request breaking CDS Hooks

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from cds_service.advice.appraised import AppraisedOrder
-from cds_service.appraisal.criteria import Appraisal, Verdict
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.verdicts import Appraisal, Verdict
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.pipeline import CallTrace, HookResult
 from cds_service.record.facts import Order
 from cds_service.record.prefetch_trace import KeyTrace
@@ -106,15 +107,16 @@ def exclusions(appraisal: Appraisal, knowledge: Knowledge) -> list[dict[str, str
     if appraisal.verdict is Verdict.NOT_APPLICABLE:
         return "not checked: the order was not rated"
     if appraisal.verdict is Verdict.OTHER_REGION:
-        regions = ", ".join(f.evidence for f in appraisal.findings)
+        regions = ", ".join(evidence_text(f.evidence, knowledge.file) for f in appraisal.findings)
         return f"not checked: the order also names another body region ({regions})"
     found: dict[str, list[str]] = {}
     for finding in appraisal.findings:
         group = AGE_FINDINGS.get(finding.group_id, finding.group_id)
-        found.setdefault(group, []).append(finding.evidence or finding.label)
-    groups = [(AGE, knowledge.texts.not_adult_label)]
-    groups += [(g.id, g.label) for g in knowledge.exclusions]
-    groups.append((PRIOR, knowledge.prior_imaging.label))
+        shown = evidence_text(finding.evidence, knowledge.file)
+        found.setdefault(group, []).append(shown or finding.label)
+    groups = [(AGE, knowledge.file.texts.not_adult_label)]
+    groups += [(g.id, g.label) for g in knowledge.file.exclusions]
+    groups.append((PRIOR, knowledge.file.prior_imaging.label))
     lines = [
         {"group": gid, "label": label, "found": "; ".join(found.pop(gid, [])) or "nothing"}
         for gid, label in groups

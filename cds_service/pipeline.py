@@ -22,9 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from cds_service.advice.appraised import Adviser, AppraisedOrder, response_of
 from cds_service.advice.cards import CardPolicy
-from cds_service.appraisal.criteria import Appraisal, appraise, classify_order
+from cds_service.appraisal.criteria import appraise
 from cds_service.appraisal.labels import advice_key
-from cds_service.clinical.knowledge import Knowledge, Procedure
+from cds_service.appraisal.table_rows import classify_order
+from cds_service.appraisal.verdicts import Appraisal
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.errors import BadRequest
 from cds_service.ops.audit import audit_rows
 from cds_service.ops.store import Store
@@ -156,7 +159,7 @@ def run_hook(
     call = parse_call(service, body)
     knowledge = deps.knowledge
     skipped = Skipped()
-    drafts = read_draft_orders(call.context.draftOrders, knowledge.system_uris, skipped)
+    drafts = read_draft_orders(call.context.draftOrders, knowledge.codes.system_uris, skipped)
     targets = service.orders_to_appraise(drafts.orders, call.context)
     procedures = [classify_order(order, knowledge) for order in targets]  # once per order
     trace.drafts = tuple(drafts.orders)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.protocol import OrderSelectContext, OrderSignContext, ServiceDescription
 from cds_service.record.drafts import selected
 from cds_service.record.facts import Order
@@ -92,7 +92,7 @@ def prefetch_keys(templates: Mapping[str, str]) -> tuple[PrefetchKey, ...]:
 
 
 def build_services(knowledge: Knowledge) -> dict[str, Service]:
-    topic, variant = knowledge.guideline.title, knowledge.variant.title
+    topic, variant = knowledge.file.guideline.title, knowledge.file.variant.title
     prefetch = prefetch_keys(prefetch_templates(knowledge))
     services = [
         Service(

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import create_app
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError
 from cds_service.settings import Settings
 
 LEGAL_TOKENS = re.compile(

@@ -27,10 +27,10 @@ from support.assertion_corpus import (
     score,
 )
 
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 
 KNOWLEDGE = load_knowledge()
-GROUPS = [g.id for g in KNOWLEDGE.exclusions if g.text is not None]
+GROUPS = [g.id for g in KNOWLEDGE.file.exclusions if g.text is not None]
 ENTRIES = load_corpus(GROUPS)
 
 
@@ -59,7 +59,7 @@ def _said(misses: list[Miss]) -> str:
 def test_the_reader_reads_the_sentence_as_a_clinician(entry: Entry) -> None:
     """A marked sentence xfails only on the groups its mark names: a miss in another group
     fails outright."""
-    wrong = misreadings(entry, KNOWLEDGE.text_reader.affirmed(entry.text))
+    wrong = misreadings(entry, KNOWLEDGE.text.text_reader.affirmed(entry.text))
     new = [m for m in wrong if not known(m)]
     assert not new, _said(new)
     if wrong:

@@ -8,12 +8,12 @@ import logging
 import pytest
 
 from cds_service.clinical.assertions import MAX_TEXT_CHARS, GroupPhrases, TextReader
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 
 KNOWLEDGE = load_knowledge()
 EXAMPLES = [
     (group.id, text, expected)
-    for group in KNOWLEDGE.exclusions
+    for group in KNOWLEDGE.file.exclusions
     if group.text is not None
     for expected, texts in ((True, group.text.match), (False, group.text.no_match))
     for text in texts
@@ -23,11 +23,11 @@ EXAMPLES = [
 @pytest.mark.parametrize(("group_id", "text", "expected"), EXAMPLES)
 def test_the_knowledge_files_examples(group_id: str, text: str, expected: bool) -> None:
     """Each group's ``match`` examples affirm it; its ``no_match`` examples do not."""
-    assert (group_id in KNOWLEDGE.text_reader.affirmed(text)) is expected
+    assert (group_id in KNOWLEDGE.text.text_reader.affirmed(text)) is expected
 
 
 def test_every_group_has_examples_both_ways() -> None:
-    groups = {g.id for g in KNOWLEDGE.exclusions}
+    groups = {g.id for g in KNOWLEDGE.file.exclusions}
     assert {g for g, _, e in EXAMPLES if e} == groups
     assert {g for g, _, e in EXAMPLES if not e} == groups
 
@@ -62,7 +62,7 @@ def test_every_group_has_examples_both_ways() -> None:
     ],
 )
 def test_the_review_phrases(text: str, groups: set[str]) -> None:
-    assert KNOWLEDGE.text_reader.affirmed(text) == groups
+    assert KNOWLEDGE.text.text_reader.affirmed(text) == groups
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_the_review_phrases(text: str, groups: set[str]) -> None:
 )
 def test_the_second_review_phrases(text: str, groups: set[str]) -> None:
     """Statements after ';', "positive for" or "reports"; patterns; dated events; escalation."""
-    assert KNOWLEDGE.text_reader.affirmed(text) == groups
+    assert KNOWLEDGE.text.text_reader.affirmed(text) == groups
 
 
 def reader(cache_bytes: int = 4096) -> TextReader:
@@ -196,7 +196,7 @@ def test_pyrush_the_clinical_sentence_splitter_is_silenced_too(
 )
 def test_the_fourth_review_texts_name_no_finding(text: str) -> None:
     """The variant's own patients, whose texts the third review's new rules first misread."""
-    assert KNOWLEDGE.text_reader.affirmed(text) == frozenset()
+    assert KNOWLEDGE.text.text_reader.affirmed(text) == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_the_fourth_review_texts_name_no_finding(text: str) -> None:
     ],
 )
 def test_the_fourth_review_keeps_the_findings(text: str, group: str) -> None:
-    assert group in KNOWLEDGE.text_reader.affirmed(text)
+    assert group in KNOWLEDGE.text.text_reader.affirmed(text)
 
 
 @pytest.mark.parametrize(
@@ -237,4 +237,4 @@ def test_the_fourth_review_keeps_the_findings(text: str, group: str) -> None:
 def test_the_fourth_review_fixes_never_hide_a_finding(text: str, group: str) -> None:
     """First-rule patients written against each narrowing of the fourth review: a negation
     next to another finding, a history stated with a denial, a dose without a frequency."""
-    assert group in KNOWLEDGE.text_reader.affirmed(text)
+    assert group in KNOWLEDGE.text.text_reader.affirmed(text)

@@ -19,7 +19,7 @@ from support.builders import FIXTURES, load
 from support.clock import NOW
 
 from cds_service import create_app
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 
 MAX_WORDS = 125
 """The aim is 120 (every scenario's card is within it today); 125 leaves room for evidence
@@ -63,9 +63,9 @@ def test_the_first_paragraph_states_the_rating_and_what_to_do(
     cards: list[dict[str, Any]],
 ) -> None:
     k = load_knowledge()
-    t = k.texts
-    redirects = {g.label: g.redirect for g in k.exclusions}
-    redirects[k.prior_imaging.label] = k.prior_imaging.redirect
+    t = k.file.texts
+    redirects = {g.label: g.redirect for g in k.file.exclusions}
+    redirects[k.file.prior_imaging.label] = k.file.prior_imaging.redirect
     redirects[t.not_adult_label] = t.not_adult
     for card in cards:
         first, summary = first_paragraph(card), card["summary"]

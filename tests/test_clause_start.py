@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 
-READER = load_knowledge().text_reader
+READER = load_knowledge().text.text_reader
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from support.clock import NOW
 
 from cds_service.advice.appraised import Adviser, response_of
 from cds_service.advice.cards import CardPolicy
-from cds_service.appraisal.criteria import Verdict, appraise
+from cds_service.appraisal.criteria import appraise
+from cds_service.appraisal.verdicts import Verdict
 from cds_service.errors import BadRequest, MissingData
 from cds_service.ops.store import Store
 from cds_service.pipeline import run_hook
@@ -98,7 +99,7 @@ def test_appraise_and_advise_without_the_pipeline() -> None:
     skipped = Skipped()
     drafts = read_draft_orders(
         {"resourceType": "Bundle", "entry": [{"resource": order("ct", code="72125")}]},
-        k.system_uris,
+        k.codes.system_uris,
         skipped,
     )
     record = PatientRecord(patient_id="p1", birth_date=NOW.date().replace(year=1980))
@@ -117,4 +118,4 @@ def test_appraise_and_advise_without_the_pipeline() -> None:
 
 
 def test_codes_of_the_table_are_known_to_the_record_layer() -> None:
-    assert (CPT, RADIOGRAPHS) in knowledge().procedure_by_code
+    assert (CPT, RADIOGRAPHS) in knowledge().codes.procedure_by_code

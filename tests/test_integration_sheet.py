@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from cds_service.cli import main
-from cds_service.clinical.knowledge import OverrideReason, load_knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
+from cds_service.clinical.knowledge_schema import OverrideReason
 from cds_service.integration_sheet import COMMAND, PREFERENCE_LIST_SYSTEM, integration_sheet
 from cds_service.services import build_services
 
@@ -37,9 +39,9 @@ def test_the_sheet_holds_what_the_registry_and_the_knowledge_say(
         for key in service.prefetch:
             assert key.template.replace("|", "\\|") in sheet
             assert f"`patient/{key.resource_type}.read`" in sheet
-    for reason in knowledge.override_reasons:
+    for reason in knowledge.file.override_reasons:
         assert f"| `{reason.code}` | {reason.display} |" in sheet
-    for topic in knowledge.topics.advice:
+    for topic in knowledge.file.topics.advice:
         assert f"| `{topic.code}` | {topic.display} |" in sheet
     assert f"{PREFERENCE_LIST_SYSTEM}|<site code>" in sheet
     for claim in ("`iss`", "`aud`", "`sub`", "`jku` (header)", "CDS_TRUSTED_ISSUERS"):
@@ -50,8 +52,11 @@ def test_a_change_to_the_knowledge_changes_the_sheet() -> None:
     knowledge = load_knowledge(None)
     services = list(build_services(knowledge).values())
     extra = OverrideReason(code="site-protocol", display="Site imaging protocol")
-    changed = knowledge.model_copy(
-        update={"override_reasons": [*knowledge.override_reasons, extra]}
+    changed = Knowledge(
+        knowledge.file.model_copy(
+            update={"override_reasons": [*knowledge.file.override_reasons, extra]}
+        ),
+        knowledge.text.text_reader,
     )
     before = integration_sheet(services, knowledge)
     after = integration_sheet(services, changed)

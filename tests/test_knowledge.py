@@ -9,7 +9,7 @@ import yaml
 
 from cds_service.clinical import icd10cm
 from cds_service.clinical.codes import CodeSet
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -103,7 +103,7 @@ def test_a_code_that_is_not_real_stops_start_up(tmp_path: Path) -> None:
     ],
 )
 def test_groups_hold_the_reviewed_codes(group_id: str, code: str) -> None:
-    assert load_knowledge().exclusion_codes[group_id].contains(ICD, code)
+    assert load_knowledge().codes.exclusion_codes[group_id].contains(ICD, code)
 
 
 @pytest.mark.parametrize(
@@ -111,13 +111,13 @@ def test_groups_hold_the_reviewed_codes(group_id: str, code: str) -> None:
 )
 def test_codes_that_are_not_exclusions(code: str) -> None:
     knowledge = load_knowledge()
-    assert not any(codes.contains(ICD, code) for codes in knowledge.exclusion_codes.values())
+    assert not any(codes.contains(ICD, code) for codes in knowledge.codes.exclusion_codes.values())
 
 
 def test_packaged_knowledge_loads() -> None:
     knowledge = load_knowledge()
-    assert knowledge.preferred_procedure == "mri-cspine-without"
-    rated = {p.id: p.category for p in knowledge.procedures if p.category}
+    assert knowledge.file.preferred_procedure == "mri-cspine-without"
+    rated = {p.id: p.category for p in knowledge.file.procedures if p.category}
     assert rated.pop("mri-cspine-without") == "may-be-appropriate-disagreement"
     assert set(rated.values()) == {"usually-not-appropriate"}
 
@@ -194,5 +194,5 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
 )
 def test_text_phrases(group_id: str, name: str, matches: bool) -> None:
     knowledge = load_knowledge()
-    group = {g.id: g for g in knowledge.exclusions}[group_id]
-    assert knowledge.text_affirms(group, (name,)) is matches
+    group = {g.id: g for g in knowledge.file.exclusions}[group_id]
+    assert knowledge.text.text_affirms(group, (name,)) is matches

@@ -26,7 +26,7 @@ from support.clock import NOW
 
 from cds_service import create_app
 from cds_service.advice.pama import PAMA_EXTENSION, PAMA_SYSTEM
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE
 
 PLACEHOLDER = re.compile(r"(\{[a-z_]+\})")
 SENTENCES = [

@@ -8,17 +8,20 @@ import pytest
 from support.clock import NOW
 
 from cds_service.clinical.codes import NO_SYSTEM
-from cds_service.clinical.knowledge import FeverRule, WeightLossRule, load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
+from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.observation_reading import read_code, read_observation, reads
 from cds_service.record.relevance import ObservationFilter, relevance_for
 
 KNOWLEDGE = load_knowledge()
-SYSTEMS = KNOWLEDGE.system_uris
+SYSTEMS = KNOWLEDGE.codes.system_uris
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
-FEVER = next(r for g in KNOWLEDGE.exclusions for r in g.observations if isinstance(r, FeverRule))
+FEVER = next(
+    r for g in KNOWLEDGE.file.exclusions for r in g.observations if isinstance(r, FeverRule)
+)
 WEIGHT = next(
-    r for g in KNOWLEDGE.exclusions for r in g.observations if isinstance(r, WeightLossRule)
+    r for g in KNOWLEDGE.file.exclusions for r in g.observations if isinstance(r, WeightLossRule)
 )
 
 SHAPES: list[tuple[str, object]] = [
@@ -82,7 +85,7 @@ def test_the_pass_keeps_a_finding_in_any_shape_and_the_rules_read_it(
     resource = {"resourceType": "Observation", "status": "final", "code": code}
     assert ObservationFilter(relevance_for(KNOWLEDGE), NOW).keeps(resource)
     fact = read_observation(resource, SYSTEMS)
-    assert any(KNOWLEDGE.finding_codes.contains(s, c) for s, c in fact.codes)
+    assert any(KNOWLEDGE.codes.finding_codes.contains(s, c) for s, c in fact.codes)
 
 
 def test_the_pass_keeps_a_temperature_by_its_unit_inside_the_fever_window_only() -> None:

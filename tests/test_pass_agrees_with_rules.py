@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from support.clock import NOW
 
 from cds_service import create_app
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.record import relevance
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fhir_fixtures"

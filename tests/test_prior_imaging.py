@@ -10,8 +10,9 @@ import pytest
 import yaml
 from support.clock import NOW
 
-from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.exclusions import patient_findings, prior_imaging_findings
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.record.facts import PatientRecord
 from cds_service.record.prefetch import read_record
 from cds_service.record.readers import Skipped
@@ -37,7 +38,7 @@ def study(kind: str, code: str = "72141", **fields: Any) -> dict[str, Any]:
 
 def evidence(*resources: dict[str, Any]) -> str | None:
     found = prior_imaging_findings(record_of(*resources), KNOWLEDGE, NOW)
-    return found[0].evidence if found else None
+    return evidence_text(found[0].evidence, KNOWLEDGE.file) if found else None
 
 
 def test_only_studies_of_the_procedure_table_are_kept() -> None:
@@ -104,7 +105,7 @@ def test_statuses(kind: str, status: str | None, counts: bool) -> None:
 
 
 def test_the_look_back_and_an_undated_study() -> None:
-    days = KNOWLEDGE.prior_imaging.lookback_days
+    days = KNOWLEDGE.file.prior_imaging.lookback_days
     inside = (NOW - timedelta(days=days - 1)).isoformat()
     outside = (NOW - timedelta(days=days + 1)).isoformat()
     assert evidence(study("Procedure", performedDateTime=inside)) is not None
@@ -126,8 +127,8 @@ def test_a_prior_study_puts_the_patient_outside_the_variant() -> None:
     )
     [finding] = patient_findings(record, KNOWLEDGE, NOW)
     assert finding.group_id == "prior-imaging"
-    assert finding.label == KNOWLEDGE.prior_imaging.label
-    assert finding.redirect == KNOWLEDGE.prior_imaging.redirect
+    assert finding.label == KNOWLEDGE.file.prior_imaging.label
+    assert finding.redirect == KNOWLEDGE.file.prior_imaging.redirect
     assert "follow-up imaging" in finding.redirect and not finding.escalate
 
 

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.clock import NOW
 
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.record.prefetch import expected_type, is_prior_study
 from cds_service.record.raw_json import HEAD_MEMBERS, RawJson, decode_request, loads_json
 from cds_service.record.relevance import Relevance, Scanned, Selector

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from support.clock import NOW
 
-from cds_service.appraisal.criteria import patient_findings
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.appraisal.exclusions import patient_findings
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.record.prefetch import names_a_table_row, read_record
 from cds_service.record.readers import Skipped
 from cds_service.record.relevance import MEMO_LIMIT, Relevance, Selector, observation_windows

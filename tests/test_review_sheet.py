@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from cds_service.cli import main
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, load_knowledge
 from cds_service.clinical.review import PACKAGED_REVIEW, explain, to_html
 
 
@@ -20,9 +20,9 @@ def test_the_checked_in_review_sheet_is_current() -> None:
 def test_the_sheet_shows_what_a_reviewer_signs() -> None:
     sheet = PACKAGED_REVIEW.read_text(encoding="utf-8")
     knowledge = load_knowledge()
-    for row in knowledge.procedures:
+    for row in knowledge.file.procedures:
         assert row.name in sheet and row.rationale in sheet
-    for group in knowledge.exclusions:
+    for group in knowledge.file.exclusions:
         assert group.label in sheet and group.redirect in sheet
     # ICD-10-CM titles from the CMS tabular, the thresholds, the marked choices
     assert "G95.2 (Other and unspecified cord compression)" in sheet

@@ -19,7 +19,7 @@ from support.builders import CPT, SNOMED, bundle, hook_request, order
 
 from cds_service import create_app
 from cds_service.cli import main
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, load_knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, load_knowledge
 from cds_service.errors import TerminologyError
 from cds_service.ops.knowledge_updater import KnowledgeUpdater
 from cds_service.ops.terminology import TerminologyClient
@@ -67,7 +67,7 @@ def page(codes: list[str], total: int | None, system: str = SNOMED) -> dict[str,
     return {"resourceType": "ValueSet", "expansion": expansion}
 
 
-PACKAGED_ROOTS = load_knowledge().snomed_roots
+PACKAGED_ROOTS = load_knowledge().codes.snomed_roots
 
 
 def asked_root(request: Any) -> str:
@@ -253,7 +253,7 @@ def test_a_failing_server_keeps_the_previous_expansions(
     updater = KnowledgeUpdater(load_knowledge(), TerminologyClient(TX))
     updater.refresh_now()
     before = updater.knowledge
-    assert before.snomed_expansions[MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
+    assert before.file.snomed_expansions[MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
     mock.reset()
     mock.get(EXPAND, body=b"<html>gateway</html>", status=200)
     assert updater.refresh() is False
@@ -281,7 +281,7 @@ def test_a_corrupt_or_foreign_cache_file_is_ignored(
     cache.parent.mkdir(parents=True)
     cache.write_text(content)
     app = create_app(config(cache))
-    assert app.extensions["cds_terminology"].knowledge.snomed_expansions == {}
+    assert app.extensions["cds_terminology"].knowledge.file.snomed_expansions == {}
     assert not_appropriate(ct_summaries(app))
     assert "ignoring the SNOMED CT expansion cache" in warnings.text
 
@@ -324,7 +324,7 @@ def test_the_refresh_thread_runs_per_process_as_a_daemon(
         while len(mock.calls) < twice and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(mock.calls) >= twice
-        assert updater.knowledge.snomed_expansions[MALIGNANCY] == [MALIGNANCY]
+        assert updater.knowledge.file.snomed_expansions[MALIGNANCY] == [MALIGNANCY]
         updater()
         assert updater.thread is thread  # once per process ...
         monkeypatch.setattr(os, "getpid", lambda: -1)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import pytest
 
 from cds_service.clinical.display_idioms import without_idioms
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 
 KNOWLEDGE = load_knowledge()
-READER = KNOWLEDGE.text_reader
+READER = KNOWLEDGE.text.text_reader
 RAD, NEURO, TRAUMA, CANCER = "radiculopathy", "neurologic-deficit", "trauma", "malignancy"
 
 IDIOMS = [
     (idiom.id, text, removed)
-    for idiom in KNOWLEDGE.display_idioms
+    for idiom in KNOWLEDGE.file.display_idioms
     for removed, texts in ((True, idiom.match), (False, idiom.no_match))
     for text in texts
 ]
@@ -28,7 +28,7 @@ IDIOMS = [
 @pytest.mark.parametrize(("idiom_id", "text", "removed"), IDIOMS)
 def test_display_idioms_examples(idiom_id: str, text: str, removed: bool) -> None:
     """Each idiom's ``match`` texts lose it; its ``no_match`` texts are left as they are."""
-    assert (without_idioms(KNOWLEDGE.idioms, text) != text) is removed
+    assert (without_idioms(KNOWLEDGE.text.idioms, text) != text) is removed
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_denied_hypothetical_and_family_mentions_do_not_exclude(text: str) -> No
 
 FAMILIES = [
     (group.id, family.name, family.hides, text, expected)
-    for group in KNOWLEDGE.exclusions
+    for group in KNOWLEDGE.file.exclusions
     if group.text is not None
     for family in group.text.families
     for expected, texts in ((True, family.match), (False, family.no_match))
@@ -182,7 +182,7 @@ def test_the_knowledge_files_family_examples(
 
 
 def test_r26_gives_the_issues_words() -> None:
-    kept = {words for words, _ in KNOWLEDGE.generated_targets[NEURO].kept}
+    kept = {words for words, _ in KNOWLEDGE.text.generated_targets[NEURO].kept}
     assert {"ataxic gait", "staggering gait", "unsteadiness on feet", "difficulty in walking"} <= (
         kept
     )
@@ -202,14 +202,14 @@ def test_r26_gives_the_issues_words() -> None:
     ],
 )
 def test_generated_targets_too_broad_are_pruned(group_id: str, pruned: str) -> None:
-    generated = KNOWLEDGE.generated_targets[group_id]
+    generated = KNOWLEDGE.text.generated_targets[group_id]
     assert pruned in {words for words, _ in generated.pruned}
     assert pruned not in {words for words, _ in generated.kept}
 
 
 def test_r39_15_urgency_is_a_coded_bladder_change() -> None:
     """The seed's bladder changes: R39.15 urgency of urination (SIGN-OFF), coded."""
-    (group,) = [g for g in KNOWLEDGE.exclusions if g.id == NEURO]
+    (group,) = [g for g in KNOWLEDGE.file.exclusions if g.id == NEURO]
     assert "R39.15" in group.codes.icd10cm
 
 

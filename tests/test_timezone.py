@@ -10,8 +10,8 @@ import pytest
 from support.builders import CPT, hook_request, order
 
 from cds_service import create_app
-from cds_service.appraisal.criteria import age_finding
-from cds_service.clinical.knowledge import load_knowledge
+from cds_service.appraisal.exclusions import age_finding
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.errors import StartupError
 from cds_service.record.facts import PatientRecord
 

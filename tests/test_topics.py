@@ -20,7 +20,7 @@ from support.builders import FIXTURES, load
 from support.clock import NOW
 
 from cds_service import create_app
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.clinical.topics import AdviceId, MissingTopic, topic_of
 from cds_service.ops.tables import Appraised
 
@@ -46,12 +46,12 @@ def reasons_listed(card: dict[str, Any]) -> bool:
 
 def test_every_card_carries_an_alphanumeric_topic_of_the_file(cards: list[dict[str, Any]]) -> None:
     knowledge = load_knowledge()
-    codes = {t.code: t for t in knowledge.topics.advice}
+    codes = {t.code: t for t in knowledge.file.topics.advice}
     assert len(cards) > 250
     for card in cards:
         topic = card["source"]["topic"]
         assert EPIC_TOPIC.fullmatch(topic["code"]), topic
-        assert topic["system"] == knowledge.topics.system
+        assert topic["system"] == knowledge.file.topics.system
         assert topic["display"] == codes[topic["code"]].display
 
 
@@ -89,14 +89,14 @@ def test_a_card_for_several_reasons_carries_the_first_reason_s_topic(
     cards: list[dict[str, Any]],
 ) -> None:
     knowledge = load_knowledge()
-    order = [t.code for t in knowledge.topics.advice if t.kind == "out-of-variant"]
-    labels = {g.id: g.label for g in knowledge.exclusions}
+    order = [t.code for t in knowledge.file.topics.advice if t.kind == "out-of-variant"]
+    labels = {g.id: g.label for g in knowledge.file.exclusions}
     several = [c for c in cards if reasons_listed(c) and ";" in c["summary"]]
     assert several
     for card in several:
         named = [
             t.code
-            for t in knowledge.topics.advice
+            for t in knowledge.file.topics.advice
             if t.kind == "out-of-variant" and labels.get(t.about, "\0") in card["summary"]
         ]
         assert card["source"]["topic"]["code"] == min(named, key=order.index)
@@ -150,4 +150,4 @@ def test_a_file_without_a_topic_for_an_advice_does_not_load(
 
 def test_a_new_kind_of_card_without_a_topic_fails_clearly() -> None:
     with pytest.raises(MissingTopic, match="no topic for the advice 'vascular-study'"):
-        topic_of(load_knowledge(), AdviceId("vascular-study", "mra-neck-without"))
+        topic_of(load_knowledge().file, AdviceId("vascular-study", "mra-neck-without"))

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from cds_service.advice.cards import CardPolicy, CardWriter, drafted_mri
 from cds_service.advice.pama import pama_code, rating_action
-from cds_service.appraisal.criteria import Appraisal, Verdict
 from cds_service.appraisal.labels import advice_key, rating_label
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.appraisal.verdicts import Appraisal, Verdict
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.protocol import Action, Card, CdsResponse
 from cds_service.record.facts import Order
 

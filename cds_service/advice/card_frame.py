@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from cds_service.advice.profiles import SelectionBehavior
-from cds_service.appraisal.criteria import Appraisal
 from cds_service.appraisal.labels import advice_of
-from cds_service.clinical.knowledge import Knowledge, Procedure
+from cds_service.appraisal.verdicts import Appraisal
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.clinical.topics import topic_of
 from cds_service.protocol import Card, Coding, Link, Source
 
@@ -21,9 +22,13 @@ class CardFrame:
     def __init__(self, knowledge: Knowledge, selection: SelectionBehavior = "at-most-one") -> None:
         self.k = knowledge
         self.selection = selection
-        guideline = knowledge.guideline
-        self.label = guideline.source_label.format(id=knowledge.id, version=knowledge.version)
-        self.links = [Link(label=knowledge.texts.link_label, url=guideline.url, type="absolute")]
+        guideline = knowledge.file.guideline
+        self.label = guideline.source_label.format(
+            id=knowledge.file.id, version=knowledge.file.version
+        )
+        self.links = [
+            Link(label=knowledge.file.texts.link_label, url=guideline.url, type="absolute")
+        ]
 
     def card(
         self,
@@ -49,12 +54,12 @@ class CardFrame:
     def source(self, appraisal: Appraisal) -> Source:
         advice = advice_of(appraisal, self.k)
         assert advice is not None  # every verdict that gets a card gives an advice
-        topic = topic_of(self.k, advice)
-        coding = Coding(system=self.k.topics.system, code=topic.code, display=topic.display)
-        return Source(label=self.label, url=self.k.guideline.url, topic=coding)
+        topic = topic_of(self.k.file, advice)
+        coding = Coding(system=self.k.file.topics.system, code=topic.code, display=topic.display)
+        return Source(label=self.label, url=self.k.file.guideline.url, topic=coding)
 
     def variant_line(self) -> str:
-        return self.k.texts.variant_line.format(variant=self.k.variant.title)
+        return self.k.file.texts.variant_line.format(variant=self.k.file.variant.title)
 
 
 def procedure_of(appraisal: Appraisal) -> Procedure:

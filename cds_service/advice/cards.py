@@ -14,8 +14,8 @@ from cds_service.advice.profiles import RULES
 from cds_service.advice.rated_cards import RatedCards
 from cds_service.advice.suggestions import Suggester
 from cds_service.advice.unrated_cards import UnratedCards
-from cds_service.appraisal.criteria import Appraisal, Verdict
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.appraisal.verdicts import Appraisal, Verdict
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.protocol import Card
 from cds_service.record.facts import Order
 from cds_service.settings import EhrProfile
@@ -78,9 +78,9 @@ def drafted_mri(
 ) -> list[Order]:
     """The draft orders that already are the preferred MRI (by its codes, or the site's
     orderable: the MRI a card created in Epic may carry only that)."""
-    preferred = knowledge.procedures_by_id[knowledge.preferred_procedure]
+    preferred = knowledge.file.procedures_by_id[knowledge.file.preferred_procedure]
     codes = {
-        (knowledge.code_systems[key].uri, code)
+        (knowledge.file.code_systems[key].uri, code)
         for key, listed in preferred.codes.items()
         for code in listed
     }

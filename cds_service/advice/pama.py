@@ -6,8 +6,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cds_service.appraisal.criteria import Appraisal, Verdict
-from cds_service.clinical.knowledge import CategoryKey, Knowledge
+from cds_service.appraisal.verdicts import Appraisal, Verdict
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import CategoryKey
 from cds_service.protocol import Action
 
 PAMA_EXTENSION = "http://fhir.org/argonaut/Extension/pama-rating"
@@ -17,7 +18,7 @@ UNRATED = frozenset({Verdict.EXCLUDED, Verdict.OTHER_REGION, Verdict.VASCULAR_FI
 
 def category_pama(category: CategoryKey, knowledge: Knowledge, may_be_rating: str) -> str:
     """The pama-rating of an ACR category (``configurable``: the operator's choice)."""
-    pama = knowledge.categories[category].pama_rating
+    pama = knowledge.file.categories[category].pama_rating
     return may_be_rating if pama == "configurable" else pama
 
 
@@ -35,14 +36,14 @@ def pama_code(appraisal: Appraisal, knowledge: Knowledge, may_be_rating: str) ->
 def pama_extension(pama: str, category: CategoryKey | None, knowledge: Knowledge) -> dict[str, Any]:
     """The extension: the pama-rating coding, then the ACR category when there is one."""
     codings: list[dict[str, str]] = [
-        {"system": PAMA_SYSTEM, "code": pama, "display": knowledge.pama_displays[pama]}  # type: ignore[index]
+        {"system": PAMA_SYSTEM, "code": pama, "display": knowledge.file.pama_displays[pama]}  # type: ignore[index]
     ]
     if category is not None:
         codings.append(
             {
-                "system": knowledge.rating_code_system,
+                "system": knowledge.file.rating_code_system,
                 "code": category,
-                "display": knowledge.categories[category].label,
+                "display": knowledge.file.categories[category].label,
             }
         )
     return {"url": PAMA_EXTENSION, "valueCodeableConcept": {"coding": codings}}
@@ -66,10 +67,10 @@ def rating_action(appraisal: Appraisal, knowledge: Knowledge, pama: str | None) 
     if pama is None:
         return None
     category = appraisal.category if appraisal.verdict is Verdict.RATED else None
-    texts = knowledge.texts
+    texts = knowledge.file.texts
     description = (
         texts.rating_description.format(
-            category=knowledge.categories[category].label,
+            category=knowledge.file.categories[category].label,
             pama=pama,
         )
         if category

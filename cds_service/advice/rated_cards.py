@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
+from cds_service.advice.evidence_text import quote
 from cds_service.advice.suggestions import Suggester
-from cds_service.appraisal.criteria import Appraisal, quote
+from cds_service.appraisal.verdicts import Appraisal
 from cds_service.protocol import Card, Coding
 
 
@@ -19,7 +20,7 @@ class RatedCards:
 
     def not_appropriate(self, appraisal: Appraisal) -> Card:
         procedure = procedure_of(appraisal)
-        texts = self.k.texts
+        texts = self.k.file.texts
         advice = texts.preferred_alternative if procedure.offer_replacement else texts.vascular_note
         return self.frame.card(
             appraisal,
@@ -28,20 +29,20 @@ class RatedCards:
             "warning",
             suggestions=self.suggester.for_not_appropriate(appraisal, procedure),
             overrideReasons=[
-                Coding(system=self.k.override_reason_system, code=r.code, display=r.display)
-                for r in self.k.override_reasons
+                Coding(system=self.k.file.override_reason_system, code=r.code, display=r.display)
+                for r in self.k.file.override_reasons
             ],
         )
 
     def may_be_appropriate(self, appraisal: Appraisal) -> Card:
-        texts = self.k.texts
+        texts = self.k.file.texts
         parts = self._rated_parts(appraisal, texts.mri_advice, texts.mri_detail)
         return self.frame.card(
             appraisal, self._summary(texts.mri_summary, appraisal), parts, "info"
         )
 
     def unspecified(self, appraisal: Appraisal) -> Card:
-        procedure, texts = procedure_of(appraisal), self.k.texts
+        procedure, texts = procedure_of(appraisal), self.k.file.texts
         parts = [texts.unspecified_detail, self.frame.variant_line(), self._checked_line(appraisal)]
         return self.frame.card(
             appraisal,
@@ -53,16 +54,16 @@ class RatedCards:
 
     def _summary(self, template: str, appraisal: Appraisal) -> str:
         assert appraisal.category is not None
-        category = self.k.categories[appraisal.category].label
+        category = self.k.file.categories[appraisal.category].label
         return template.format(procedure=procedure_of(appraisal).name, category=category)
 
     def _rated_parts(self, appraisal: Appraisal, advice: str, why: str | None = None) -> list[str]:
         """The rating (and RRL) with what to do, then why (the row's rationale unless given),
         the variant, what was checked."""
         assert appraisal.category is not None and appraisal.rrl is not None
-        rating = self.k.texts.rating_line.format(
-            category=self.k.categories[appraisal.category].label,
-            rrl=self.k.rrl_labels[appraisal.rrl],
+        rating = self.k.file.texts.rating_line.format(
+            category=self.k.file.categories[appraisal.category].label,
+            rrl=self.k.file.rrl_labels[appraisal.rrl],
         )
         return [
             f"{rating} {advice}",
@@ -73,7 +74,7 @@ class RatedCards:
 
     def _checked_line(self, appraisal: Appraisal) -> str:
         """Where the indication came from and what was read before rating the order."""
-        texts, indication, checked = self.k.texts, appraisal.indication, appraisal.checked
+        texts, indication, checked = self.k.file.texts, appraisal.indication, appraisal.checked
         if indication is None or checked is None:
             return ""
         display = quote(indication.display) if indication.display else None

@@ -19,8 +19,9 @@ from typing import Any
 
 from cds_service.advice.pama import category_pama, pama_extension, with_extension
 from cds_service.advice.profiles import ProfileRules
-from cds_service.appraisal.criteria import Appraisal
-from cds_service.clinical.knowledge import Knowledge, Procedure
+from cds_service.appraisal.verdicts import Appraisal
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.protocol import Action, Suggestion, new_uuid
 from cds_service.record.facts import Order
 
@@ -53,11 +54,11 @@ class Suggester:
 
     @property
     def preferred(self) -> Procedure:
-        return self.knowledge.procedures_by_id[self.knowledge.preferred_procedure]
+        return self.knowledge.file.procedures_by_id[self.knowledge.file.preferred_procedure]
 
     def for_not_appropriate(self, appraisal: Appraisal, procedure: Procedure) -> list[Suggestion]:
         """Replace (once) or remove; remove and manage conservatively (not for vascular)."""
-        order, texts = appraisal.order, self.knowledge.texts
+        order, texts = appraisal.order, self.knowledge.file.texts
         if order.reference is None:  # an order without id cannot be changed or removed
             return []
         remove = self.delete(order, procedure.name)
@@ -86,7 +87,7 @@ class Suggester:
     def replace_or_remove(
         self, order: Order, procedure: Procedure, remove: Action
     ) -> list[Suggestion]:
-        texts = self.knowledge.texts
+        texts = self.knowledge.file.texts
         if self.drafted_mri:
             return [Suggestion(label=texts.keep_existing_label, actions=[remove])]
         if self.replaced_on is not None:
@@ -109,23 +110,27 @@ class Suggester:
     # ------------------------------------------------------------------ actions
 
     def delete(self, order: Order, name: str) -> Action:
-        description = self.knowledge.texts.delete_description.format(procedure=name)
+        description = self.knowledge.file.texts.delete_description.format(procedure=name)
         return Action(type="delete", description=description, resourceId=order.reference)
 
     def create(self, order: Order) -> Action:
-        description = self.knowledge.texts.create_description.format(procedure=self.preferred.name)
+        description = self.knowledge.file.texts.create_description.format(
+            procedure=self.preferred.name
+        )
         return Action(type="create", description=description, resource=self.new_order(order))
 
     def replace(self, order: Order) -> list[Action]:
         """The actions of one replacing suggestion (``update``, or ``delete-create``)."""
         if self.rules.replace == "delete-create":
             return [self.delete(order, order_name(order, self.knowledge)), self.create(order)]
-        description = self.knowledge.texts.replace_description.format(procedure=self.preferred.name)
+        description = self.knowledge.file.texts.replace_description.format(
+            procedure=self.preferred.name
+        )
         return [Action(type="update", description=description, resource=self.updated_order(order))]
 
     def mri_coding(self) -> dict[str, Any]:
         """The site's orderable first (when configured), then CPT and LOINC."""
-        preferred, systems = self.preferred, self.knowledge.code_systems
+        preferred, systems = self.preferred, self.knowledge.file.code_systems
         site: list[dict[str, str]] = []
         if self.site_coding is not None:
             site.append({"system": self.site_coding[0], "code": self.site_coding[1]})
@@ -166,7 +171,7 @@ class Suggester:
 def order_name(order: Order, knowledge: Knowledge) -> str:
     """The table's name of the order's study, for an action's description."""
     for system, code in order.codes:
-        row = knowledge.procedure_by_code.get((system, code.strip().upper()))
+        row = knowledge.codes.procedure_by_code.get((system, code.strip().upper()))
         if row is not None:
             return row.name
     return order.reference or ""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
-from cds_service.appraisal.criteria import Appraisal, Finding
+from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.verdicts import Appraisal, Finding
 from cds_service.protocol import SUMMARY_MAX, Card
 
 
@@ -18,8 +19,8 @@ class UnratedCards:
         self.k = frame.k
 
     def other_region(self, appraisal: Appraisal) -> Card:
-        texts = self.k.texts
-        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        texts = self.k.file.texts
+        evidence = ", ".join(self._evidence(f) for f in appraisal.findings)
         return self.frame.card(
             appraisal,
             texts.other_region_summary.format(procedure=procedure_of(appraisal).name),
@@ -29,18 +30,18 @@ class UnratedCards:
 
     def vascular_finding(self, appraisal: Appraisal) -> Card:
         """A vascular study for a recorded vascular finding: not rated (appraisal/vascular.py)."""
-        found = self.k.vascular_findings
+        found = self.k.file.vascular_findings
         assert found is not None  # the verdict is given only when the file has the block
-        evidence = ", ".join(f.evidence for f in appraisal.findings)
+        evidence = ", ".join(self._evidence(f) for f in appraisal.findings)
         return self.frame.card(
             appraisal,
             found.summary.format(procedure=procedure_of(appraisal).name),
-            [found.detail.format(evidence=evidence, variant=self.k.variant.title)],
+            [found.detail.format(evidence=evidence, variant=self.k.file.variant.title)],
             "info",
         )
 
     def out_of_scope(self, appraisal: Appraisal) -> Card:
-        texts = self.k.texts
+        texts = self.k.file.texts
         unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)
         if unconfirmed:
             summary, intro = texts.unconfirmed_summary, texts.unconfirmed_intro
@@ -48,23 +49,27 @@ class UnratedCards:
             labels = [f.label for f in appraisal.findings]
             summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro
         redirects = dict.fromkeys(f.redirect for f in appraisal.findings)
-        first = " ".join([intro.format(variant=self.k.variant.title), *redirects])
+        first = " ".join([intro.format(variant=self.k.file.variant.title), *redirects])
         bullets = "\n".join(self._finding_line(f) for f in appraisal.findings)
         return self.frame.card(appraisal, summary, [first, bullets], "info")
 
     def escalation(self, appraisal: Appraisal) -> Card:
         """A deficit that may be new: the seed's call for urgent escalation, with the evidence."""
-        texts = self.k.texts
+        texts = self.k.file.texts
         deficits = [f for f in appraisal.findings if f.escalate]
         others = [f for f in appraisal.findings if not f.escalate]
         bullets = "\n".join(self._finding_line(f) for f in deficits)
         parts = [texts.escalation_detail, bullets, *(self._findings(others) if others else [])]
         return self.frame.card(appraisal, texts.escalation_summary, parts, "warning")
 
+    def _evidence(self, finding: Finding) -> str:
+        return evidence_text(finding.evidence, self.k.file)
+
     def _finding_line(self, finding: Finding) -> str:
-        if not finding.evidence:
+        evidence = self._evidence(finding)
+        if not evidence:
             return f"- **{finding.label}**"
-        return self.k.texts.finding_line.format(label=finding.label, evidence=finding.evidence)
+        return self.k.file.texts.finding_line.format(label=finding.label, evidence=evidence)
 
     def _findings(self, findings: Sequence[Finding]) -> list[str]:
         """A bullet per finding with its evidence, then where the guideline sends each."""
@@ -73,7 +78,7 @@ class UnratedCards:
 
     def _fit(self, template: str, parts: list[str]) -> str:
         """Fill ``template`` with as many findings as fit under the summary limit."""
-        texts = self.k.texts
+        texts = self.k.file.texts
         for count in range(len(parts), 0, -1):
             rest = len(parts) - count
             shown = "; ".join(parts[:count])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
-from cds_service.appraisal.criteria import Appraisal, Verdict
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.appraisal.verdicts import Appraisal, Verdict
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.topics import AdviceId, MissingTopic, topic_of
 
 
@@ -40,7 +40,7 @@ def advice_of(appraisal: Appraisal, knowledge: Knowledge) -> AdviceId | None:
     if verdict is Verdict.EXCLUDED:
         kind = "escalation" if appraisal.escalate else "out-of-variant"
         reasons = {f.group_id for f in appraisal.findings if f.escalate or not appraisal.escalate}
-        for advice in knowledge.topic_index:
+        for advice in knowledge.file.topic_index:
             if advice.kind == kind and advice.about in reasons:
                 return advice
         return AdviceId(kind, min(reasons, default=""))  # no topic: topic_of says so
@@ -58,10 +58,10 @@ def advice_key(appraisal: Appraisal, knowledge: Knowledge) -> str | None:
     advice = advice_of(appraisal, knowledge)
     if advice is None:
         return None
-    code = topic_of(knowledge, advice).code
+    code = topic_of(knowledge.file, advice).code
     if advice.kind != "out-of-variant":
         return code
-    index = knowledge.topic_index
+    index = knowledge.file.topic_index
     reasons = sorted(
         {
             index[key].code

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cds_service.clinical.codes import any_match
-from cds_service.clinical.knowledge import Knowledge, Procedure
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.record.facts import CodePair, ConditionFact, Order
 
 
@@ -30,7 +31,7 @@ class VascularEvidence:
 
 
 def is_vascular_study(procedure: Procedure, knowledge: Knowledge) -> bool:
-    return procedure.id in knowledge.vascular_procedures
+    return procedure.id in knowledge.vascular.vascular_procedures
 
 
 def vascular_evidence(
@@ -43,8 +44,8 @@ def vascular_evidence(
     order's reason codes (reasonCode and what reasonReference cites); ``conditions`` the
     record's Conditions that may count (not refuted or entered in error: any clinical status,
     a past dissection included)."""
-    codes = knowledge.vascular_codes
-    named = knowledge.names_vascular_finding
+    codes = knowledge.vascular.vascular_codes
+    named = knowledge.vascular.names_vascular_finding
     coded = tuple(code for system, code in reasons if codes.contains(system, code))
     texts = tuple(text for text in order.reason_names if named(text))
     if coded or texts:

@@ -59,7 +59,7 @@ def silence_libraries() -> None:
 
 @dataclass(frozen=True)
 class GroupPhrases:
-    """What the knowledge file says of one group's text: see ``TextRules`` in knowledge.py."""
+    """What the knowledge file says of one group's text (``TextRules``, knowledge_schema.py)."""
 
     group_id: str
     phrases: tuple[str, ...]

@@ -14,8 +14,11 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from cds_service.clinical import icd10cm
-from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, CodeLists, ExclusionGroup, Knowledge
-from cds_service.clinical.knowledge import Procedure as Row
+from cds_service.clinical.code_lists import CodeLists
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE
+from cds_service.clinical.knowledge_schema import ExclusionGroup
+from cds_service.clinical.knowledge_schema import Procedure as Row
 
 PACKAGED_REVIEW = PACKAGED_KNOWLEDGE.parent / "review.md"
 SYSTEM_NAMES = {
@@ -46,11 +49,12 @@ def explain(knowledge: Knowledge, source: Path = PACKAGED_KNOWLEDGE) -> str:
 def header(k: Knowledge) -> str:
     return "\n".join(
         [
-            f"# Review sheet: {k.guideline.title}",
+            f"# Review sheet: {k.file.guideline.title}",
             "",
-            f"- Knowledge file: `{k.id}`, version `{k.version}`",
-            f"- Guideline: {k.guideline.edition} ({k.guideline.url})",
-            f"- Variant: *{k.variant.title}* (adults: {k.variant.minimum_age_years} and over)",
+            f"- Knowledge file: `{k.file.id}`, version `{k.file.version}`",
+            f"- Guideline: {k.file.guideline.edition} ({k.file.guideline.url})",
+            f"- Variant: *{k.file.variant.title}* "
+            f"(adults: {k.file.variant.minimum_age_years} and over)",
             "",
             "Reviewer: ______________________  Date: ____________  Signature: ______________",
         ]
@@ -81,9 +85,9 @@ def procedures(k: Knowledge) -> str:
         "| procedure | ACR category | RRL | source | codes |",
         "|---|---|---|---|---|",
     ]
-    for row in k.procedures:
-        category, rrl = k.rating_for(row)
-        label = k.categories[category].label if category else "depends on contrast (not rated)"
+    for row in k.file.procedures:
+        category, rrl = k.file.rating_for(row)
+        label = k.file.categories[category].label if category else "depends on contrast (not rated)"
         codes = codes_line(row.codes)
         if not row.site_required_codes.is_empty():
             codes += f"; only with the cervical site stated: {codes_line(row.site_required_codes)}"
@@ -96,7 +100,7 @@ def procedures(k: Knowledge) -> str:
         source = row.rating_source or "candidates: " + ", ".join(row.candidates)
         lines.append(f"| {row.name} | {label} | {rrl or '-'} | {source} | {codes} |")
     lines += ["", "Rationale shown on each card:", ""]
-    lines += [f"- **{row.name}**: {row.rationale}" for row in k.procedures]
+    lines += [f"- **{row.name}**: {row.rationale}" for row in k.file.procedures]
     return "\n".join(lines)
 
 
@@ -105,21 +109,21 @@ def indication(k: Knowledge) -> str:
         [
             "## The indication: suspected cervicogenic headache",
             "",
-            f"- Codes: {codes_line(k.indication, titles=True)}",
+            f"- Codes: {codes_line(k.file.indication, titles=True)}",
             "- Read from the order's reason; when the order gives none, from the problem list.",
         ]
     )
 
 
 def exclusions(k: Knowledge) -> str:
-    sections = [group(g) + concept_lines(k, g) for g in k.exclusions]
+    sections = [group(g) + concept_lines(k, g) for g in k.file.exclusions]
     return "\n\n".join(["## Exclusions: the variant does not apply", *sections])
 
 
 def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
     """A group's generated targets (kept and pruned) and finding families."""
     lines: list[str] = []
-    generated = k.generated_targets.get(g.id)
+    generated = k.text.generated_targets.get(g.id)
     if g.text is not None and g.text.generated is not None and generated is not None:
         lines += [
             f"- Generated from ICD-10-CM {', '.join(g.text.generated.icd10cm)} (titles and "
@@ -173,34 +177,34 @@ def group(g: ExclusionGroup) -> str:
 
 
 def other_rules(k: Knowledge) -> str:
-    p = k.prior_imaging
+    p = k.file.prior_imaging
     lines = [
         "## Other rules",
         "",
         f"- {p.label}: a study of the table within {p.lookback_days} days. Card says: {p.redirect}",
-        f"- Cervical site: {codes_line(k.cervical_site.codes)}; words: "
-        f"{', '.join(k.cervical_site.words)}",
-        f"- Other body regions (not rated as cervical): {codes_line(k.other_regions.codes)}",
+        f"- Cervical site: {codes_line(k.file.cervical_site.codes)}; words: "
+        f"{', '.join(k.file.cervical_site.words)}",
+        f"- Other body regions (not rated as cervical): {codes_line(k.file.other_regions.codes)}",
         "- Added ConText modifiers:",
     ]
     lines += [
-        f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.text_context_rules
+        f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.file.text_context_rules
     ]
     lines.append("- Display idioms removed before a text is read:")
     lines += [
         f"  - `{i.id}` `{i.pattern}`: {i.why} Removed from: {'; '.join(map(repr, i.match))}. "
         f"Left in: {'; '.join(map(repr, i.no_match))}"
-        for i in k.display_idioms
+        for i in k.file.display_idioms
     ]
     lines.append("- Override reasons offered with a Usually not appropriate card:")
-    lines += [f"  - {r.display} (`{r.code}`)" for r in k.override_reasons]
+    lines += [f"  - {r.display} (`{r.code}`)" for r in k.file.override_reasons]
     lines += vascular_rule(k)
     return "\n".join(lines)
 
 
 def vascular_rule(k: Knowledge) -> list[str]:
     """The vascular-study rule: its studies, codes, words and card (issue 20)."""
-    v = k.vascular_findings
+    v = k.file.vascular_findings
     if v is None:
         return []
     return [
@@ -212,9 +216,9 @@ def vascular_rule(k: Knowledge) -> list[str]:
 
 
 def card_texts(k: Knowledge) -> str:
-    t = k.texts
+    t = k.file.texts
     lines = ["## Card texts, filled in", ""]
-    for row in k.procedures:
+    for row in k.file.procedures:
         lines += procedure_texts(k, row)
     lines += ["### Every other text", ""]
     lines += [f"- `{name}`: {value}" for name, value in t.model_dump().items()]
@@ -223,15 +227,19 @@ def card_texts(k: Knowledge) -> str:
 
 def topics(k: Knowledge) -> str:
     """Each card's ``source.topic``: one code per advice (Epic remembers overrides by it)."""
-    lines = [f"## Card topics (`{k.topics.system}`)", "", "| advice | about | code | display |"]
+    lines = [
+        f"## Card topics (`{k.file.topics.system}`)",
+        "",
+        "| advice | about | code | display |",
+    ]
     lines.append("|---|---|---|---|")
-    lines += [f"| {t.kind} | {t.about} | `{t.code}` | {t.display} |" for t in k.topics.advice]
+    lines += [f"| {t.kind} | {t.about} | `{t.code}` | {t.display} |" for t in k.file.topics.advice]
     return "\n".join(lines)
 
 
 def procedure_texts(k: Knowledge, row: Row) -> list[str]:
-    t = k.texts
-    category, rrl = k.rating_for(row)
+    t = k.file.texts
+    category, rrl = k.file.rating_for(row)
     if category is None or rrl is None:
         return [
             f"### {row.name}",
@@ -241,7 +249,7 @@ def procedure_texts(k: Knowledge, row: Row) -> list[str]:
             f"Detail: {t.unspecified_detail}",
             "",
         ]
-    label = k.categories[category].label
+    label = k.file.categories[category].label
     template = t.mri_summary if category != "usually-not-appropriate" else t.not_appropriate_summary
     advice = (
         f"{t.mri_advice}\n\n{t.mri_detail}"
@@ -253,7 +261,7 @@ def procedure_texts(k: Knowledge, row: Row) -> list[str]:
         "",
         f"Summary: {template.format(procedure=row.name, category=label)}",
         "",
-        "Detail: " + t.rating_line.format(category=label, rrl=k.rrl_labels[rrl]),
+        "Detail: " + t.rating_line.format(category=label, rrl=k.file.rrl_labels[rrl]),
         "",
         row.rationale,
         "",

@@ -1,7 +1,9 @@
 """What the knowledge file says of free text, compiled: the ConText reader of every group's
 phrases, and the word lists that name a cervical site, a prior study or an escalation.
 
-A mixin of :class:`~cds_service.clinical.knowledge.Knowledge` (whose fields it reads).
+A component of the compiled knowledge (compiled_knowledge.py), built once per knowledge file;
+the ConText reader, the costly part, is shared by the versions of one file (terminology
+refreshes change codes, not phrases).
 """
 
 from __future__ import annotations
@@ -9,20 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReader, escalating
-from cds_service.clinical.display_idioms import DisplayIdiom, idioms_pattern
+from cds_service.clinical.display_idioms import idioms_pattern
 from cds_service.clinical.finding_families import compile_family
 from cds_service.clinical.generated_targets import Generated, generate
-
-if TYPE_CHECKING:
-    from cds_service.clinical.knowledge import (
-        CervicalSite,
-        ExclusionGroup,
-        PriorImaging,
-        TextContextRule,
-    )
+from cds_service.clinical.knowledge_schema import ExclusionGroup, KnowledgeFile
 
 
 @dataclass(frozen=True)
@@ -39,30 +33,35 @@ def words_pattern(words: list[str]) -> re.Pattern[str]:
 
 
 class TextLookups:
-    """The text look-ups of a knowledge file (built once, cached on the instance)."""
+    """The text look-ups of a knowledge file (each built once, on first use or by ``warm``).
 
-    if TYPE_CHECKING:
-        exclusions: list[ExclusionGroup]
-        text_context_rules: list[TextContextRule]
-        display_idioms: list[DisplayIdiom]
-        cervical_site: CervicalSite
-        prior_imaging: PriorImaging
+    ``reader``: the ConText reader of an earlier version of the same file, to share.
+    """
+
+    def __init__(self, file: KnowledgeFile, reader: TextReader | None = None) -> None:
+        self.file = file
+        self.text_reader = reader if reader is not None else self.build_reader()
+        """ConText over every group's phrases (built once per knowledge file)."""
+
+    def warm(self) -> None:
+        """Build every look-up now, so that nothing about the file can fail at request time."""
+        _ = (self.prior_imaging_words, self.cervical_words, self.escalating_words)
+        self.text_reader.warm()
 
     @cached_property
     def prior_imaging_words(self) -> StudyWords:
         return StudyWords(
-            words_pattern(self.prior_imaging.spine_words),
-            words_pattern(self.prior_imaging.imaging_words),
+            words_pattern(self.file.prior_imaging.spine_words),
+            words_pattern(self.file.prior_imaging.imaging_words),
         )
 
     @cached_property
     def cervical_words(self) -> re.Pattern[str]:
-        words = "|".join(re.escape(w) for w in self.cervical_site.words)
+        words = "|".join(re.escape(w) for w in self.file.cervical_site.words)
         return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
 
-    @cached_property
-    def text_reader(self) -> TextReader:
-        """ConText over every group's phrases (built once per knowledge file)."""
+    def build_reader(self) -> TextReader:
+        """ConText over every group's phrases."""
         groups = [
             GroupPhrases(
                 group_id=group.id,
@@ -80,7 +79,7 @@ class TextLookups:
                 else (),
                 families=tuple(compile_family(f) for f in group.text.families),
             )
-            for group in self.exclusions
+            for group in self.file.exclusions
             if group.text is not None
         ]
         rules = [
@@ -92,21 +91,21 @@ class TextLookups:
                 tuple(r.groups),
                 r.max_scope,
             )
-            for r in self.text_context_rules
+            for r in self.file.text_context_rules
         ]
         return TextReader(groups, rules, idioms=self.idioms)
 
     @cached_property
     def idioms(self) -> re.Pattern[str] | None:
         """The display idioms removed before a text is read ("(HCC)", "(finding)")."""
-        return idioms_pattern(self.display_idioms)
+        return idioms_pattern(self.file.display_idioms)
 
     @cached_property
     def generated_targets(self) -> dict[str, Generated]:
         """Each group's targets generated from the ICD-10-CM tabular, kept and pruned."""
         return {
             g.id: generate(g.text.generated, g.text.phrases)
-            for g in self.exclusions
+            for g in self.file.exclusions
             if g.text is not None and g.text.generated is not None
         }
 
@@ -130,11 +129,6 @@ class TextLookups:
     def escalating_words(self) -> dict[str, re.Pattern[str]]:
         return {
             g.id: words_pattern(g.text.escalated_by)
-            for g in self.exclusions
+            for g in self.file.exclusions
             if g.text is not None and g.text.escalated_by
         }
-
-    def names_a_finding(self, texts: tuple[str, ...]) -> bool:
-        """The cheap first test: does any text hold a candidate phrase of any group?"""
-        reader = self.text_reader
-        return any(reader.has_candidate(text) for text in texts)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
-    from cds_service.clinical.knowledge import Knowledge
+    from cds_service.clinical.knowledge_schema import KnowledgeFile
 
 TOPIC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 """Alphanumeric (Epic's rule) and at most 64 characters: Epic takes 100, the store's advice
@@ -84,7 +84,7 @@ class MissingTopic(LookupError):
     """A card gives an advice the knowledge file has no topic for (a new kind of card?)."""
 
 
-def topic_of(knowledge: Knowledge, advice: AdviceId) -> AdviceTopic:
+def topic_of(knowledge: KnowledgeFile, advice: AdviceId) -> AdviceTopic:
     found = knowledge.topic_index.get(advice)
     if found is None:
         raise MissingTopic(
@@ -97,7 +97,7 @@ def topic_of(knowledge: Knowledge, advice: AdviceId) -> AdviceTopic:
 # ----------------------------------------------------------------- which advice needs a topic
 
 
-def rated_rows(knowledge: Knowledge) -> Iterator[AdviceId]:
+def rated_rows(knowledge: KnowledgeFile) -> Iterator[AdviceId]:
     """A rated card per (procedure row, its rating), and the unstated-contrast card of an
     unspecified row whose candidates disagree."""
     for procedure in knowledge.procedures:
@@ -105,32 +105,32 @@ def rated_rows(knowledge: Knowledge) -> Iterator[AdviceId]:
         yield AdviceId(category or "unspecified", procedure.id)
 
 
-def other_regions(knowledge: Knowledge) -> Iterator[AdviceId]:
+def other_regions(knowledge: KnowledgeFile) -> Iterator[AdviceId]:
     for procedure in knowledge.procedures:
         yield AdviceId("other-region", procedure.id)
 
 
-def out_of_variant(knowledge: Knowledge) -> Iterator[AdviceId]:
+def out_of_variant(knowledge: KnowledgeFile) -> Iterator[AdviceId]:
     for group in knowledge.exclusions:
         yield AdviceId("out-of-variant", group.id)
     for reason in OUT_OF_VARIANT_REASONS:
         yield AdviceId("out-of-variant", reason)
 
 
-def escalations(knowledge: Knowledge) -> Iterator[AdviceId]:
+def escalations(knowledge: KnowledgeFile) -> Iterator[AdviceId]:
     for group in knowledge.exclusions:
         if group.escalate_within_days is not None:
             yield AdviceId("escalation", group.id)
 
 
-def vascular_studies(knowledge: Knowledge) -> Iterator[AdviceId]:
+def vascular_studies(knowledge: KnowledgeFile) -> Iterator[AdviceId]:
     """A vascular study (MRA, CTA of the neck) for a recorded vascular finding: not rated."""
     found = knowledge.vascular_findings
     for procedure in found.procedures if found is not None else ():
         yield AdviceId("vascular-finding", procedure)
 
 
-REQUIRED: list[Callable[[Knowledge], Iterator[AdviceId]]] = [
+REQUIRED: list[Callable[[KnowledgeFile], Iterator[AdviceId]]] = [
     rated_rows,
     other_regions,
     out_of_variant,
@@ -140,7 +140,7 @@ REQUIRED: list[Callable[[Knowledge], Iterator[AdviceId]]] = [
 """Each names advice the cards can give; a new kind of card adds its function here."""
 
 
-def check_topics(knowledge: Knowledge) -> None:
+def check_topics(knowledge: KnowledgeFile) -> None:
     """Every advice the cards can give has a topic, and every topic is such an advice."""
     needed = {advice for required in REQUIRED for advice in required(knowledge)}
     given = set(knowledge.topics.by_advice())

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select
 
 from cds_service.advice.appraised import AppraisedOrder
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.ops.database import Database, guarded
 from cds_service.ops.tables import Appraised, HookCall, OverriddenOrder
 
@@ -43,8 +43,8 @@ class AuditRow:
             card_uuid=card.uuid if card else None,
             indicator=card.indicator if card else None,
             advice_key=order.advice_key,
-            knowledge_id=knowledge.id,
-            knowledge_version=knowledge.version,
+            knowledge_id=knowledge.file.id,
+            knowledge_version=knowledge.file.version,
         )
 
 

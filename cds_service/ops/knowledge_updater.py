@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.errors import TerminologyError
 from cds_service.ops.expansion_cache import CacheError, Expansions, read_cache, write_cache
 from cds_service.ops.terminology import TerminologyClient, safe_url
@@ -74,13 +74,13 @@ class KnowledgeUpdater:
     def start_up(self) -> None:
         """At start-up: adopt the cache file, then refresh unless the cache is fresh."""
         self.load_cache()
-        if self._client is not None and self._base.snomed_roots and not self._fresh():
+        if self._client is not None and self._base.codes.snomed_roots and not self._fresh():
             self.refresh()
 
     def load_cache(self) -> bool:
         """Adopt the cache file's expansions when it covers every root (and is newer)."""
         cached = self._read_cache()
-        roots = self._base.snomed_roots
+        roots = self._base.codes.snomed_roots
         if cached is None or not roots:
             return False
         if not cached.covers(roots):
@@ -95,7 +95,7 @@ class KnowledgeUpdater:
         """Expand every root now, swap the knowledge, write the cache; raise on failure."""
         if self._client is None:
             raise TerminologyError("no terminology server is configured (CDS_TERMINOLOGY_URL)")
-        expansions = self._client.expand_all(self._base.snomed_roots)
+        expansions = self._client.expand_all(self._base.codes.snomed_roots)
         fetched = self._clock()
         self._swap(expansions, fetched)
         self._write_cache(Expansions(safe_url(self._client.base_url), fetched, expansions))
@@ -119,7 +119,7 @@ class KnowledgeUpdater:
     def start(self) -> None:
         """Start this process's daemon refresh thread (once per pid)."""
         pid = os.getpid()
-        if self._client is None or not self._base.snomed_roots or self._thread_pid == pid:
+        if self._client is None or not self._base.codes.snomed_roots or self._thread_pid == pid:
             return
         with self._lock:
             if self._thread_pid != pid:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.clinical.knowledge import FeverRule, WeightLossRule
+from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.facts import CodePair, ObservationFact
 from cds_service.record.fhir_time import parse_datetime
 from cds_service.record.readers import (

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from cds_service.clinical.knowledge import Knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.errors import FhirFetchError, MissingData
 from cds_service.record.facts import ConditionFact, ObservationFact, PatientRecord, PriorStudyFact
 from cds_service.record.fhir_client import next_link
@@ -271,7 +271,7 @@ class RecordReader:
     observations_read: int = 0
 
     def take(self, resource: dict[str, Any]) -> None:
-        kind, systems = resource.get("resourceType"), self.knowledge.system_uris
+        kind, systems = resource.get("resourceType"), self.knowledge.codes.system_uris
         if kind in PRIOR_STUDY_TYPES:
             study = prior_study(resource, self.knowledge, self.patient_id, self.skipped)
             if study is not None:
@@ -322,8 +322,8 @@ def agreed_birth_dates(patients: list[tuple[object, bool]]) -> tuple[date | None
 def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
     """The cheap first test, on the raw JSON: a coding that identifies a procedure-table row
     (a CPT code with a modifier, ``72141-26``, as its code)."""
-    table, systems = knowledge.procedure_by_code, knowledge.system_uris
-    cpt = knowledge.code_systems["cpt"].uri
+    table, systems = knowledge.codes.procedure_by_code, knowledge.codes.system_uris
+    cpt = knowledge.file.code_systems["cpt"].uri
     for concept in study_concepts(resource):
         for coding in as_list(as_dict(concept).get("coding")):
             system, code = as_dict(coding).get("system"), as_dict(coding).get("code")
@@ -340,7 +340,7 @@ def names_a_table_row(resource: Mapping[str, Any], knowledge: Knowledge) -> bool
 def names_a_cervical_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
     """A study known only by its text: a cervical-spine word and an imaging word in a name
     of its code ("MRI C-spine w/o contrast", "XR cervical spine 2 views")."""
-    words = knowledge.prior_imaging_words
+    words = knowledge.text.prior_imaging_words
     return any(
         words.spine.search(name) is not None and words.imaging.search(name) is not None
         for concept in study_concepts(resource)
@@ -353,16 +353,16 @@ def images_the_cervical_spine(resource: Mapping[str, Any], knowledge: Knowledge)
     is the cervical spine (a PACS often sends only modality and body site)."""
     if resource.get("resourceType") != "ImagingStudy":
         return False
-    sites, systems = knowledge.cervical_site_codes, knowledge.system_uris
+    sites, systems = knowledge.codes.cervical_site_codes, knowledge.codes.system_uris
     for series in as_list(resource.get("series")):
         site = as_dict(as_dict(series).get("bodySite"))
         system, code = as_str(site.get("system")), as_str(site.get("code"))
         if system and code and sites.contains(systems.get(system, system), code):
             return True
-        if any(knowledge.cervical_words.search(n) for n in names({"coding": [site]})):
+        if any(knowledge.text.cervical_words.search(n) for n in names({"coding": [site]})):
             return True
     description = as_str(resource.get("description"))
-    return description is not None and knowledge.cervical_words.search(description) is not None
+    return description is not None and knowledge.text.cervical_words.search(description) is not None
 
 
 def is_prior_study(resource: Mapping[str, Any], knowledge: Knowledge) -> bool:
@@ -382,11 +382,13 @@ def prior_study(
     if not is_prior_study(resource, knowledge) or belongs_to_another_patient(resource, patient_id):
         return None
     is_valid(resource, skipped)  # logged (type and id) when rejected
-    study = read_prior_study(resource, knowledge.system_uris)
+    study = read_prior_study(resource, knowledge.codes.system_uris)
     if study.display is None and not names_a_table_row(resource, knowledge):
         modalities = sorted(
             {c for m in as_list(resource.get("modality")) if (c := as_str(as_dict(m).get("code")))}
         )
-        shown = knowledge.texts.prior_study_by_site.format(modality="/".join(modalities) or "?")
+        shown = knowledge.file.texts.prior_study_by_site.format(
+            modality="/".join(modalities) or "?"
+        )
         study = replace(study, display=shown)
     return study

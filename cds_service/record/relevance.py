@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 from msgspec import Raw
 
 from cds_service.clinical.codes import NO_SYSTEM, CodeSet
-from cds_service.clinical.knowledge import FeverRule, Knowledge, WeightLossRule
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.observation_reading import read_code, reading_unit, says_temperature
 from cds_service.record.raw_json import Entries, RawJson, decode_value
 from cds_service.record.readers import (
@@ -80,7 +81,7 @@ def observation_windows(knowledge: Knowledge) -> dict[str, int | None]:
     """Each LOINC code a rule reads, and the longest window (days back) of the rules that read
     it; None when a rule reads every reading of the code."""
     windows: dict[str, int | None] = {}
-    for group in knowledge.exclusions:
+    for group in knowledge.file.exclusions:
         for rule in group.observations:
             days: int | None
             if isinstance(rule, FeverRule):
@@ -144,14 +145,14 @@ class Relevance(_Memos):
     def __init__(self, knowledge: Knowledge) -> None:
         super().__init__()
         self.knowledge = knowledge
-        self.systems = knowledge.system_uris
-        self.conditions: CodeSet = knowledge.condition_codes_of_interest
-        self.findings: CodeSet = knowledge.finding_codes
+        self.systems = knowledge.codes.system_uris
+        self.conditions: CodeSet = knowledge.codes.condition_codes_of_interest
+        self.findings: CodeSet = knowledge.codes.finding_codes
         self.windows = observation_windows(knowledge)
         self.temperature_days = max(
             (
                 r.lookback_days
-                for g in knowledge.exclusions
+                for g in knowledge.file.exclusions
                 for r in g.observations
                 if isinstance(r, FeverRule)
             ),
@@ -180,10 +181,10 @@ class Relevance(_Memos):
         affirms nothing, and a Condition named only by such texts is no rule's evidence."""
         known = self._texts.get(text)
         if known is None:
-            reader = self.knowledge.text_reader
+            reader = self.knowledge.text.text_reader
             known = (
                 reader.has_candidate(text) and bool(reader.affirmed(text))
-            ) or self.knowledge.names_vascular_finding(text)  # read by the vascular rule
+            ) or self.knowledge.vascular.names_vascular_finding(text)  # read by the vascular rule
             if len(text) <= TEXT_KEY_MAX_CHARS:
                 self._texts[text] = known
                 self._grew()

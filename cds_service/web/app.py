@@ -12,7 +12,8 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service.advice.cards import CardPolicy
-from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.ops.knowledge_updater import KnowledgeUpdater
 from cds_service.ops.logs import configure_logging
 from cds_service.ops.metrics import count_fetches
@@ -53,7 +54,7 @@ def create_app(
     settings, flask_config = _split_config(config)
     configure_logging(settings.log_level)
     knowledge = load_knowledge(settings.knowledge_file)
-    knowledge.text_reader.limit_cache(settings.text_cache_bytes)  # shared by every version
+    knowledge.text.text_reader.limit_cache(settings.text_cache_bytes)  # shared by every version
     terminology = _terminology(knowledge, settings)
     issuers = parse_trusted_issuers(settings.trusted_issuers)
     store = _store(settings.database_url)

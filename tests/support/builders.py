@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.advice.cards import CardPolicy
-from cds_service.clinical.knowledge import Knowledge, load_knowledge
+from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.ops.store import Store
 from cds_service.pipeline import Dependencies
 from cds_service.record.prefetch import refuse

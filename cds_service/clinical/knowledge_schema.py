@@ -1,34 +1,26 @@
-"""The vocabulary of the knowledge file, and its loader.
+"""The vocabulary of the knowledge file: what a procedure, an exclusion group or a code list is.
 
-Code defines what a procedure, an exclusion group or a code list is; the YAML file in
-``knowledge/`` says which codes and ratings. The file is validated when the service starts:
-a broken file stops start-up with a :class:`KnowledgeError` that names the fault.
+Code defines the shapes; the YAML file in ``knowledge/`` says which codes and ratings. A file
+is validated against :class:`KnowledgeFile` when it is loaded (knowledge_loader.py) and then
+compiled into the look-ups the rules use (compiled_knowledge.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from cds_service.clinical import icd10cm
-from cds_service.clinical.code_lookups import CodeLookups
+from cds_service.clinical.card_texts import Texts
+from cds_service.clinical.code_lists import CodeLists, CodeSystem, Strict, SystemKey
 from cds_service.clinical.display_idioms import DisplayIdiom
 from cds_service.clinical.finding_families import FindingFamily
 from cds_service.clinical.generated_targets import GeneratedTargets
-from cds_service.clinical.text_lookups import TextLookups
 from cds_service.clinical.topics import AdviceId, AdviceTopic, Topics, check_topics
-from cds_service.clinical.vascular import VascularLookups
-from cds_service.errors import StartupError
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
-PACKAGED_KNOWLEDGE = Path(__file__).parent / "knowledge" / "acr_cervicogenic_headache.yaml"
 
-SystemKey = Literal["cpt", "loinc", "radlex", "snomed", "icd10cm"]
 CategoryKey = Literal[
     "usually-appropriate",
     "may-be-appropriate",
@@ -38,68 +30,13 @@ CategoryKey = Literal[
 RrlKey = Literal["O", "☢", "☢☢", "☢☢☢", "☢☢☢☢", "☢☢☢☢☢", "not stated"]
 
 
-class KnowledgeError(StartupError):
-    """The knowledge file cannot be used; the message names the file and the fault."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CodeSystem(_Strict):
-    uri: str
-    aliases: list[str] = Field(default_factory=list)
-
-
-class CodeLists(_Strict):
-    """Codes per system key. An ICD-10-CM entry is a code, a category or a range
-    (``C00-C96``) of the CMS tabular, and means it and every code below it."""
-
-    cpt: list[str] = Field(default_factory=list)
-    loinc: list[str] = Field(default_factory=list)
-    radlex: list[str] = Field(default_factory=list)
-    snomed: list[str] = Field(default_factory=list)
-    icd10cm: list[str] = Field(default_factory=list)
-    icd10cm_alone: list[str] = Field(default_factory=list)
-    """ICD-10-CM categories meant by themselves, without the codes below them."""
-
-    @model_validator(mode="after")
-    def _codes_are_real(self) -> CodeLists:
-        for code in self.icd10cm_alone:
-            problem = icd10cm.fault(code)
-            if problem:
-                raise ValueError(f"icd10cm_alone {code!r} {problem}")
-        for key, codes in self.items():
-            for code in codes:
-                if not code.strip():
-                    raise ValueError(f"{key}: empty code")
-                problem = icd10cm.fault(code) if key == "icd10cm" else None
-                if problem:
-                    raise ValueError(f"icd10cm {code!r} {problem}")
-                if key != "icd10cm" and ("*" in code or " " in code.strip()):
-                    raise ValueError(f"{key} {code!r}: only exact codes")
-        return self
-
-    def items(self) -> list[tuple[SystemKey, list[str]]]:
-        return [
-            ("cpt", self.cpt),
-            ("loinc", self.loinc),
-            ("radlex", self.radlex),
-            ("snomed", self.snomed),
-            ("icd10cm", self.icd10cm),
-        ]
-
-    def is_empty(self) -> bool:
-        return not (self.icd10cm_alone or any(codes for _, codes in self.items()))
-
-
-class Coded(_Strict):
+class Coded(Strict):
     system: str
     code: str
     display: str
 
 
-class Guideline(_Strict):
+class Guideline(Strict):
     title: str
     edition: str
     url: str
@@ -107,18 +44,18 @@ class Guideline(_Strict):
     topic: Coded
 
 
-class Variant(_Strict):
+class Variant(Strict):
     id: str
     title: str
     minimum_age_years: int = Field(ge=0)
 
 
-class Category(_Strict):
+class Category(Strict):
     label: str
     pama_rating: Literal["appropriate", "not-appropriate", "no-criteria-apply", "configurable"]
 
 
-class Procedure(_Strict):
+class Procedure(Strict):
     """A row of the variant's procedure table, or an order that leaves contrast unspecified.
 
     A row has a ``category`` and ``rrl``; an unspecified-contrast order names the rows it could
@@ -161,12 +98,12 @@ class Procedure(_Strict):
         return self
 
 
-class ObservationThreshold(_Strict):
+class ObservationThreshold(Strict):
     unit: Literal["Cel", "[degF]"]
     minimum: float
 
 
-class FeverRule(_Strict):
+class FeverRule(Strict):
     kind: Literal["threshold"]
     loinc: list[str] = Field(min_length=1)
     """Every LOINC code of a body temperature (generic and site-specific): any one counts."""
@@ -181,7 +118,7 @@ class FeverRule(_Strict):
         return frozenset((*self.loinc, *self.snomed))
 
 
-class WeightLossRule(_Strict):
+class WeightLossRule(Strict):
     kind: Literal["weight-loss"]
     loinc: list[str] = Field(min_length=1)
     snomed: list[str] = Field(default_factory=list)
@@ -194,7 +131,7 @@ class WeightLossRule(_Strict):
         return frozenset((*self.loinc, *self.snomed))
 
 
-class TextRules(_Strict):
+class TextRules(Strict):
     """How a group's finding is named in free text, read with ConText (see assertions.py).
 
     ``match`` and ``no_match`` are examples a reviewer can read, run as tests: each ``match``
@@ -228,7 +165,7 @@ class TextRules(_Strict):
     no_match: list[str] = Field(min_length=1)
 
 
-class TextContextRule(_Strict):
+class TextContextRule(Strict):
     """A ConText modifier added to medspaCy's defaults."""
 
     literal: str
@@ -250,7 +187,7 @@ class TextContextRule(_Strict):
     why: str
 
 
-class ExclusionGroup(_Strict):
+class ExclusionGroup(Strict):
     """Findings that put the patient outside the variant, and where the guideline sends them."""
 
     id: str
@@ -269,7 +206,7 @@ class ExclusionGroup(_Strict):
     redirect: str
 
 
-class PriorImaging(_Strict):
+class PriorImaging(Strict):
     """The variant is for *initial* imaging: a cervical-spine study of the procedure table
     already in the record (within ``lookback_days``) puts the patient outside it."""
 
@@ -292,7 +229,7 @@ class PriorImaging(_Strict):
         return self
 
 
-class VascularFindings(_Strict):
+class VascularFindings(Strict):
     """A vascular study ordered for a recorded vascular finding is not rated (see
     vascular.py): the studies, the finding's codes and words, and the card's sentences."""
 
@@ -305,105 +242,27 @@ class VascularFindings(_Strict):
     detail: str
 
 
-class OverrideReason(_Strict):
+class OverrideReason(Strict):
     code: str
     display: str
 
 
-class Texts(_Strict):
-    """Every sentence a card, a suggestion or an action shows that is not specific to one
-    procedure or group. Placeholders in braces are filled by the service."""
-
-    # ratings and the variant
-    rating_line: str
-    variant_line: str
-    not_appropriate_summary: str
-    preferred_alternative: str
-    mri_summary: str
-    mri_detail: str
-    mri_advice: str
-    """What to do, after the rating, on the card of the preferred study."""
-    vascular_note: str
-    unspecified_summary: str
-    unspecified_detail: str
-    checked: str
-    indication_order: str
-    indication_problem_list: str
-    # patients outside the variant
-    excluded_summary: str
-    excluded_intro: str
-    unconfirmed_summary: str
-    unconfirmed_intro: str
-    finding_line: str
-    more_findings: str
-    findings_count: str
-    escalation_summary: str
-    escalation_detail: str
-    not_adult_label: str
-    not_adult_evidence: str
-    not_adult: str
-    age_unknown_label: str
-    age_unknown: str
-    # orders that are not a cervical study alone
-    other_region_summary: str
-    other_region_detail: str
-    # evidence
-    evidence_condition: str
-    status_not_recorded: str
-    status_unrecognised: str
-    onset: str
-    recorded: str
-    no_date: str
-    evidence_order_reason: str
-    evidence_order_note: str
-    evidence_condition_note: str
-    evidence_observation: str
-    evidence_observation_text: str
-    prior_study_by_site: str
-    """An ImagingStudy known by modality and body site: ``{modality}``."""
-    not_adult_evidence_partial: str
-    """A birth date without its day or month: ``{youngest}``, ``{oldest}``."""
-    unnamed_condition: str
-    birth_date_in_future: str
-    """A Condition with neither code nor name (found by its note)."""
-    """An ImagingStudy known by modality and body site: ``{modality}``."""
-    evidence_temperature: str
-    unit_missing: str
-    unit_reread: str
-    evidence_weight_loss: str
-    evidence_temperature_flagged: str
-    """A body temperature flagged high with no value: ``{label}``, ``{date}``."""
-    # suggestions and actions
-    replace_label: str
-    remove_label: str
-    remove_replacement_elsewhere_label: str
-    keep_existing_label: str
-    conservative_label: str
-    conservative_all_label: str
-    replace_description: str
-    create_description: str
-    delete_description: str
-    rating_description: str
-    rating_description_unrated: str
-    link_label: str
-    order_replacement_label: str
-    """The suggestion that orders the MRI beside the order (profile ``epic``): ``{procedure}``."""
-
-
-class CervicalSite(_Strict):
+class CervicalSite(Strict):
     """How an order says its site is the cervical spine (for ``site_required_codes``)."""
 
     codes: CodeLists
     words: list[str] = Field(min_length=1)
 
 
-class OtherRegions(_Strict):
+class OtherRegions(Strict):
     """Codes of other body regions: an order that also names one is not a cervical study."""
 
     codes: CodeLists
 
 
-class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
+class KnowledgeFile(Strict):
+    """A whole knowledge file, validated (its look-ups are compiled in compiled_knowledge.py)."""
+
     schema_version: Literal[1]
     id: str
     version: str
@@ -431,10 +290,10 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
     """One topic (``source.topic``) per advice a card can give: see topics.py."""
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
     """Root concept to its descendants, from a terminology server; never written in the file
-    (see :meth:`with_expansions`)."""
+    (see :meth:`~cds_service.clinical.compiled_knowledge.Knowledge.with_expansions`)."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> Knowledge:
+    def _consistent(self) -> KnowledgeFile:
         ids = [p.id for p in self.procedures]
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
@@ -462,6 +321,21 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
     def topic_index(self) -> dict[AdviceId, AdviceTopic]:
         return self.topics.by_advice()
 
+    @cached_property
+    def procedures_by_id(self) -> dict[str, Procedure]:
+        return {p.id: p for p in self.procedures}
+
+    def rating_for(self, procedure: Procedure) -> tuple[CategoryKey | None, RrlKey | None]:
+        """The category and RRL of a row, or of an unspecified order whose candidates agree."""
+        if not procedure.candidates:
+            return procedure.category, procedure.rrl
+        rows = [self.procedures_by_id[c] for c in procedure.candidates]
+        categories = {r.category for r in rows}
+        rrls = {r.rrl for r in rows}
+        category = categories.pop() if len(categories) == 1 else None
+        rrl = rrls.pop() if len(rrls) == 1 else None
+        return category, rrl
+
     def _check_summaries_fit(self) -> None:
         """Every summary a card can show is under 140 characters (CDS Hooks 2.0)."""
         texts = self.texts
@@ -488,73 +362,3 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
                     other = seen.setdefault((key, code), procedure.id)
                     if other != procedure.id:
                         raise ValueError(f"{key} {code} identifies both {other} and {procedure.id}")
-
-    def with_expansions(self, expansions: Mapping[str, Iterable[str]]) -> Knowledge:
-        """A copy whose groups also hold the given descendants of their SNOMED CT roots."""
-        data = self.model_dump()
-        data["snomed_expansions"] = {root: sorted(set(codes)) for root, codes in expansions.items()}
-        copy = Knowledge.model_validate(data)
-        copy.__dict__["text_reader"] = self.text_reader  # same phrases: share the pipeline
-        return compile_knowledge(copy)
-
-
-_LOADED: dict[tuple[str, int, int], Knowledge] = {}
-
-
-def load_knowledge(path: Path | None = None) -> Knowledge:
-    """Read and validate a knowledge file; raise :class:`KnowledgeError` naming any fault.
-
-    A file already loaded unchanged (same path, size and modification time) is not compiled
-    again: the text pipeline takes about a second to build.
-    """
-    source = path or PACKAGED_KNOWLEDGE
-    try:
-        stat = source.stat()
-        key = (str(source.resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        key = None
-    if key is not None and key in _LOADED:
-        return _LOADED[key]
-    knowledge = _load(source)
-    if key is not None:
-        _LOADED[key] = knowledge
-    return knowledge
-
-
-def _load(source: Path) -> Knowledge:
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KnowledgeError(f"knowledge file {source}: cannot be read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(f"knowledge file {source}: not valid YAML: {exc}") from exc
-    try:
-        knowledge = Knowledge.model_validate(data)
-    except ValidationError as exc:
-        faults = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise KnowledgeError(f"knowledge file {source}: {faults}") from exc
-    return compile_knowledge(knowledge)
-
-
-def compile_knowledge(knowledge: Knowledge) -> Knowledge:
-    """Build every look-up now, so that nothing about the file can fail at request time."""
-    _ = (
-        knowledge.system_uris,
-        knowledge.procedure_by_code,
-        knowledge.condition_codes_of_interest,
-        knowledge.observation_codes_of_interest,
-        knowledge.procedure_combinations,
-        knowledge.exclusion_codes,
-        knowledge.no_escalation_codes,
-        knowledge.finding_codes,
-        knowledge.site_required_codes,
-        knowledge.cervical_site_codes,
-        knowledge.cervical_words,
-        knowledge.other_region_codes,
-        knowledge.vascular_procedures,
-    )
-    knowledge.text_reader.warm()
-    return knowledge

@@ -1,0 +1,108 @@
+"""The rules that read measurements: a fever (a body temperature over a threshold) and a
+weight loss (a share of body weight lost within a window). Each answers with the readings
+that meet it (appraisal/evidence.py), or None."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from cds_service.appraisal.evidence import (
+    TemperatureFlagged,
+    TemperatureReading,
+    Weighed,
+    WeightLoss,
+)
+from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
+from cds_service.clinical.units import read_temperature, to_kilograms
+from cds_service.record.facts import ObservationFact
+from cds_service.record.observation_reading import reads
+
+IGNORED_OBSERVATION_STATUS = frozenset({"cancelled", "entered-in-error"})
+
+
+def observation_evidence(
+    rule: FeverRule | WeightLossRule, observations: Iterable[ObservationFact], now: datetime
+) -> TemperatureReading | TemperatureFlagged | WeightLoss | None:
+    """The Observation(s) that meet the rule, or None when none do."""
+    relevant = [
+        o
+        for o in observations
+        if o.status not in IGNORED_OBSERVATION_STATUS
+        and (o.value is not None or o.flagged_high)
+        and o.effective is not None
+        and o.effective <= now + timedelta(days=1)
+        and reads(rule, o.codes, o.unit)
+    ]
+    if isinstance(rule, FeverRule):
+        return fever_evidence(rule, relevant, now)
+    return weight_loss_evidence(rule, relevant, now)
+
+
+def fever_evidence(
+    rule: FeverRule, observations: list[ObservationFact], now: datetime
+) -> TemperatureReading | TemperatureFlagged | None:
+    """The latest body temperature within the look-back at or over the threshold."""
+    since = now - timedelta(days=rule.lookback_days)
+    limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
+    for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
+        assert obs.effective is not None
+        if obs.value is None:  # flagged high, no value: a fever, failing safe
+            if obs.effective >= since:
+                return TemperatureFlagged(rule.label, obs.effective.date())
+            continue
+        reading = read_temperature(obs.value, obs.unit)
+        if obs.effective >= since and reading is not None and reading.celsius >= limit - 1e-9:
+            return TemperatureReading(
+                rule.label, obs.value, obs.unit, reading, obs.effective.date()
+            )
+    return None
+
+
+def weight_loss_evidence(
+    rule: WeightLossRule, observations: list[ObservationFact], now: datetime
+) -> WeightLoss | None:
+    """A loss over the rule's share within its window; weights without a unit are read in
+    each unit they could be (kilograms, then pounds)."""
+    since = now - timedelta(days=rule.window_days)
+    readings = [
+        o
+        for o in observations
+        if o.effective is not None and o.effective >= since and o.value is not None
+    ]  # (a weight flagged high without a value says nothing of a loss)
+    unitless = any(not (o.unit or "").strip() for o in readings)
+    for unitless_as in ("kg", "[lb_av]") if unitless else ("kg",):  # each way it could be
+        series = sorted(
+            (weighed for o in readings if (weighed := weigh(o, unitless_as)) is not None),
+            key=lambda w: (w.at, w.kg),
+        )
+        found = weight_loss(rule, series)
+        if found is not None:
+            return found
+    return None
+
+
+def weigh(obs: ObservationFact, unitless_as: str) -> Weighed | None:
+    """The reading in kilograms (a reading without a unit in ``unitless_as``), or None when
+    its unit is no mass unit."""
+    assert obs.value is not None and obs.effective is not None
+    if (obs.unit or "").strip():
+        kg = to_kilograms(obs.value, obs.unit)
+        return None if kg is None else Weighed(obs.effective, kg, obs.value, None)
+    kg = to_kilograms(obs.value, unitless_as)
+    assert kg is not None
+    return Weighed(obs.effective, kg, obs.value, unitless_as)
+
+
+def weight_loss(rule: WeightLossRule, series: list[Weighed]) -> WeightLoss | None:
+    """From the heaviest earlier weight to the latest, a loss of at least the rule's share."""
+    if len(series) < 2:
+        return None
+    latest = series[-1]
+    heaviest = max(series[:-1], key=lambda weighed: weighed.kg)
+    if heaviest.kg <= 0:
+        return None
+    loss = (heaviest.kg - latest.kg) / heaviest.kg * 100
+    if loss + 1e-9 < rule.minimum_loss_percent:
+        return None
+    return WeightLoss(rule.label, loss, heaviest, latest)
