@@ -44,7 +44,7 @@ def test_the_command_prints_markdown_and_html(capsys: pytest.CaptureFixture[str]
     assert main(["knowledge", "explain", "--format", "html"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("<!doctype html>")
-    assert Page.of(page).headings[0] == ("h1", f"Review sheet: {load_knowledge().guideline.title}")
+    assert Page.of(page).headings[0] == ("h1", f"Review sheet: {load_knowledge().file.guideline.title}")
 
 
 class Page(HTMLParser):
@@ -105,11 +105,11 @@ def test_the_html_sheet_is_well_formed_lists_and_tables(page: Page) -> None:
     knowledge = load_knowledge()
     first_cells = [row[0] for row in page.cells]
     assert first_cells[0] == "procedure"
-    assert [row.name for row in knowledge.procedures] == first_cells[
-        1 : len(knowledge.procedures) + 1
+    assert [row.name for row in knowledge.file.procedures] == first_cells[
+        1 : len(knowledge.file.procedures) + 1
     ]
     assert all(
-        len(row) == len(page.cells[0]) for row in page.cells[: len(knowledge.procedures) + 1]
+        len(row) == len(page.cells[0]) for row in page.cells[: len(knowledge.file.procedures) + 1]
     )
 
 
@@ -132,7 +132,7 @@ def test_the_html_sheet_has_every_heading_of_the_markdown(page: Page) -> None:
     assert page.headings == expected
     assert ("h2", "Procedure table") in page.headings
     knowledge = load_knowledge()
-    assert {("h3", f"{g.label} ({g.id})") for g in knowledge.exclusions} <= set(page.headings)
+    assert {("h3", f"{g.label} ({g.id})") for g in knowledge.file.exclusions} <= set(page.headings)
 
 
 def test_the_html_sheet_escapes_markup_from_the_knowledge_file() -> None:
