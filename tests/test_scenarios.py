@@ -35,6 +35,17 @@ def test_every_scenario_file_has_expectations() -> None:
     assert len(files) >= 25
 
 
+def test_the_generator_writes_the_scenarios_checked_in() -> None:
+    """``fhir_fixtures/scenarios/make_scenarios.py`` (on pytest's ``pythonpath``) makes what is
+    committed: a scenario edited by hand, or a generator change not run, fails here."""
+    from make_scenarios import scenarios
+
+    made = scenarios()
+    assert set(made) == {p.stem for p in (FIXTURES / "scenarios").glob("*.json")}
+    for name, body in made.items():
+        assert body == load(f"scenarios/{name}.json"), f"{name}: run make_scenarios.py again"
+
+
 def entries(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(key, resource) of each draft order: its id, or "#N" when it has none."""
     found = request["context"]["draftOrders"].get("entry", [])
