@@ -34,6 +34,7 @@ from cds_service.record.facts import Order, PatientRecord
 from cds_service.record.prefetch import Fetcher, assemble_record
 from cds_service.record.prefetch_trace import PrefetchTrace
 from cds_service.record.readers import Skipped
+from cds_service.record.relevance import RelevanceHolder
 from cds_service.services import Service
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,6 +59,9 @@ class Dependencies:
     """The clinic's time zone (CDS_TIMEZONE): the rules' ``now.date()`` is the clinic's date."""
     silent: bool = False
     """CDS_MODE=silent: appraise and audit every call, answer no card and no systemAction."""
+    relevance: RelevanceHolder = field(default_factory=RelevanceHolder, compare=False)
+    """The record's memoised relevance tests of the current knowledge (rebuilt when the
+    knowledge is replaced)."""
 
     @property
     def knowledge(self) -> Knowledge:
@@ -169,7 +173,7 @@ def run_hook(
         call.request.prefetch,
         service.templates,
         dict(call.context),  # the typed context's fields: the templates' tokens
-        knowledge,
+        deps.relevance(knowledge),
         deps.fetcher_for(call.request),
         now=now,
         trace=trace.prefetch,

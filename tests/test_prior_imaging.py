@@ -9,20 +9,14 @@ from typing import Any
 import pytest
 import yaml
 from support.clock import NOW
+from support.core import record_of
 
 from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.record.facts import PatientRecord
-from cds_service.record.prefetch import read_record
-from cds_service.record.readers import Skipped
 
 CPT = "http://www.ama-assn.org/go/cpt"
 KNOWLEDGE = load_knowledge()
-
-
-def record_of(*resources: dict[str, Any]) -> PatientRecord:
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
-    return read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped())
 
 
 def study(kind: str, code: str = "72141", **fields: Any) -> dict[str, Any]:

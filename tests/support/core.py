@@ -3,13 +3,17 @@ default card policy, a fixed clock, no FHIR server, and a store only when asked 
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
+from typing import Any
 
 from cds_service.advice.cards import CardPolicy
 from cds_service.clinical.knowledge import Knowledge, load_knowledge
 from cds_service.ops.store import Store
 from cds_service.pipeline import Dependencies
-from cds_service.record.prefetch import refuse
+from cds_service.record.facts import PatientRecord
+from cds_service.record.prefetch import assemble_record, refuse
+from cds_service.record.relevance import Relevance
 from cds_service.services import Service, build_services
 from support.clock import NOW
 
@@ -33,3 +37,19 @@ def dependencies(store: Store | None = None, policy: CardPolicy | None = None) -
         clock=lambda: NOW,
         store=store,
     )
+
+
+def record_of(*resources: dict[str, Any], now: datetime | None = None) -> PatientRecord:
+    """The record of patient ``p1`` whose one prefetch key is a searchset of ``resources``,
+    made by the real stages (prefetch, selection, reading), fresh memos and no FHIR server;
+    with ``now``, vital signs outside every rule's window are left out."""
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    gathered = assemble_record(
+        {"record": bundle},
+        {"record": "Condition?patient={{context.patientId}}"},
+        {"patientId": "p1"},
+        Relevance(knowledge()),
+        refuse("no FHIR server in this test"),
+        now=now,
+    )
+    return gathered.record
