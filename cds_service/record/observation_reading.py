@@ -1,8 +1,11 @@
 """One lenient, failing-safe reading of an Observation, shared by the relevance pass and the rules.
 
-The relevance pass (relevance.py) decides which Observations the rules see; the rules
+The selection (observation_filter.py) decides which Observations the rules see; the rules
 (appraisal/criteria.py) decide what they mean. Both ask the questions of this module, so that
-the pass can never drop what the rules would read as an exclusion:
+the pass can never drop what the rules would read as an exclusion. The reader
+(record_reader.py) reads each kept Observation here, field by field on the JSON, without the
+R4B models (see readers.py), its value included (a number and its unit, a text, a value
+that denies the finding, a flag that says high). The questions both ask:
 
 - **the code**, read as Conditions' codes are (:func:`~cds_service.record.readers.lenient_concept`):
   a coding without a system keeps :data:`~cds_service.clinical.codes.NO_SYSTEM` and is matched
