@@ -13,6 +13,7 @@ from support.core import record_of
 
 from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.record import selection
 from cds_service.record.facts import PatientRecord
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -145,3 +146,19 @@ def test_a_broken_prior_imaging_section_stops_start_up(tmp_path: Path, change: A
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(KnowledgeError, match="prior_imaging"):
         load_knowledge(path)
+
+
+def test_each_study_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selection decides what is a prior study; the reader does not ask again."""
+    judged: list[object] = []
+    real = selection.study_match
+
+    def counted(resource: Any, knowledge: Any) -> Any:
+        judged.append(resource.get("id"))
+        return real(resource, knowledge)
+
+    monkeypatch.setattr(selection, "study_match", counted)
+    knee = study("Procedure", "73560") | {"id": "knee"}
+    record = record_of(study("Procedure", "72141"), knee)
+    assert judged == ["s1", "knee"]
+    assert [s.id for s in record.prior_studies] == ["s1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,12 @@ from support.core import record_of
 
 from cds_service.appraisal.criteria import patient_findings
 from cds_service.clinical.knowledge import load_knowledge
-from cds_service.record.relevance import MEMO_LIMIT, Relevance, observation_windows
+from cds_service.record.relevance import (
+    MEMO_LIMIT,
+    Relevance,
+    RelevanceHolder,
+    observation_windows,
+)
 from cds_service.record.selection import Selector
 
 LOINC = "http://loinc.org"
@@ -209,3 +215,13 @@ def test_the_memo_stays_bounded_whatever_the_codes() -> None:
     long = "9" * 1_000
     assert relevance.observation_class(long, long) == -1
     assert long not in relevance.observation_codes  # too long to remember
+
+
+def test_the_memos_live_and_die_with_their_knowledge() -> None:
+    """A terminology refresh swaps in a new knowledge: no answer of the old one is reused."""
+    holder = RelevanceHolder()
+    first = holder(KNOWLEDGE)
+    assert holder(KNOWLEDGE) is first
+    refreshed = copy.copy(KNOWLEDGE)  # another knowledge object, as a refresh makes
+    assert holder(refreshed) is not first
+    assert holder(refreshed).knowledge is refreshed and holder(refreshed) is holder(refreshed)
