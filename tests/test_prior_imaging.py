@@ -13,7 +13,7 @@ from support.core import record_of
 
 from cds_service.appraisal.criteria import patient_findings, prior_imaging_findings
 from cds_service.clinical.knowledge import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
-from cds_service.record import selection
+from cds_service.record import prior_studies, selection
 from cds_service.record.facts import PatientRecord
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -151,7 +151,7 @@ def test_a_broken_prior_imaging_section_stops_start_up(tmp_path: Path, change: A
 def test_each_study_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The selection decides what is a prior study; the reader does not ask again."""
     judged: list[object] = []
-    real = selection.study_match
+    real = prior_studies.study_match
 
     def counted(resource: Any, knowledge: Any) -> Any:
         judged.append(resource.get("id"))
