@@ -37,6 +37,7 @@ from cds_service.record.facts import Order, PatientRecord
 from cds_service.record.prefetch import Fetcher, assemble_record
 from cds_service.record.prefetch_trace import PrefetchTrace
 from cds_service.record.readers import Skipped
+from cds_service.record.relevance import Relevance
 from cds_service.services import Service
 
 M = TypeVar("M", bound=BaseModel)
@@ -172,7 +173,7 @@ def run_hook(
         call.request.prefetch,
         service.templates,
         dict(call.context),  # the typed context's fields: the templates' tokens
-        knowledge,
+        knowledge.derived(Relevance),  # memos kept with their knowledge version
         deps.fetcher_for(call.request),
         now=now,
         trace=trace.prefetch,

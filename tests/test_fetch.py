@@ -16,6 +16,7 @@ from support.clock import NOW
 from support.conformance import assert_conforms
 
 from cds_service import create_app
+from cds_service.record.prefetch import Wanted, unfetchable
 
 BASE = "https://ehr.example.org/fhir"
 TOKEN = "opaque-access-token-123"
@@ -516,3 +517,31 @@ def test_a_bundle_without_entry_is_an_empty_searchset_and_null_is_no_data(
     prefetch = {"patient": PATIENT, "conditions": {"resourceType": "Bundle"}, "observations": None}
     assert card_indicators(call(client, prefetch)) == ["warning"]
     assert len(mock.calls) == 0
+
+
+def test_a_412_names_each_key_and_each_reason_once() -> None:
+    wanted = {
+        "conditions": Wanted("Condition?patient=p1", "missing"),
+        "observations": Wanted("Observation?patient=p1", "missing"),
+        "procedures": Wanted("Procedure?patient=p1", "an OperationOutcome"),
+        "patient": Wanted(f"{BASE}/page2", "paged"),
+    }
+    faults = {
+        "conditions": "the FHIR server answered HTTP 500",
+        "observations": "the FHIR server answered HTTP 500",
+        "procedures": "the deadline for FHIR fetches passed",
+        "patient": "the deadline for FHIR fetches passed",
+    }
+    error = unfetchable(wanted, faults, refused=False)
+    assert error.message == (
+        "prefetch keys 'conditions' and 'observations' are missing; they could not be fetched:"
+        " the FHIR server answered HTTP 500. Prefetch key 'procedures' is an OperationOutcome,"
+        " and prefetch key 'patient' is a searchset with more pages; they could not be fetched:"
+        " the deadline for FHIR fetches passed. Send them in the prefetch."
+    )
+    assert error.expression == [f"prefetch.{key}" for key in faults]
+    refused = unfetchable({"patient": wanted["patient"]}, {"patient": "no fhirServer"}, True)
+    assert refused.message.endswith(
+        "Send it in the prefetch, or send fhirServer (a FHIR server on this service's"
+        " CDS_FHIR_ALLOWLIST) with an access token in fhirAuthorization."
+    )

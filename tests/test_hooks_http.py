@@ -197,8 +197,18 @@ def test_415_not_json(client: FlaskClient) -> None:
 
 def test_412_when_prefetch_is_missing_and_nothing_can_be_fetched(client: FlaskClient) -> None:
     body = hook_request("order-sign", [order("r1")], prefetch={"patient": None})
-    issue = assert_outcome(post(client, "order-sign", body), 412, "prefetch key 'conditions'")
+    issue = assert_outcome(post(client, "order-sign", body), 412, "prefetch keys 'conditions', ")
     assert issue["code"] == "incomplete"
+    diagnostics = issue["diagnostics"]
+    # each key named once, the reason once, and what to send instead
+    assert "'observations'" in diagnostics and diagnostics.count("'conditions'") == 1
+    assert diagnostics.count("could not be fetched: the request has no fhirServer") == 1
+    assert diagnostics.endswith(
+        "are missing; they could not be fetched: the request has no fhirServer. Send them in"
+        " the prefetch, or send fhirServer (a FHIR server on this service's CDS_FHIR_ALLOWLIST)"
+        " with an access token in fhirAuthorization."
+    )
+    assert issue["expression"][:2] == ["prefetch.conditions", "prefetch.observations"]
 
 
 def test_412_when_prefetch_holds_an_operation_outcome(client: FlaskClient) -> None:

@@ -10,8 +10,9 @@ from support.clock import NOW
 from cds_service.clinical.codes import NO_SYSTEM
 from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
+from cds_service.record.observation_filter import ObservationFilter
 from cds_service.record.observation_reading import read_code, read_observation, reads
-from cds_service.record.relevance import ObservationFilter, relevance_for
+from cds_service.record.relevance import Relevance
 
 KNOWLEDGE = load_knowledge()
 SYSTEMS = KNOWLEDGE.codes.system_uris
@@ -83,13 +84,13 @@ def test_the_pass_keeps_a_finding_in_any_shape_and_the_rules_read_it(
     shape: str, code: object
 ) -> None:
     resource = {"resourceType": "Observation", "status": "final", "code": code}
-    assert ObservationFilter(relevance_for(KNOWLEDGE), NOW).keeps(resource)
+    assert ObservationFilter(Relevance(KNOWLEDGE), NOW).keeps(resource)
     fact = read_observation(resource, SYSTEMS)
     assert any(KNOWLEDGE.codes.finding_codes.contains(s, c) for s, c in fact.codes)
 
 
 def test_the_pass_keeps_a_temperature_by_its_unit_inside_the_fever_window_only() -> None:
-    keeps = ObservationFilter(relevance_for(KNOWLEDGE), NOW).keeps
+    keeps = ObservationFilter(Relevance(KNOWLEDGE), NOW).keeps
     local = {"coding": [{"system": "urn:oid:1.2.3", "code": "6", "display": "Temp"}]}
     assert keeps(reading(local, 103.1, "[degF]", "2026-11-20"))
     assert not keeps(reading(local, 103.1, "[degF]", "2026-09-01"))

@@ -1,6 +1,6 @@
 """The relevance pass never drops what the rules would read (issue 20).
 
-The pass (cds_service/record/relevance.py) keeps, of a record's Conditions and Observations,
+The pass (cds_service/record/selection.py) keeps, of a record's Conditions and Observations,
 only those a rule can read. Were it to drop one the rules would read as an exclusion, the
 service would tell a patient outside the variant "Usually not appropriate". Here every hook
 request of the fixtures (the scenarios, the attack cases and the whole charts) is answered
@@ -21,7 +21,7 @@ from support.clock import NOW
 
 from cds_service import create_app
 from cds_service.clinical.knowledge_loader import load_knowledge
-from cds_service.record import relevance
+from cds_service.record import observation_filter, relevance
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fhir_fixtures"
 REQUESTS = sorted(
@@ -54,7 +54,7 @@ def answer(client: FlaskClient, request: dict[str, Any]) -> Any:
 def keep_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pass keeps every Condition and Observation: the rules read the whole record."""
     monkeypatch.setattr(relevance.Relevance, "condition", lambda self, resource: True)
-    monkeypatch.setattr(relevance.ObservationFilter, "keeps", lambda self, resource: True)
+    monkeypatch.setattr(observation_filter.ObservationFilter, "keeps", lambda self, resource: True)
 
 
 def test_there_are_requests_with_records_to_compare() -> None:
@@ -67,7 +67,7 @@ def test_keeping_everything_does_keep_what_the_pass_drops(monkeypatch: pytest.Mo
     every window)."""
     old_fever = FIXTURES / "scenarios" / "obs-temp-local-code-fever-old.json"
     request = json.loads(old_fever.read_text(encoding="utf-8"))
-    before = relevance.ObservationFilter(relevance.relevance_for(load_knowledge()), NOW)
+    before = observation_filter.ObservationFilter(relevance.Relevance(load_knowledge()), NOW)
     reading = request["prefetch"]["observations"]["entry"][0]["resource"]
     assert before.keeps(reading) is False  # 40 days old: outside the fever window
     keep_everything(monkeypatch)

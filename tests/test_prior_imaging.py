@@ -8,22 +8,17 @@ from typing import Any
 
 import pytest
 import yaml
+from support.builders import record_of
 from support.clock import NOW
 
 from cds_service.advice.evidence_text import evidence_text
 from cds_service.appraisal.exclusions import patient_findings, prior_imaging_findings
 from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
+from cds_service.record import prior_studies, selection
 from cds_service.record.facts import PatientRecord
-from cds_service.record.prefetch import read_record
-from cds_service.record.readers import Skipped
 
 CPT = "http://www.ama-assn.org/go/cpt"
 KNOWLEDGE = load_knowledge()
-
-
-def record_of(*resources: dict[str, Any]) -> PatientRecord:
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
-    return read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped())
 
 
 def study(kind: str, code: str = "72141", **fields: Any) -> dict[str, Any]:
@@ -152,3 +147,19 @@ def test_a_broken_prior_imaging_section_stops_start_up(tmp_path: Path, change: A
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(KnowledgeError, match="prior_imaging"):
         load_knowledge(path)
+
+
+def test_each_study_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selection decides what is a prior study; the reader does not ask again."""
+    judged: list[object] = []
+    real = prior_studies.study_match
+
+    def counted(resource: Any, knowledge: Any) -> Any:
+        judged.append(resource.get("id"))
+        return real(resource, knowledge)
+
+    monkeypatch.setattr(selection, "study_match", counted)
+    knee = study("Procedure", "73560") | {"id": "knee"}
+    record = record_of(study("Procedure", "72141"), knee)
+    assert judged == ["s1", "knee"]
+    assert [s.id for s in record.prior_studies] == ["s1"]

@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from support.clock import NOW
 
 from cds_service.clinical.knowledge_loader import load_knowledge
-from cds_service.record.prefetch import expected_type, is_prior_study
+from cds_service.record.prefetch import expected_type
 from cds_service.record.raw_json import HEAD_MEMBERS, RawJson, decode_request, loads_json
-from cds_service.record.relevance import Relevance, Scanned, Selector
+from cds_service.record.relevance import Relevance
+from cds_service.record.selection import Scanned, Selector
 from cds_service.record.templates import prefetch_templates
 
 KNOWLEDGE = load_knowledge()
@@ -41,11 +42,11 @@ A_REQUEST = FIXTURES / "scenarios" / "excl-fever-observation-celsius.json"
 
 
 def selector() -> Selector:
-    return Selector(KNOWLEDGE, NOW, is_prior_study)
+    return Selector(Relevance(KNOWLEDGE), NOW)
 
 
 def summary(scanned: Scanned) -> tuple[Any, ...]:
-    return (scanned.fault, scanned.kept, scanned.conditions, scanned.observations)
+    return (scanned.fault, scanned.kept, scanned.studies, scanned.conditions, scanned.observations)
 
 
 def scans(body: bytes, decode: Callable[[bytes], Any] = decode_request) -> dict[str, Any]:
@@ -126,7 +127,7 @@ BUNDLE = st.fixed_dictionaries(
 
 
 @settings(max_examples=300, deadline=None)
-@given(BUNDLE, st.sampled_from(["Bundle", None, "Patient"]))
+@given(BUNDLE, st.sampled_from(["Bundle", "Condition", "Patient"]))
 def test_any_bundle_scans_the_same_raw_and_whole(bundle: dict[str, Any], expected: Any) -> None:
     raw = orjson.dumps(bundle)
     value = decode_request(b'{"prefetch": {"k": ' + raw + b"}}")["prefetch"]["k"]
@@ -260,7 +261,7 @@ def test_a_raw_code_is_answered_once_by_its_text_and_a_long_one_every_time() -> 
     assert relevance.condition({"code": msgspec.Raw(named)}) is True
     assert len(relevance._raw_codes) == 1  # over RAW_KEY_MAX_BYTES: not remembered
     fever = b'{"coding":[{"system":"http://loinc.org","code":"8310-5"}]}'
-    keeps = Selector(KNOWLEDGE, NOW, is_prior_study).observation
+    keeps = Selector(Relevance(KNOWLEDGE), NOW).observation
     reading = {"resourceType": "Observation", "effectiveDateTime": NOW.isoformat()}
     assert keeps({**reading, "code": msgspec.Raw(fever)}) is True
     assert (

@@ -1,4 +1,4 @@
-"""The hot path's pass (relevance.py): what it keeps unread and what it must never drop."""
+"""The hot path's pass (selection.py): what it keeps unread and what it must never drop."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from support.builders import record_of
 from support.clock import NOW
 
 from cds_service.appraisal.exclusions import patient_findings
 from cds_service.clinical.knowledge_loader import load_knowledge
-from cds_service.record.prefetch import names_a_table_row, read_record
-from cds_service.record.readers import Skipped
-from cds_service.record.relevance import MEMO_LIMIT, Relevance, Selector, observation_windows
+from cds_service.record.relevance import (
+    MEMO_LIMIT,
+    Relevance,
+    observation_windows,
+)
+from cds_service.record.selection import Selector
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -40,8 +44,7 @@ def ago(days: float) -> str:
 
 
 def kept_ids(*resources: dict[str, Any], now: datetime | None = NOW) -> set[str | None]:
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
-    record = read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped(), now=now)
+    record = record_of(*resources, now=now)
     return {o.id for o in record.observations} | {c.id for c in record.conditions}
 
 
@@ -107,8 +110,7 @@ def test_a_finding_is_read_whatever_its_date() -> None:
 
 def test_an_old_febrile_reading_still_makes_no_finding_and_a_recent_one_does() -> None:
     def fever(*resources: dict[str, Any]) -> list[str]:
-        bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
-        record = read_record([bundle], {"patientId": "p1"}, KNOWLEDGE, Skipped(), now=NOW)
+        record = record_of(*resources, now=NOW)
         return [f.group_id for f in patient_findings(record, KNOWLEDGE, NOW)]
 
     assert "fever-infection" not in fever(reading("t", "8310-5", 39.0, "Cel", ago(20)))
@@ -156,13 +158,15 @@ def test_a_condition_named_in_its_text_or_display_is_read() -> None:
 
 
 def test_one_pass_counts_and_judges_the_container() -> None:
-    selector = Selector(KNOWLEDGE, NOW, names_a_table_row)
+    selector = Selector(Relevance(KNOWLEDGE), NOW)
     entries = [{"resource": reading(f"t{i}", "8310-5", 36.6, "Cel", ago(500))} for i in range(5)]
     scanned = selector.scan({"resourceType": "Bundle", "entry": entries}, "Bundle")
     assert (scanned.fault, scanned.kept, scanned.observations) == (None, [], 5)
     error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
-    failed = selector.scan({"resourceType": "Bundle", "entry": [*entries, {"resource": error}]})
-    assert failed.fault is None  # without a template nothing is judged
+    warning = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning"}]}
+    assert not selector.scan(
+        {"resourceType": "Bundle", "entry": [*entries, {"resource": warning}]}, "Bundle"
+    ).fault  # a warning (Epic's "no results") is no failure
     assert selector.scan(
         {"resourceType": "Bundle", "entry": [*entries, {"resource": error}]}, "Bundle"
     ).fault == ("an OperationOutcome")
@@ -208,4 +212,14 @@ def test_the_memo_stays_bounded_whatever_the_codes() -> None:
     assert relevance.observation_class(LOINC, "8310-5") == 14  # still right after a reset
     long = "9" * 1_000
     assert relevance.observation_class(long, long) == -1
-    assert long not in relevance._observation_codes  # too long to remember
+    assert long not in relevance.observation_codes  # too long to remember
+
+
+def test_the_memos_live_and_die_with_their_knowledge() -> None:
+    """A terminology refresh swaps in a new knowledge: no answer of the old one is reused."""
+    first = KNOWLEDGE.derived(Relevance)
+    assert KNOWLEDGE.derived(Relevance) is first
+    refreshed = KNOWLEDGE.with_expansions({})  # another knowledge version, as a refresh makes
+    assert refreshed.derived(Relevance) is not first
+    assert refreshed.derived(Relevance).knowledge is refreshed
+    assert refreshed.derived(Relevance) is refreshed.derived(Relevance)

@@ -44,7 +44,10 @@ def test_the_command_prints_markdown_and_html(capsys: pytest.CaptureFixture[str]
     assert main(["knowledge", "explain", "--format", "html"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("<!doctype html>")
-    assert Page.of(page).headings[0] == ("h1", f"Review sheet: {load_knowledge().file.guideline.title}")
+    assert Page.of(page).headings[0] == (
+        "h1",
+        f"Review sheet: {load_knowledge().file.guideline.title}",
+    )
 
 
 class Page(HTMLParser):

@@ -1,8 +1,11 @@
 """One lenient, failing-safe reading of an Observation, shared by the relevance pass and the rules.
 
-The relevance pass (relevance.py) decides which Observations the rules see; the rules
+The selection (observation_filter.py) decides which Observations the rules see; the rules
 (appraisal/criteria.py) decide what they mean. Both ask the questions of this module, so that
-the pass can never drop what the rules would read as an exclusion:
+the pass can never drop what the rules would read as an exclusion. The reader
+(record_reader.py) reads each kept Observation here, field by field on the JSON, without the
+R4B models (see readers.py), its value included (a number and its unit, a text, a value
+that denies the finding, a flag that says high). The questions both ask:
 
 - **the code**, read as Conditions' codes are (:func:`~cds_service.record.readers.lenient_concept`):
   a coding without a system keeps :data:`~cds_service.clinical.codes.NO_SYSTEM` and is matched
@@ -20,6 +23,8 @@ the pass can never drop what the rules would read as an exclusion:
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,16 +33,14 @@ from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.facts import CodePair, ObservationFact
 from cds_service.record.fhir_time import parse_datetime
 from cds_service.record.readers import (
+    as_dict,
     as_list,
     as_str,
     codings,
-    denies_finding,
-    flagged_high,
+    concept_list_codings,
     lenient_concept,
     names,
     normalise_code,
-    observation_time,
-    quantity_of,
 )
 
 TEMPERATURE_UNITS = frozenset(
@@ -66,6 +69,105 @@ TEMPERATURE_UNITS = frozenset(
 "K" for thousands ("350 K" platelets would read as 77 °C); a reading in Kelvin counts by its
 code only. A bare ``F`` or ``C`` counts: their other senses (a catheter's French size) are far
 below a fever's value."""
+
+
+ABSENT_VALUES = frozenset(
+    {
+        ("http://snomed.info/sct", "2667000"),  # Absent
+        ("http://snomed.info/sct", "272519000"),  # Absence of
+        ("http://snomed.info/sct", "260385009"),  # Negative
+        ("http://snomed.info/sct", "373067005"),  # No
+        ("http://terminology.hl7.org/CodeSystem/v2-0136", "N"),  # No
+        ("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "NEG"),
+    }
+)
+
+
+ABSENT_WORDS = frozenset(
+    {"no", "denies", "denied", "negative", "neg", "absent", "none", "not present", "false"}
+)
+"""A text value that answers "is the finding present?" with no (case and a full stop aside)."""
+
+
+def denies_finding(resource: Mapping[str, Any], systems: Mapping[str, str]) -> bool:
+    """An Observation whose value says its coded finding is absent: valueBoolean false, a
+    valueCodeableConcept or interpretation coded absent, negative or no, or a text value
+    that is one of :data:`ABSENT_WORDS`."""
+    if resource.get("valueBoolean") is False:
+        return True
+    text = as_str(resource.get("valueString"))
+    if text is not None and text.strip().rstrip(".").strip().casefold() in ABSENT_WORDS:
+        return True
+    stated = [
+        *codings(resource.get("valueCodeableConcept"), systems),
+        *concept_list_codings(resource.get("interpretation"), systems),
+    ]
+    return any(pair in ABSENT_VALUES for pair in stated)
+
+
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+MAX_NUMBER = 1e9
+"""Larger values are no measurement (and a 400-digit integer does not fit a float)."""
+
+
+def number(value: object) -> float | None:
+    """A finite JSON number, or a decimal sent as a string (``"38.5"``); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
+        return None  # range-checked before float(), which overflows on 400 digits
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        result = float(value.strip())
+    else:
+        return None
+    return result if math.isfinite(result) and abs(result) <= MAX_NUMBER else None
+
+
+def observation_time(resource: Mapping[str, Any]) -> object:
+    """effective[x] (a period's end, else its start), else ``issued``: the raw value."""
+    period = as_dict(resource.get("effectivePeriod"))
+    return (
+        resource.get("effectiveDateTime")
+        or period.get("end")
+        or period.get("start")
+        or resource.get("effectiveInstant")
+        or resource.get("issued")
+    )
+
+
+HIGH_INTERPRETATIONS = frozenset({"H", "HH", "HU", "A", "AA", ">"})
+"""HL7 v3 ObservationInterpretation codes of a value above normal or abnormal."""
+_NUMBER_TEXT = re.compile(r"\s*([+-]?\d+(?:[.,]\d+)?)\s*([^\d\s][^\d]{0,20})?\s*")
+
+
+def quantity_of(resource: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """valueQuantity's value and unit (the UCUM code, else the printed unit); else a number
+    written as valueString ("38.9", "80 kg")."""
+    quantity = as_dict(resource.get("valueQuantity"))
+    value = number(quantity.get("value"))
+    if value is not None or "valueQuantity" in resource:
+        return value, as_str(quantity.get("code")) or as_str(quantity.get("unit"))
+    text = as_str(resource.get("valueString"))
+    found = _NUMBER_TEXT.fullmatch(text) if text else None
+    if found is None:
+        return None, None
+    return number(found.group(1).replace(",", ".")), as_str((found.group(2) or "").strip())
+
+
+def flagged_high(resource: Mapping[str, Any]) -> bool:
+    for concept in as_list(resource.get("interpretation")):
+        for coding in as_list(as_dict(concept).get("coding")):
+            code = as_str(as_dict(coding).get("code"))
+            if code is not None and code.strip().upper() in HIGH_INTERPRETATIONS:
+                return True
+        text = as_str(as_dict(concept).get("text"))
+        if text is not None and text.strip().casefold() in ("high", "abnormal", "critical high"):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,9 @@ class Frame(msgspec.Struct):
 
 
 class _Head(TypedDict, total=False):
-    """The members of a resource the relevance test reads (relevance.py: ``condition``,
-    ``ObservationFilter.keeps``, ``observation_time``); every other member is skipped unread.
+    """The members of a resource the relevance test reads (relevance.py: ``condition``;
+    observation_filter.py: ``ObservationFilter.keeps``, ``observation_time``); every other
+    member is skipped unread.
     A test checks that the test reads no other member."""
 
     resourceType: Any

@@ -1,8 +1,13 @@
-"""Reading FHIR JSON into the plain facts the rules use.
+"""Reading FHIR JSON into the plain facts the rules use: draft orders, Conditions, prior studies.
 
-Resources are validated with the ``fhir.resources.R4B`` models (EHRs send R4) before they are
-read; one that fails validation is skipped and counted, never fatal. Values are then read from
-the raw JSON, which keeps the facts' types simple and stable.
+Which resources are validated with the ``fhir.resources.R4B`` models (EHRs send R4) before they
+are read: draft ServiceRequests (one the models reject is skipped), Conditions, Patients and
+prior studies (one the models reject is logged and counted, and still read: it may put the
+patient outside the variant, failing safe, but never supplies the indication; see
+record_reader.py). Observations are not validated: they are read field by field on the JSON
+(observation_reading.py), and a malformed reading can only exclude, so the models' verdict
+could not change the answer. Values are read from the raw JSON, which keeps the facts' types
+simple and stable.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +23,6 @@ from typing import Any
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.imagingstudy import ImagingStudy
-from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -35,7 +38,6 @@ MODELS: dict[str, Any] = {
     "Condition": Condition,
     "DiagnosticReport": DiagnosticReport,
     "ImagingStudy": ImagingStudy,
-    "Observation": Observation,
     "Patient": Patient,
     "Procedure": Procedure,
     "ServiceRequest": ServiceRequest,
@@ -96,39 +98,6 @@ def is_valid(resource: Mapping[str, Any], skipped: Skipped) -> bool:
         skipped.add(resource)
         return False
     return True
-
-
-def bundle_fault(bundle: Mapping[str, Any]) -> str | None:
-    """Why a Bundle cannot be read as a complete searchset, or None. No ``entry`` at all is a
-    valid empty search; an ``entry`` that is not a list, or an entry without a resource, would
-    otherwise be read as "no data" when the data is merely unreadable."""
-    if "entry" not in bundle:
-        return None
-    entries = bundle["entry"]
-    if not isinstance(entries, list):
-        return "a Bundle whose entry is not a list"
-    for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            return "a Bundle with an entry that holds no resource"
-    return None
-
-
-def container_fault(value: object, expected: str) -> str | None:
-    """Why a prefetch value (or the FHIR server's answer) is not a usable ``expected`` resource
-    (``Bundle`` for a search, else the type read), or None. ``null`` is not judged here: it
-    means "no data" and is handled before."""
-    if isinstance(value, list):
-        return "a JSON array, not a FHIR resource"
-    if not isinstance(value, dict):
-        kind = {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value))
-        return f"a JSON {kind or 'value'}, not a FHIR resource"
-    kind = value.get("resourceType")
-    if not isinstance(kind, str) or not kind:
-        return "an object without resourceType"
-    if kind != expected:
-        return f"a {kind}, not a {expected}"
-    return bundle_fault(value) if kind == "Bundle" else None
 
 
 def as_list(value: object) -> list[Any]:
@@ -293,40 +262,6 @@ def note_texts(resource: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
-ABSENT_VALUES = frozenset(
-    {
-        ("http://snomed.info/sct", "2667000"),  # Absent
-        ("http://snomed.info/sct", "272519000"),  # Absence of
-        ("http://snomed.info/sct", "260385009"),  # Negative
-        ("http://snomed.info/sct", "373067005"),  # No
-        ("http://terminology.hl7.org/CodeSystem/v2-0136", "N"),  # No
-        ("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "NEG"),
-    }
-)
-
-
-ABSENT_WORDS = frozenset(
-    {"no", "denies", "denied", "negative", "neg", "absent", "none", "not present", "false"}
-)
-"""A text value that answers "is the finding present?" with no (case and a full stop aside)."""
-
-
-def denies_finding(resource: Mapping[str, Any], systems: Mapping[str, str]) -> bool:
-    """An Observation whose value says its coded finding is absent: valueBoolean false, a
-    valueCodeableConcept or interpretation coded absent, negative or no, or a text value
-    that is one of :data:`ABSENT_WORDS`."""
-    if resource.get("valueBoolean") is False:
-        return True
-    text = as_str(resource.get("valueString"))
-    if text is not None and text.strip().rstrip(".").strip().casefold() in ABSENT_WORDS:
-        return True
-    stated = [
-        *codings(resource.get("valueCodeableConcept"), systems),
-        *concept_list_codings(resource.get("interpretation"), systems),
-    ]
-    return any(pair in ABSENT_VALUES for pair in stated)
-
-
 def code_text(value: object) -> str | None:
     """A coding's code as text: a string as is, an integer (``54404000``) as its digits."""
     if isinstance(value, str):
@@ -379,71 +314,6 @@ def lenient_concept(value: object) -> tuple[dict[str, Any], bool]:
             texts.append(part["text"])
     extra = [{"display": text} for text in texts[1:]]
     return {"coding": found + extra, "text": texts[0] if texts else None}, False
-
-
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-MAX_NUMBER = 1e9
-"""Larger values are no measurement (and a 400-digit integer does not fit a float)."""
-
-
-def number(value: object) -> float | None:
-    """A finite JSON number, or a decimal sent as a string (``"38.5"``); else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and abs(value) > MAX_NUMBER:
-        return None  # range-checked before float(), which overflows on 400 digits
-    if isinstance(value, int | float):
-        result = float(value)
-    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
-        result = float(value.strip())
-    else:
-        return None
-    return result if math.isfinite(result) and abs(result) <= MAX_NUMBER else None
-
-
-def observation_time(resource: Mapping[str, Any]) -> object:
-    """effective[x] (a period's end, else its start), else ``issued``: the raw value."""
-    period = as_dict(resource.get("effectivePeriod"))
-    return (
-        resource.get("effectiveDateTime")
-        or period.get("end")
-        or period.get("start")
-        or resource.get("effectiveInstant")
-        or resource.get("issued")
-    )
-
-
-HIGH_INTERPRETATIONS = frozenset({"H", "HH", "HU", "A", "AA", ">"})
-"""HL7 v3 ObservationInterpretation codes of a value above normal or abnormal."""
-_NUMBER_TEXT = re.compile(r"\s*([+-]?\d+(?:[.,]\d+)?)\s*([^\d\s][^\d]{0,20})?\s*")
-
-
-def quantity_of(resource: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """valueQuantity's value and unit (the UCUM code, else the printed unit); else a number
-    written as valueString ("38.9", "80 kg")."""
-    quantity = as_dict(resource.get("valueQuantity"))
-    value = number(quantity.get("value"))
-    if value is not None or "valueQuantity" in resource:
-        return value, as_str(quantity.get("code")) or as_str(quantity.get("unit"))
-    text = as_str(resource.get("valueString"))
-    found = _NUMBER_TEXT.fullmatch(text) if text else None
-    if found is None:
-        return None, None
-    return number(found.group(1).replace(",", ".")), as_str((found.group(2) or "").strip())
-
-
-def flagged_high(resource: Mapping[str, Any]) -> bool:
-    for concept in as_list(resource.get("interpretation")):
-        for coding in as_list(as_dict(concept).get("coding")):
-            code = as_str(as_dict(coding).get("code"))
-            if code is not None and code.strip().upper() in HIGH_INTERPRETATIONS:
-                return True
-        text = as_str(as_dict(concept).get("text"))
-        if text is not None and text.strip().casefold() in ("high", "abnormal", "critical high"):
-            return True
-    return False
 
 
 def study_concepts(resource: Mapping[str, Any]) -> list[Any]:

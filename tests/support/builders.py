@@ -7,6 +7,7 @@ import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.ops.store import Store
 from cds_service.pipeline import Dependencies
-from cds_service.record.prefetch import refuse
+from cds_service.record.facts import PatientRecord
+from cds_service.record.prefetch import assemble_record, refuse
+from cds_service.record.relevance import Relevance
 from cds_service.services import Service, build_services
 from support.clock import NOW
 
@@ -136,6 +139,22 @@ def dependencies(store: Store | None = None, policy: CardPolicy | None = None) -
         clock=lambda: NOW,
         store=store,
     )
+
+
+def record_of(*resources: dict[str, Any], now: datetime | None = None) -> PatientRecord:
+    """The record of patient ``p1`` whose one prefetch key is a searchset of ``resources``,
+    made by the real stages (prefetch, selection, reading), fresh memos and no FHIR server;
+    with ``now``, vital signs outside every rule's window are left out."""
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    gathered = assemble_record(
+        {"record": bundle},
+        {"record": "Condition?patient={{context.patientId}}"},
+        {"patientId": "p1"},
+        Relevance(knowledge()),
+        refuse("no FHIR server in this test"),
+        now=now,
+    )
+    return gathered.record
 
 
 # ---------------------------------------------------------- a real server
