@@ -118,8 +118,7 @@ class _Memos:
 
 
 class Relevance(_Memos):
-    """The memoised first tests for one knowledge version, kept on it
-    (``knowledge.derived(Relevance)``)."""
+    """The memoised first tests of one knowledge version (``knowledge.derived(Relevance)``)."""
 
     def __init__(self, knowledge: Knowledge) -> None:
         super().__init__()
