@@ -24,7 +24,7 @@ from support.conformance import assert_conforms
 from support.pama import pama_of
 
 from cds_service import create_app
-from cds_service.record.relevance import TEXT_KEY_MAX_CHARS
+from cds_service.record.relevance import TEXT_KEY_MAX_CHARS, Relevance
 
 TEMPERATURE = {
     "resourceType": "Observation",
@@ -541,7 +541,7 @@ def test_the_relevance_memo_keeps_no_long_texts(app: Any) -> None:
     """Texts are remembered by the one pass only when short: 1 MB texts once grew each worker
     by hundreds of MB."""
     dependencies = app.extensions["cds_dependencies"]
-    memo = dependencies.relevance(dependencies.knowledge)._texts
+    memo = dependencies.knowledge.derived(Relevance)._texts
     texts = [f"{i} " + "x" * 100_000 for i in range(20)]
     conditions = [
         with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)
