@@ -58,7 +58,7 @@ class EhrSettings(BaseSettings):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if not isinstance(value, str) or not CODING_PAIR.fullmatch(value.strip()):
-            raise ValueError("CDS_MRI_ORDER_CODING is not system|code")
+            raise ValueError("not system|code")
         return value.strip()
 
     @property

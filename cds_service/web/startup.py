@@ -44,9 +44,10 @@ def _error_line(error: ErrorDetails) -> str:
     name = str(error["loc"][0])
     said, where = variable(name), ".".join(str(part) for part in error["loc"][1:])
     wanted = f"expected {expected(Settings.model_fields[name])}"
-    if error["type"] == "value_error" or where:  # a rule of ours, or inside a structured value
-        prefix = f"{said}: {where}: " if where else f"{said}: "
-        return f"{reason if reason.startswith(said) else prefix + reason} ({wanted})"
+    if where:  # inside a structured value: where, and why
+        return f"{said}: {where}: {reason} ({wanted})"
+    if reason.startswith(said):  # a rule of ours that says more than the type (not JSON)
+        return f"{reason} ({wanted})"
     value = error.get("input")
     shown = f", got {value!r}" if isinstance(value, str | int | float) else ""
     return f"{said}: {wanted}{shown}"
