@@ -5,7 +5,7 @@
     ServiceError                   every error the service raises on purpose
     ├── StartupError               a setting or resource unusable at start-up: the command
     │   │                          prints one line (``cds-service: ...``), exit status 2
-    │   ├── ConfigurationError     CDS_TRUSTED_ISSUERS cannot be used
+    │   ├── ConfigurationError     a CDS_* setting cannot be used (it names the variable)
     │   └── KnowledgeError         the knowledge file cannot be used (defined with its loader,
     │                              in :mod:`cds_service.clinical.knowledge_loader`)
     ├── ClientError                what the caller is told: an HTTP status and a FHIR issue
@@ -51,7 +51,7 @@ class StartupError(ServiceError):
 
 
 class ConfigurationError(StartupError):
-    """``CDS_TRUSTED_ISSUERS`` cannot be used."""
+    """A ``CDS_*`` setting cannot be used; the message names the variable and what it expects."""
 
 
 # --------------------------------------------------------------------------- the client

@@ -93,3 +93,28 @@ def test_create_app_raises_start_up_errors_of_the_one_tree() -> None:
     with pytest.raises(StartupError, match="CDS_LOG_LEVEL: expected") as bad_level:
         create_app({"CDS_LOG_LEVEL": "verbose"})
     assert isinstance(bad_issuers.value, ServiceError) and isinstance(bad_level.value, ServiceError)
+
+
+def test_evaluate_names_a_file_that_is_not_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hook: order-sign\n")
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"cds-service: {path} is not JSON (line 1 column 1: Expecting value): give a CDS Hooks "
+        "request file"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "action"), [("knowledge", "explain"), ("db", "upgrade"), ("terminology", "refresh")]
+)
+def test_a_command_without_its_action_shows_its_help(
+    command: str, action: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: cds-service {command}") and "required" not in err
+    assert err.strip().endswith(f"say what to do: cds-service {command} {action}")

@@ -355,7 +355,8 @@ def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock)
 
     from cds_service.errors import AuthenticationFailed
     from cds_service.record.fhir_client import cookieless_session
-    from cds_service.web.auth import KeyResolver, parse_trusted_issuers
+    from cds_service.settings import TrustedIssuers
+    from cds_service.web.auth import KeyResolver
 
     started = threading.Event()
 
@@ -365,7 +366,7 @@ def test_no_lock_is_held_while_the_jwks_is_fetched(mock: responses.RequestsMock)
         return 503, {}, ""
 
     mock.add_callback(responses.GET, REMOTE_JWKS, callback=slow)
-    resolver = KeyResolver(parse_trusted_issuers(issuers()), cookieless_session())
+    resolver = KeyResolver(TrustedIssuers.model_validate(issuers()).issuers, cookieless_session())
 
     def fetch_first() -> None:
         with contextlib.suppress(AuthenticationFailed):

@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any
@@ -115,13 +115,13 @@ def within(url: str, base: str) -> bool:
     return url == base.rstrip("/") or url.startswith(base)
 
 
-def allowed(server: str, allowlist: str) -> bool:
+def allowed(server: str, allowlist: Sequence[str]) -> bool:
     """``server`` starts with an allowlisted prefix (on a path boundary, both normalised), or
     the list is ``*``."""
     normalised = normalise_url(server)
     if normalised is None:
         return False
-    for prefix in (p.strip() for p in allowlist.split(",")):
+    for prefix in allowlist:
         if prefix == "*":
             return True
         base = normalise_url(prefix) if prefix else None

@@ -23,9 +23,9 @@ from cds_service.pipeline import Dependencies, FetcherFactory
 from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
 from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
-from cds_service.settings import Settings
+from cds_service.settings import IssuerConfig, Settings
 from cds_service.web import routes
-from cds_service.web.auth import Authenticator, IssuerConfig, KeyResolver, parse_trusted_issuers
+from cds_service.web.auth import Authenticator, KeyResolver
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.problems import register_error_handlers
 from cds_service.web.startup import ensure_sqlite_directory, load_checked_settings
@@ -56,7 +56,7 @@ def create_app(
     knowledge = load_knowledge(settings.knowledge_file)
     knowledge.text.text_reader.limit_cache(settings.text_cache_bytes)  # shared by every version
     terminology = _terminology(knowledge, settings)
-    issuers = parse_trusted_issuers(settings.trusted_issuers)
+    issuers = settings.trusted_issuers.issuers
     store = _store(settings.database_url)
     app = _flask(settings, flask_config)
     app.extensions["cds_settings"] = settings
@@ -106,7 +106,7 @@ def _dependencies(
         fetcher_for=fetcher_for or _fetcher_factory(settings),
         clock=clock,
         store=store,
-        tzinfo=settings.zone,
+        tzinfo=settings.timezone,
         silent=settings.mode == "silent",
     )
 
@@ -167,8 +167,8 @@ def _warn_about_profile(settings: Settings) -> None:
         )
 
 
-def _allow_cors(app: Flask, cors_origins: str) -> None:
-    origins = [o.strip() for o in cors_origins.split(",") if o.strip()] or ["*"]
+def _allow_cors(app: Flask, cors_origins: tuple[str, ...]) -> None:
+    origins = list(cors_origins) or ["*"]
     wildcard = "*" in origins
     CORS(
         app,

@@ -13,22 +13,20 @@ client only learns that it is not authenticated. The token itself is never logge
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import jwt
 import requests
-from jwt import PyJWK, PyJWKSet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from jwt import PyJWK
 
-from cds_service.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
+from cds_service.errors import AuthenticationFailed, StoreUnavailable
+from cds_service.settings import IssuerConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,49 +36,6 @@ REFRESH_MIN_INTERVAL = 30
 JWKS_MAX_BYTES = 1024 * 1024
 JTI_MAX = 300  # the replay store's column
 MAX_LIFETIME = 3600  # seconds from iat to exp; CDS clients issue minutes-long tokens
-
-
-class IssuerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    jwks: dict[str, Any] | None = None
-    jwks_url: str | None = None
-    jku_allowlist: list[str] = Field(default_factory=list)
-    tenants: list[str] | None = None
-
-    @model_validator(mode="after")
-    def _one_key_source(self) -> IssuerConfig:
-        if (self.jwks is None) == (self.jwks_url is None):
-            raise ValueError("give exactly one of jwks or jwks_url")
-        if self.jwks is not None:
-            PyJWKSet.from_dict(self.jwks)  # refuse a JWKS that cannot be read, at start-up
-        return self
-
-    @property
-    def allowed_jkus(self) -> set[str]:
-        return set(self.jku_allowlist) | ({self.jwks_url} if self.jwks_url else set())
-
-
-def parse_trusted_issuers(value: str) -> dict[str, IssuerConfig]:
-    """``CDS_TRUSTED_ISSUERS``: JSON, or ``@path`` to a JSON file; empty means none."""
-    text = value.strip()
-    if not text:
-        return {}
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(f"CDS_TRUSTED_ISSUERS file cannot be read: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigurationError(f"CDS_TRUSTED_ISSUERS is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError("CDS_TRUSTED_ISSUERS must map each issuer to its keys")
-    try:
-        return {str(iss): IssuerConfig.model_validate(cfg) for iss, cfg in data.items()}
-    except (ValidationError, jwt.PyJWKError, jwt.PyJWKSetError) as exc:
-        raise ConfigurationError(f"CDS_TRUSTED_ISSUERS: {exc}") from exc
 
 
 @dataclass

@@ -1,14 +1,13 @@
 """Start-up checks for the ``cds-service`` command: each failure is one line naming the setting.
 
-Settings are validated, ``CDS_TRUSTED_ISSUERS`` parsed, the store reached and the port bound
-before granian starts, so that a mistake reads ``cds-service: CDS_WORKERS: ...`` instead of a
-traceback.
+Settings are validated (``CDS_TRUSTED_ISSUERS`` read with them), the store reached and the port
+bound before granian starts, so that a mistake reads ``cds-service: CDS_WORKERS: ...`` instead
+of a traceback.
 """
 
 from __future__ import annotations
 
 import errno
-import re
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,44 +15,14 @@ from typing import TYPE_CHECKING
 from cds_service.errors import ConfigurationError, StartupError
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from cds_service.settings import Settings
 
 
-# What each setting looks like, for the settings whose pydantic message does not say it.
-EXPECTED = {
-    "max_body_bytes": "a whole number of bytes > 0",
-    "out_of_scope_cards": "true or false",
-    "may_be_appropriate_rating": "appropriate, not-appropriate or no-criteria-apply",
-    "ehr_profile": "sandbox, epic or spec",
-    "replace_action": "update or delete-create (or set CDS_EHR_PROFILE instead)",
-    "mri_order_coding": (
-        "system|code, a URI then a code, e.g. "
-        "urn:com.epic.cdshooks.action.code.system.preference-list-item|12345"
-    ),
-    "fhir_anonymous": "true or false",
-    "fhir_connect_timeout": "seconds > 0",
-    "fhir_read_timeout": "seconds > 0",
-    "fhir_deadline": "seconds > 0",
-    "fhir_max_pages": "a whole number > 0",
-    "fhir_max_workers": "a whole number > 0",
-    "jwt_leeway": "seconds >= 0",
-    "workers": "a whole number > 0",
-    "threads": "a whole number > 0",
-    "worker_timeout": "whole seconds > 0",
-    "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
-    "timezone": "an IANA time zone name (UTC, America/New_York)",
-    "terminology_refresh_hours": "hours > 0",
-    "terminology_timeout": "seconds > 0",
-}
-
-
-def env_name(field: str) -> str:
-    return f"CDS_{field.upper()}"
-
-
 def load_checked_settings(overrides: dict[str, object] | None = None) -> Settings:
-    """The settings from the environment (and ``overrides``), or a :class:`StartupError`
-    naming each bad one."""
+    """The settings from the environment (and ``overrides``), or a :class:`ConfigurationError`
+    naming each bad one and what it expects (said by the field, ``settings/reference.py``)."""
     from pydantic import ValidationError
 
     from cds_service.settings import load_settings
@@ -61,34 +30,27 @@ def load_checked_settings(overrides: dict[str, object] | None = None) -> Setting
     try:
         return load_settings(overrides)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            if not error["loc"]:  # a rule between settings: its message names them
-                lines.append(error["msg"].removeprefix("Value error, "))
-                continue
-            field = str(error["loc"][0])
-            expected = EXPECTED.get(field) or error["msg"].removeprefix("Value error, ")
-            value = error.get("input")
-            shown = f", got {value!r}" if isinstance(value, str | int | float) else ""
-            lines.append(f"{env_name(field)}: expected {expected}{shown}")
-        raise StartupError("; ".join(lines)) from None
+        raise ConfigurationError("; ".join(map(_error_line, exc.errors()))) from None
 
 
-def check_trusted_issuers(settings: Settings) -> bool:
-    """Parse ``CDS_TRUSTED_ISSUERS``; True when authentication is on."""
-    from cds_service.web.auth import parse_trusted_issuers
+def _error_line(error: ErrorDetails) -> str:
+    """``CDS_WORKERS: expected a whole number > 0, got 'abc'``, or the rule's own message."""
+    from cds_service.settings import Settings
+    from cds_service.settings.reference import expected, variable
 
-    try:
-        return bool(parse_trusted_issuers(settings.trusted_issuers))
-    except ConfigurationError as exc:
-        message = " ".join(str(exc).split())  # pydantic's messages span lines
-        message = re.sub(r" ?\[type=[^\]]*\]| ?For further information visit \S+", "", message)
-        if not message.startswith("CDS_TRUSTED_ISSUERS"):
-            message = f"CDS_TRUSTED_ISSUERS: {message}"
-        raise StartupError(
-            f"{message[:300]} (expected JSON or @file mapping each issuer to "
-            '{"jwks": {...}} or {"jwks_url": "https://..."})'
-        ) from None
+    reason = " ".join(error["msg"].removeprefix("Value error, ").split())
+    if not error["loc"]:  # a rule between settings: its message names them
+        return reason
+    name = str(error["loc"][0])
+    said, where = variable(name), ".".join(str(part) for part in error["loc"][1:])
+    wanted = f"expected {expected(Settings.model_fields[name])}"
+    if where:  # inside a structured value: where, and why
+        return f"{said}: {where}: {reason} ({wanted})"
+    if reason.startswith(said):  # a rule of ours that says more than the type (not JSON)
+        return f"{reason} ({wanted})"
+    value = error.get("input")
+    shown = f", got {value!r}" if isinstance(value, str | int | float) else ""
+    return f"{said}: {wanted}{shown}"
 
 
 def safe_url(url: str) -> str:
