@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select
 
 from cds_service.advice.appraised import AppraisedOrder
 from cds_service.clinical.knowledge import Knowledge
-from cds_service.ops.database import Database, guarded
+from cds_service.ops.database import StoreJob, guarded
 from cds_service.ops.tables import Appraised, HookCall, OverriddenOrder
 
 
@@ -64,10 +64,7 @@ _OVERRIDDEN = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).wher
 )
 
 
-class AuditTrail:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
+class AuditTrail(StoreJob):
     @guarded
     def record_call(
         self,
