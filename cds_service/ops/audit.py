@@ -27,9 +27,9 @@ class AuditRow:
     pama: str | None
     card_uuid: str | None
     indicator: str | None
-    advice_key: str | None = None
-    knowledge_id: str | None = None
-    knowledge_version: str | None = None
+    advice_key: str | None
+    knowledge_id: str
+    knowledge_version: str
 
     @classmethod
     def of(cls, order: AppraisedOrder, knowledge: Knowledge) -> AuditRow:
