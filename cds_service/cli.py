@@ -392,12 +392,14 @@ def _evaluate(path: Path, now: datetime | None, explain: str | None = None) -> i
         return 2
     _checked_settings()
     from cds_service.web.app import create_app
+    from cds_service.web.state import app_state
 
     # evaluate records nothing and serves nothing: no store, no server warnings
     config = {"CDS_DATABASE_URL": "sqlite://", "SERVER_WARNINGS": False}
     app = create_app(config) if now is None else create_app(config, clock=lambda: now)
-    deps = dataclasses.replace(app.extensions["cds_dependencies"], store=None)
-    services = app.extensions["cds_services"]
+    state = app_state(app)
+    deps = dataclasses.replace(state.dependencies, store=None)
+    services = state.services
     hook = body.get("hook") if isinstance(body, dict) else None
     service = services.get(hook) if isinstance(hook, str) else None
     if service is None:

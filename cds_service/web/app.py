@@ -28,6 +28,7 @@ from cds_service.web.auth import Authenticator, IssuerConfig, KeyResolver, parse
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.problems import register_error_handlers
 from cds_service.web.startup import ensure_sqlite_directory, load_checked_settings
+from cds_service.web.state import AppState
 
 log = logging.getLogger("cds_service")
 
@@ -58,14 +59,14 @@ def create_app(
     issuers = parse_trusted_issuers(settings.trusted_issuers)
     store = _store(settings.database_url)
     app = _flask(settings, flask_config)
-    app.extensions["cds_settings"] = settings
-    app.extensions["cds_services"] = build_services(knowledge)
-    app.extensions["cds_terminology"] = terminology
-    app.extensions["cds_dependencies"] = _dependencies(
-        settings, terminology, store, clock, fetcher_for
-    )
-    app.extensions["cds_store"] = store
-    app.extensions["cds_authenticator"] = _authenticator(issuers, store, clock, settings)
+    AppState(
+        settings=settings,
+        services=build_services(knowledge),
+        dependencies=_dependencies(settings, terminology, store, clock, fetcher_for),
+        store=store,
+        terminology=terminology,
+        authenticator=_authenticator(issuers, store, clock, settings),
+    ).install(app)
     # warnings about serving; commands that start no server (evaluate) pass SERVER_WARNINGS
     if flask_config.pop("SERVER_WARNINGS", True):
         _warn_about_serving(bool(issuers), settings)
