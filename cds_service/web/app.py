@@ -19,6 +19,7 @@ from cds_service.ops.metrics import count_fetches
 from cds_service.ops.store import Store
 from cds_service.ops.terminology import TerminologyClient
 from cds_service.pipeline import Dependencies, FetcherFactory
+from cds_service.protocol import RequestLimits
 from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
 from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
@@ -108,6 +109,7 @@ def _dependencies(
         store=store,
         tzinfo=settings.zone,
         silent=settings.mode == "silent",
+        limits=RequestLimits(settings.max_draft_orders, settings.max_prefetch_resources),
     )
 
 
