@@ -41,7 +41,8 @@ M = TypeVar("M", bound=BaseModel)
 OVERRIDE_WINDOW = timedelta(hours=24)
 """An order-select override hides the same card at order-sign for this long."""
 
-FetcherFactory = Callable[[HookRequest], Fetcher]
+FetcherForCall = Callable[[HookRequest], Fetcher]
+"""Gives a hook call the fetcher of its FHIR server (or one that refuses)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Dependencies:
     knowledge_source: Callable[[], Knowledge]
     """The current knowledge (the terminology updater swaps in new SNOMED CT expansions)."""
     policy: CardPolicy
-    fetcher_for: FetcherFactory
+    fetcher_for: FetcherForCall
     clock: Callable[[], datetime]
     store: Store | None = None
     tzinfo: tzinfo = UTC

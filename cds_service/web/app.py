@@ -18,9 +18,9 @@ from cds_service.ops.logs import configure_logging
 from cds_service.ops.metrics import count_fetches
 from cds_service.ops.store import Store
 from cds_service.ops.terminology import TerminologyClient
-from cds_service.pipeline import Dependencies, FetcherFactory
+from cds_service.pipeline import Dependencies, FetcherForCall
 from cds_service.protocol import RequestLimits
-from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
+from cds_service.record.fetch_policy import FetchPolicy
 from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
 from cds_service.settings import Settings
@@ -42,7 +42,7 @@ def create_app(
     config: Settings | Mapping[str, Any] | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
-    fetcher_for: FetcherFactory | None = None,
+    fetcher_for: FetcherForCall | None = None,
 ) -> Flask:
     """Build the Flask app.
 
@@ -99,12 +99,12 @@ def _dependencies(
     knowledge_source: Callable[[], Knowledge],
     store: Store,
     clock: Callable[[], datetime],
-    fetcher_for: FetcherFactory | None,
+    fetcher_for: FetcherForCall | None,
 ) -> Dependencies:
     return Dependencies(
         knowledge_source=knowledge_source,
         policy=_card_policy(settings),
-        fetcher_for=fetcher_for or _fetcher_factory(settings),
+        fetcher_for=fetcher_for or _fetch_policy(settings),
         clock=clock,
         store=store,
         tzinfo=settings.zone,
@@ -122,8 +122,8 @@ def _card_policy(settings: Settings) -> CardPolicy:
     )
 
 
-def _fetcher_factory(settings: Settings) -> DefaultFetcherFactory:
-    return DefaultFetcherFactory(
+def _fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
         settings,
         cookieless_session(),
         ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),
