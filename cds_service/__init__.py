@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-    from cds_service.pipeline import FetcherFactory
+    from cds_service.pipeline import FetcherForCall
     from cds_service.settings import Settings
 
 __all__ = ["create_app"]
@@ -26,7 +26,7 @@ def create_app(
     config: Settings | Mapping[str, Any] | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
-    fetcher_for: FetcherFactory | None = None,
+    fetcher_for: FetcherForCall | None = None,
 ) -> Flask:
     """Build the Flask app (see :func:`cds_service.web.app.create_app`)."""
     from cds_service.web.app import create_app as build

@@ -31,7 +31,7 @@ from cds_service.clinical.knowledge_schema import Procedure
 from cds_service.errors import BadRequest
 from cds_service.ops.audit import audit_rows
 from cds_service.ops.store import Store
-from cds_service.protocol import HookRequest, OrderSignContext, to_wire
+from cds_service.protocol import HookRequest, OrderSignContext, RequestLimits, to_wire
 from cds_service.record.drafts import DraftOrders, read_draft_orders
 from cds_service.record.facts import Order, PatientRecord
 from cds_service.record.prefetch import Fetcher, assemble_record
@@ -45,7 +45,8 @@ M = TypeVar("M", bound=BaseModel)
 OVERRIDE_WINDOW = timedelta(hours=24)
 """An order-select override hides the same card at order-sign for this long."""
 
-FetcherFactory = Callable[[HookRequest], Fetcher]
+FetcherForCall = Callable[[HookRequest], Fetcher]
+"""Gives a hook call the fetcher of its FHIR server (or one that refuses)."""
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,15 @@ class Dependencies:
     knowledge_source: Callable[[], Knowledge]
     """The current knowledge (the terminology updater swaps in new SNOMED CT expansions)."""
     policy: CardPolicy
-    fetcher_for: FetcherFactory
+    fetcher_for: FetcherForCall
     clock: Callable[[], datetime]
     store: Store | None = None
     tzinfo: tzinfo = UTC
     """The clinic's time zone (CDS_TIMEZONE): the rules' ``now.date()`` is the clinic's date."""
     silent: bool = False
     """CDS_MODE=silent: appraise and audit every call, answer no card and no systemAction."""
+    limits: RequestLimits | None = None
+    """The work one call may ask for (draft orders, prefetch resources); None: unlimited."""
 
     @property
     def knowledge(self) -> Knowledge:
@@ -126,29 +129,35 @@ class CallTrace:
     hidden: frozenset[str] = frozenset()
 
 
-def parse(model: type[M], data: object, where: str = "") -> M:
-    """Validate ``data`` against ``model``; a failure is a 400 naming each field and why."""
+def parse(model: type[M], data: object, where: str = "", limits: RequestLimits | None = None) -> M:
+    """Validate ``data`` against ``model`` (within ``limits``); a failure is a 400 naming each
+    field (a name cut at 64 characters) and why."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=limits)
     except ValidationError as exc:
         problems, paths = [], []
         for error in exc.errors()[:10]:
-            path = ".".join([where] * bool(where) + [str(p) for p in error["loc"]]) or "(body)"
+            names = [where] * bool(where) + [str(p)[:64] for p in error["loc"]]
+            path = ".".join(names) or "(body)"
             paths.append(path)
             problems.append(f"{path}: {error['msg']}")
         raise BadRequest("; ".join(problems), expression=paths) from None
 
 
-def parse_call(service: Service, body: Mapping[str, Any]) -> Call:
-    """The request, checked against the service's hook, and its context as the hook's model."""
-    request = parse(HookRequest, body)
+def parse_call(
+    service: Service, body: Mapping[str, Any], limits: RequestLimits | None = None
+) -> Call:
+    """The request, checked against the service's hook, and its context as the hook's model,
+    both within ``limits``."""
+    request = parse(HookRequest, body, limits=limits)
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook}' does not match service '{service.id}', "
             f"which answers '{service.hook}'",
             expression=["hook"],
         )
-    return Call(service, request, parse(service.context_model, request.context, "context"))
+    context = parse(service.context_model, request.context, "context", limits)
+    return Call(service, request, context)
 
 
 def run_hook(
@@ -157,7 +166,7 @@ def run_hook(
     """Validate a hook request for ``service``, appraise its orders, record and answer;
     ``trace`` is told what the call saw (see :class:`CallTrace`)."""
     trace = trace if trace is not None else CallTrace()
-    call = parse_call(service, body)
+    call = parse_call(service, body, deps.limits)
     knowledge = deps.knowledge
     skipped = Skipped()
     drafts = read_draft_orders(call.context.draftOrders, knowledge.codes.system_uris, skipped)

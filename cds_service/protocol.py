@@ -10,17 +10,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SUMMARY_MAX = 139  # "<140 characters" (CDS Hooks 2.0, Card attributes)
 ID_MAX = 200  # ids the store keeps (hookInstance, patientId, ...): longer is refused, not cut
@@ -34,6 +37,61 @@ def _no_nul(value: str | None) -> str | None:
 
 Stored = Annotated[str, AfterValidator(_no_nul)]
 """A string the store keeps: PostgreSQL refuses NUL characters, so they are refused here."""
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The work one hook call may ask for, given to validation as its context
+    (``model_validate(data, context=limits)``): a request over a limit is a 400 naming it,
+    found by counting, before any draft order or prefetch resource is read. Without a
+    context, nothing is counted."""
+
+    draft_orders: int
+    """Entries of ``context.draftOrders`` (CDS_MAX_DRAFT_ORDERS)."""
+    prefetch_resources: int
+    """Entries of each prefetch value (CDS_MAX_PREFETCH_RESOURCES)."""
+
+
+def _limits(info: ValidationInfo) -> RequestLimits | None:
+    return info.context if isinstance(info.context, RequestLimits) else None
+
+
+@runtime_checkable
+class DeferredJson(Protocol):
+    """A prefetch value whose JSON is not decoded yet (the record layer's ``RawJson``)."""
+
+    def entry_count(self) -> int | None:
+        """A Bundle's entries, counted without decoding them; None if it is read whole."""
+
+    def value(self) -> Any:
+        """The value, decoded whole."""
+
+
+def _entry_count(value: object) -> int | None:
+    """How many entries a Bundle (raw or decoded) holds; None for anything else."""
+    if isinstance(value, DeferredJson):
+        count = value.entry_count()
+        if count is not None:
+            return count
+        value = value.value()
+    entries = value.get("entry") if isinstance(value, dict) else None
+    return len(entries) if isinstance(entries, list) else None
+
+
+def _within_resource_limit(value: Any, info: ValidationInfo) -> Any:
+    limits = _limits(info)
+    count = _entry_count(value) if limits is not None else None
+    if limits is not None and count is not None and count > limits.prefetch_resources:
+        raise PydanticCustomError(
+            "too_many_resources",
+            "more than the limit of {limit} resources (CDS_MAX_PREFETCH_RESOURCES)",
+            {"limit": limits.prefetch_resources},
+        )
+    return value
+
+
+PrefetchValue = Annotated[Any, BeforeValidator(_within_resource_limit)]
+"""A prefetch key's value (any JSON, possibly not decoded yet), within the resource limit."""
 
 
 class _Lenient(BaseModel):
@@ -68,10 +126,17 @@ class OrderSignContext(_Lenient):
 
     @field_validator("draftOrders")
     @classmethod
-    def _is_bundle(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _is_bundle(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        entries = value.get("entry", [])
+        limits = _limits(info)
+        if limits is not None and isinstance(entries, list) and len(entries) > limits.draft_orders:
+            raise PydanticCustomError(
+                "too_many_orders",
+                "{count} entries, more than the limit of {limit} (CDS_MAX_DRAFT_ORDERS)",
+                {"count": len(entries), "limit": limits.draft_orders},
+            )
         if value.get("resourceType") != "Bundle":
             raise ValueError("must be a FHIR Bundle (resourceType 'Bundle')")
-        entries = value.get("entry", [])
         if not isinstance(entries, list):
             raise ValueError("Bundle.entry must be an array")
         for index, entry in enumerate(entries):
@@ -94,7 +159,7 @@ class HookRequest(_Lenient):
     fhirServer: AnyHttpUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
-    prefetch: dict[str, Any] | None = None
+    prefetch: dict[str, PrefetchValue] | None = None
 
     @model_validator(mode="after")
     def _server_with_authorization(self) -> HookRequest:

@@ -1,9 +1,10 @@
 """The registry of CDS services: the single source of the discovery document and of what each
 service reads and does.
 
-A service owns its description, hook, context model, prefetch (each key with what happens when
-its data cannot be had), which orders it appraises and whether it honours the clinician's
-earlier overrides, so that discovery cannot drift from what the pipeline does.
+A service owns its description, hook, context model, prefetch keys (a key whose data can be
+neither sent nor fetched refuses the call: 412), which orders it appraises and whether it
+honours the clinician's earlier overrides, so that discovery cannot drift from what the
+pipeline does.
 """
 
 from __future__ import annotations
@@ -20,13 +21,6 @@ from cds_service.record.facts import Order
 from cds_service.record.templates import prefetch_templates
 
 
-class WhenUnavailable(StrEnum):
-    """What a prefetch key's data that can be neither sent nor fetched does to the call."""
-
-    REFUSE_CALL = "refuse-call"
-    """412 naming the key: the rules never run on a record that may lack what would exclude."""
-
-
 class OrderScope(StrEnum):
     SELECTIONS = "selections"
     """The orders named in ``context.selections`` (order-select)."""
@@ -38,7 +32,6 @@ class OrderScope(StrEnum):
 class PrefetchKey:
     name: str
     template: str
-    when_unavailable: WhenUnavailable = WhenUnavailable.REFUSE_CALL
 
     @property
     def resource_type(self) -> str:

@@ -28,7 +28,7 @@ from support.clock import NOW  # noqa: E402
 from support.stores import empty_database  # noqa: E402
 
 from cds_service import create_app  # noqa: E402
-from cds_service.pipeline import FetcherFactory  # noqa: E402
+from cds_service.pipeline import FetcherForCall  # noqa: E402
 
 MakeClient = Callable[..., FlaskClient]
 
@@ -51,7 +51,7 @@ def make_app() -> Callable[..., Flask]:
 
     def make(
         now: datetime | None = NOW,
-        fetcher_for: FetcherFactory | None = None,
+        fetcher_for: FetcherForCall | None = None,
         **config: object,
     ) -> Flask:
         settings = {"TESTING": True, **config}

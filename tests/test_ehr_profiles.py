@@ -23,6 +23,7 @@ from support.pama import PAMA_URL
 
 from cds_service import create_app
 from cds_service.errors import StartupError
+from cds_service.web.state import app_state
 
 SITE = "urn:com.epic.cdshooks.action.code.system.preference-list-item"
 EPIC = {"TESTING": True, "EHR_PROFILE": "epic", "MRI_ORDER_CODING": f"{SITE}|98765"}
@@ -182,9 +183,9 @@ def test_the_default_profile_replaces_with_one_update() -> None:
 @pytest.mark.parametrize(("alias", "profile"), [("update", "sandbox"), ("delete-create", "spec")])
 def test_cds_replace_action_is_an_alias(alias: str, profile: str) -> None:
     app = create_app({"TESTING": True, "REPLACE_ACTION": alias})
-    assert app.extensions["cds_settings"].ehr_profile == profile
+    assert app_state(app).settings.ehr_profile == profile
     same = create_app({"TESTING": True, "REPLACE_ACTION": alias, "EHR_PROFILE": profile})
-    assert same.extensions["cds_settings"].ehr_profile == profile
+    assert app_state(same).settings.ehr_profile == profile
 
 
 def test_a_profile_and_an_alias_that_contradict_stop_start_up() -> None:

@@ -23,6 +23,7 @@ from support.builders import load
 from cds_service.ops.tables import HookCall
 from cds_service.pipeline import CallTrace, run_hook
 from cds_service.record.prefetch_trace import Sent
+from cds_service.web.state import app_state
 
 EPIC_CT = "epic/epic-order-select-ct.json"
 NO_RESULT_KEYS = ("observations", "observationValues", "procedures", "diagnosticReports")
@@ -71,9 +72,9 @@ def test_a_no_results_searchset_is_read_as_no_resources(app: Any) -> None:
         (entry,) = body["prefetch"][key]["entry"]
         assert entry["search"]["mode"] == "outcome"
         assert entry["resource"]["issue"][0]["severity"] == "warning"
-    deps = app.extensions["cds_dependencies"]
+    deps = app_state(app).dependencies
     trace = CallTrace()
-    result = run_hook(app.extensions["cds_services"]["order-select"], body, deps, trace)
+    result = run_hook(app_state(app).services["order-select"], body, deps, trace)
     assert result.fetched == ()
     assert [o.rating for o in result.orders] == ["usually-not-appropriate"]
     for key in NO_RESULT_KEYS:
@@ -95,7 +96,7 @@ def test_an_error_operation_outcome_in_the_searchset_is_still_a_failure(
 
 def test_a_practitioner_role_user_id_is_kept_as_sent(client: FlaskClient) -> None:
     body, _ = epic_call(client)
-    store = client.application.extensions["cds_store"]
+    store = app_state(client.application).store
     with store.database.sessions() as session:
         user = session.execute(
             select(HookCall.user_id).where(HookCall.hook_instance == body["hookInstance"])

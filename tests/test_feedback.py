@@ -14,6 +14,7 @@ from support.clock import NOW
 
 from cds_service.cli import main
 from cds_service.ops.tables import Feedback
+from cds_service.web.state import app_state
 
 
 def sandbox_call(client: FlaskClient, hook: str, patient: str) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def test_feedback_round_trip_and_report(
     after = capsys.readouterr().out
     assert "order-select" in after and "usually-not-appropriate" in after
     assert "override reason: Patient preference" in after
-    store = client.application.extensions["cds_store"]
+    store = app_state(client.application).store
     with store.database.sessions() as session:
         kept = session.query(Feedback).filter_by(card_uuid=card["uuid"]).all()
     assert len(kept) == 2
@@ -84,7 +85,7 @@ def test_feedback_round_trip_and_report(
 
 
 def test_report_counts_by_service_and_rating(client: FlaskClient) -> None:
-    store = client.application.extensions["cds_store"]
+    store = app_state(client.application).store
 
     assert store.report() == []
     card = sandbox_call(client, "order-select", f"pat-{uuid.uuid4()}")["cards"][0]

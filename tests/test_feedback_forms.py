@@ -16,6 +16,7 @@ from support.builders import load
 from cds_service.ops.report_views import full_report
 from cds_service.ops.tables import Feedback
 from cds_service.protocol import EPIC_REASON_KEY
+from cds_service.web.state import app_state
 
 EPIC_FEEDBACK = (
     "epic/epic-feedback-accepted.json",
@@ -44,7 +45,7 @@ def for_card(fixture: str, card: dict[str, Any]) -> dict[str, Any]:
 
 
 def stored(client: FlaskClient, card: str) -> list[Feedback]:
-    store = client.application.extensions["cds_store"]
+    store = app_state(client.application).store
     with store.database.sessions() as session:
         return list(
             session.query(Feedback).filter_by(card_uuid=card).order_by(Feedback.outcome_timestamp)
@@ -76,7 +77,7 @@ def test_epic_s_reasons_end_up_in_the_report(client: FlaskClient) -> None:
     card = epic_card(client)
     for fixture in EPIC_FEEDBACK:
         client.post("/cds-services/order-select/feedback", json=for_card(fixture, card))
-    store = client.application.extensions["cds_store"]
+    store = app_state(client.application).store
     report = full_report(store.database)
     reasons = {(r["code"], r["display"]): r["overridden"] for r in report["override_reasons"]}
     assert reasons == {

@@ -25,6 +25,7 @@ from support.pama import pama_of
 
 from cds_service import create_app
 from cds_service.record.relevance import TEXT_KEY_MAX_CHARS, Relevance
+from cds_service.web.state import app_state
 
 TEMPERATURE = {
     "resourceType": "Observation",
@@ -448,7 +449,7 @@ def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
     from cds_service.ops.tables import Feedback
 
     app = create_app({"TESTING": True})
-    store = app.extensions["cds_store"]
+    store = app_state(app).store
     card = f"card-{uuid.uuid4()}"
     ids = tuple(f"{i:02d}" + "é" * 62 for i in range(20))
     row = FeedbackRow(card, "accepted", "2026-11-23T12:00:00+00:00", accepted_suggestions=ids)
@@ -460,7 +461,7 @@ def test_long_non_ascii_suggestion_ids_fit_the_store_column() -> None:
         kept = connection.execute(
             select(Feedback.accepted_suggestions).where(Feedback.card_uuid == card)
         ).scalar_one()
-    assert len(kept) <= 2000 and json.loads(kept) == list(ids)
+    assert kept is not None and len(kept) <= 2000 and json.loads(kept) == list(ids)
 
 
 def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
@@ -483,7 +484,7 @@ def test_an_override_already_remembered_by_a_concurrent_call_keeps_the_feedback(
     shown = client.post("/cds-services/order-select", json=body)
     assert shown.status_code == 200, shown.get_data(as_text=True)
     card = shown.get_json()["cards"][0]["uuid"]
-    store = app.extensions["cds_store"]
+    store = app_state(app).store
     with store.engine.begin() as connection:  # the concurrent call's row
         connection.execute(
             insert(OverriddenOrder).values(
@@ -540,8 +541,8 @@ def test_a_prefetch_key_over_the_resource_limit_is_a_400_naming_it() -> None:
 def test_the_relevance_memo_keeps_no_long_texts(app: Any) -> None:
     """Texts are remembered by the one pass only when short: 1 MB texts once grew each worker
     by hundreds of MB."""
-    dependencies = app.extensions["cds_dependencies"]
-    memo = dependencies.knowledge.derived(Relevance)._texts
+    knowledge = app_state(app).dependencies.knowledge
+    memo = knowledge.derived(Relevance)._texts
     texts = [f"{i} " + "x" * 100_000 for i in range(20)]
     conditions = [
         with_changes(RADICULOPATHY, id=f"c{i}", code={"text": t}) for i, t in enumerate(texts)

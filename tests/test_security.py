@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from cds_service import create_app
+from cds_service.web.state import app_state
 
 ISS = "https://ehr.example.org"
 REMOTE_ISS = "https://remote-ehr.example.org"
@@ -392,7 +393,7 @@ def test_a_store_failure_is_a_503_not_a_401(monkeypatch: pytest.MonkeyPatch) -> 
 
     app = create_app({"CDS_TRUSTED_ISSUERS": issuers()})
     client = app.test_client()
-    store = app.extensions["cds_store"]
+    store = app_state(app).store
 
     def locked(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))

@@ -17,6 +17,7 @@ from support.log_lines import LogLines, log_lines
 from cds_service.cli import main
 from cds_service.ops.store import Store
 from cds_service.ops.tables import Appraised, HookCall
+from cds_service.web.state import app_state
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_a_silent_call_answers_no_card_and_is_audited_as_live(
     silent_client = make_client(CDS_MODE="silent")
     body, silent = epic_ct(silent_client)
     assert silent.status_code == 200 and silent.get_json() == {"cards": []}
-    store = silent_client.application.extensions["cds_store"]
+    store = app_state(silent_client.application).store
     with store.database.sessions() as session:
         mode, indicator, rating = session.execute(
             select(HookCall.mode, Appraised.indicator, Appraised.rating)

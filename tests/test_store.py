@@ -58,6 +58,8 @@ def card_recorded_at_order_select(
         card,
         "warning",
         key,
+        "acr-cervical-pain-cervicogenic-headache",
+        "test",
     )
     store.audit.record_call("h1", "order-select", NOW, patient, [row])
     return patient, card

@@ -24,6 +24,7 @@ from cds_service.errors import TerminologyError
 from cds_service.ops.knowledge_updater import KnowledgeUpdater
 from cds_service.ops.terminology import TerminologyClient
 from cds_service.settings import Settings
+from cds_service.web.state import app_state
 
 TX = "https://tx.example.org/fhir"
 EXPAND = f"{TX}/ValueSet/$expand"
@@ -221,14 +222,14 @@ def test_a_descendant_excludes_only_once_expanded(
     summaries = ct_summaries(expanded)
     assert summaries and not not_appropriate(summaries)
     assert not_appropriate(ct_summaries(expanded, "1234567"))
-    expanded.extensions["cds_terminology"].stop()
+    app_state(expanded).terminology.stop()
 
 
 def test_the_cache_file_survives_a_restart_with_the_server_down(
     mock: responses.RequestsMock, cache: Path, warnings: pytest.LogCaptureFixture
 ) -> None:
     serve_pages(mock, page([MALIGNANCY, NSCLC], 2))
-    create_app(config(cache, CDS_TERMINOLOGY_URL=TX)).extensions["cds_terminology"].stop()
+    app_state(create_app(config(cache, CDS_TERMINOLOGY_URL=TX))).terminology.stop()
     written = json.loads(cache.read_text())
     assert written["server"] == TX
     assert written["expansions"][MALIGNANCY] == sorted([MALIGNANCY, NSCLC])
@@ -241,7 +242,7 @@ def test_the_cache_file_survives_a_restart_with_the_server_down(
     assert len(mock.calls) == 1  # it did try
     assert "SNOMED CT refresh failed" in warnings.text and "HTTP 503" in warnings.text
     assert not not_appropriate(ct_summaries(restarted))
-    restarted.extensions["cds_terminology"].stop()
+    app_state(restarted).terminology.stop()
     # and without any server, the cache's expansions apply too
     assert not not_appropriate(ct_summaries(create_app(config(cache))))
 
@@ -281,7 +282,7 @@ def test_a_corrupt_or_foreign_cache_file_is_ignored(
     cache.parent.mkdir(parents=True)
     cache.write_text(content)
     app = create_app(config(cache))
-    assert app.extensions["cds_terminology"].knowledge.file.snomed_expansions == {}
+    assert app_state(app).terminology.knowledge.file.snomed_expansions == {}
     assert not_appropriate(ct_summaries(app))
     assert "ignoring the SNOMED CT expansion cache" in warnings.text
 
@@ -305,7 +306,7 @@ def test_a_cache_that_cannot_be_written_is_a_warning(
     app = create_app(config(tmp_path / "file" / "cache.json", CDS_TERMINOLOGY_URL=TX))
     assert "cannot write the SNOMED CT expansion cache" in warnings.text
     assert not not_appropriate(ct_summaries(app))
-    app.extensions["cds_terminology"].stop()
+    app_state(app).terminology.stop()
 
 
 def test_the_refresh_thread_runs_per_process_as_a_daemon(
@@ -401,7 +402,7 @@ def test_an_answer_nested_100000_deep_is_a_failed_refresh_not_a_failed_start(
     lines = [r for r in warnings.records if "SNOMED CT" in r.getMessage()]
     assert len(lines) == 1 and "not JSON" in lines[0].getMessage()
     assert not_appropriate(ct_summaries(app))  # the listed codes still apply
-    app.extensions["cds_terminology"].stop()
+    app_state(app).terminology.stop()
 
 
 def test_any_other_fault_of_a_refresh_keeps_the_previous_expansions(

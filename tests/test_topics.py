@@ -23,6 +23,7 @@ from cds_service import create_app
 from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeError, load_knowledge
 from cds_service.clinical.topics import AdviceId, MissingTopic, topic_of
 from cds_service.ops.tables import Appraised
+from cds_service.web.state import app_state
 
 EPIC_TOPIC = re.compile(r"[A-Za-z0-9]{1,100}")
 SCENARIOS = sorted((FIXTURES / "scenarios").glob("*.json"))
@@ -107,7 +108,7 @@ def test_the_store_keeps_the_topic_code_as_the_advice_key() -> None:
     request = load("scenarios/sandbox-imaging-screen.json")
     body = app.test_client().post("/cds-services/order-select", json=request).get_json()
     (card,) = body["cards"]
-    with app.extensions["cds_store"].engine.connect() as connection:
+    with app_state(app).store.engine.connect() as connection:
         keys = connection.execute(select(Appraised.advice_key)).scalars().all()
     assert keys == [card["source"]["topic"]["code"]]
 

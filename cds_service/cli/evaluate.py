@@ -92,13 +92,15 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{path} is not JSON ({where}): give a CDS Hooks request file", 2)
     checked_settings()
     from cds_service.web.app import create_app
+    from cds_service.web.state import app_state
 
     # evaluate records nothing and serves nothing: no store, no server warnings
     config = {"CDS_DATABASE_URL": "sqlite://", "SERVER_WARNINGS": False}
     now = args.now
     app = create_app(config) if now is None else create_app(config, clock=lambda: now)
-    deps = dataclasses.replace(app.extensions["cds_dependencies"], store=None)
-    services = app.extensions["cds_services"]
+    state = app_state(app)
+    deps = dataclasses.replace(state.dependencies, store=None)
+    services = state.services
     hook = body.get("hook") if isinstance(body, dict) else None
     service = services.get(hook) if isinstance(hook, str) else None
     if service is None:

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select
 
 from cds_service.advice.appraised import AppraisedOrder
 from cds_service.clinical.compiled_knowledge import Knowledge
-from cds_service.ops.database import Database, guarded
+from cds_service.ops.database import StoreJob, guarded
 from cds_service.ops.tables import Appraised, HookCall, OverriddenOrder
 
 
@@ -27,9 +27,9 @@ class AuditRow:
     pama: str | None
     card_uuid: str | None
     indicator: str | None
-    advice_key: str | None = None
-    knowledge_id: str | None = None
-    knowledge_version: str | None = None
+    advice_key: str | None
+    knowledge_id: str
+    knowledge_version: str
 
     @classmethod
     def of(cls, order: AppraisedOrder, knowledge: Knowledge) -> AuditRow:
@@ -64,10 +64,7 @@ _OVERRIDDEN = select(OverriddenOrder.order_ref, OverriddenOrder.advice_key).wher
 )
 
 
-class AuditTrail:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
+class AuditTrail(StoreJob):
     @guarded
     def record_call(
         self,

@@ -128,3 +128,10 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class StoreJob:
+    """One of the store's jobs (the audit trail, feedback, JWT replay) on the shared database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database

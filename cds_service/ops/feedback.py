@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from cds_service.appraisal.labels import rating_or_verdict
-from cds_service.ops.database import Database, guarded
+from cds_service.ops.database import StoreJob, guarded
 from cds_service.ops.tables import Appraised, Feedback, HookCall, OverriddenOrder
 from cds_service.protocol import FeedbackEntry
 
@@ -68,10 +68,7 @@ class FeedbackRow:
         }
 
 
-class FeedbackLog:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
+class FeedbackLog(StoreJob):
     @guarded
     def record(
         self,

@@ -7,14 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
-from cds_service.ops.database import Database, guarded
+from cds_service.ops.database import StoreJob, guarded
 from cds_service.ops.tables import SeenJti
 
 
-class ReplayGuard:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
+class ReplayGuard(StoreJob):
     @guarded
     def claim(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """Record a token id; False when it was seen before and has not expired (a replay)."""

@@ -25,7 +25,7 @@ FetchObserver = Callable[[Mapping[str, object], float], None]
 """Told of each call's fetches: the result per key (JSON or the error) and the seconds taken."""
 
 
-class FetcherFactory:
+class FetchPolicy:
     """Gives each hook call a fetcher bound to its fhirServer and token, or one that refuses.
 
     The service only calls a ``fhirServer`` that matches ``CDS_FHIR_ALLOWLIST``; it needs the

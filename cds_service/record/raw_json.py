@@ -109,8 +109,8 @@ def decode_value(raw: bytes | msgspec.Raw) -> Any:
 
 class RawJson:
     """A prefetch value not decoded yet: its raw JSON, decoded whole (:meth:`value`) or as a
-    Bundle's frame (:meth:`frame`) on first use. Pydantic and the caps check see it as any
-    value; the record layer's scan reads it."""
+    Bundle's frame (:meth:`frame`) on first use. Pydantic sees it as any value and counts its
+    entries (``protocol.DeferredJson``); the record layer's scan reads it."""
 
     __slots__ = ("_frame", "_framed", "_value", "raw")
 
@@ -137,6 +137,12 @@ class RawJson:
                 frame = None
             self._frame = frame if frame is not None and frame.resourceType == "Bundle" else None
         return self._frame
+
+    def entry_count(self) -> int | None:
+        """The Bundle's entries, counted on its frame (for the request's limits); None when
+        it is no Bundle of entry objects (:meth:`value` is read instead)."""
+        frame = self.frame()
+        return None if frame is None else len(frame.entry)
 
     def links(self) -> Any:
         """What the paging test reads: the Bundle's ``link``, or the whole value."""

@@ -19,8 +19,9 @@ from cds_service.ops.logs import configure_logging
 from cds_service.ops.metrics import count_fetches
 from cds_service.ops.store import Store
 from cds_service.ops.terminology import TerminologyClient
-from cds_service.pipeline import Dependencies, FetcherFactory
-from cds_service.record.fetch_policy import FetcherFactory as DefaultFetcherFactory
+from cds_service.pipeline import Dependencies, FetcherForCall
+from cds_service.protocol import RequestLimits
+from cds_service.record.fetch_policy import FetchPolicy
 from cds_service.record.fhir_client import cookieless_session
 from cds_service.services import build_services
 from cds_service.settings import IssuerConfig, Settings
@@ -29,6 +30,7 @@ from cds_service.web.auth import Authenticator, KeyResolver
 from cds_service.web.json_provider import OrjsonProvider
 from cds_service.web.problems import register_error_handlers
 from cds_service.web.startup import ensure_sqlite_directory, load_checked_settings
+from cds_service.web.state import AppState
 
 log = logging.getLogger("cds_service")
 
@@ -41,7 +43,7 @@ def create_app(
     config: Settings | Mapping[str, Any] | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
-    fetcher_for: FetcherFactory | None = None,
+    fetcher_for: FetcherForCall | None = None,
 ) -> Flask:
     """Build the Flask app.
 
@@ -59,14 +61,14 @@ def create_app(
     issuers = settings.trusted_issuers.issuers
     store = _store(settings.database_url)
     app = _flask(settings, flask_config)
-    app.extensions["cds_settings"] = settings
-    app.extensions["cds_services"] = build_services(knowledge)
-    app.extensions["cds_terminology"] = terminology
-    app.extensions["cds_dependencies"] = _dependencies(
-        settings, terminology, store, clock, fetcher_for
-    )
-    app.extensions["cds_store"] = store
-    app.extensions["cds_authenticator"] = _authenticator(issuers, store, clock, settings)
+    AppState(
+        settings=settings,
+        services=build_services(knowledge),
+        dependencies=_dependencies(settings, terminology, store, clock, fetcher_for),
+        store=store,
+        terminology=terminology,
+        authenticator=_authenticator(issuers, store, clock, settings),
+    ).install(app)
     # warnings about serving; commands that start no server (evaluate) pass SERVER_WARNINGS
     if flask_config.pop("SERVER_WARNINGS", True):
         _warn_about_serving(bool(issuers), settings)
@@ -98,16 +100,17 @@ def _dependencies(
     knowledge_source: Callable[[], Knowledge],
     store: Store,
     clock: Callable[[], datetime],
-    fetcher_for: FetcherFactory | None,
+    fetcher_for: FetcherForCall | None,
 ) -> Dependencies:
     return Dependencies(
         knowledge_source=knowledge_source,
         policy=_card_policy(settings),
-        fetcher_for=fetcher_for or _fetcher_factory(settings),
+        fetcher_for=fetcher_for or _fetch_policy(settings),
         clock=clock,
         store=store,
         tzinfo=settings.timezone,
         silent=settings.mode == "silent",
+        limits=RequestLimits(settings.max_draft_orders, settings.max_prefetch_resources),
     )
 
 
@@ -120,8 +123,8 @@ def _card_policy(settings: Settings) -> CardPolicy:
     )
 
 
-def _fetcher_factory(settings: Settings) -> DefaultFetcherFactory:
-    return DefaultFetcherFactory(
+def _fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
         settings,
         cookieless_session(),
         ThreadPoolExecutor(settings.fhir_max_workers, thread_name_prefix="fhir-fetch"),

@@ -1,6 +1,6 @@
 """The request body: its media type, its size (413 past ``CDS_MAX_BODY_BYTES``, read and
-discarded first so that the client reads the answer), its JSON, and the work one call may ask
-for (draft orders, prefetch resources)."""
+discarded first so that the client reads the answer) and its JSON. The work one call may ask
+for (draft orders, prefetch resources) is counted by the request's models (protocol.py)."""
 
 from __future__ import annotations
 
@@ -10,46 +10,12 @@ from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_service.errors import BadRequest, UnsupportedMediaType
-from cds_service.record.raw_json import RawJson, decode_request, loads_json
-from cds_service.settings import Settings
+from cds_service.record.raw_json import decode_request, loads_json
 
 JSON_TYPES = ("application/json", "application/fhir+json")
 DISCARD_FACTOR = 4
 """A body over the limit is read and thrown away up to this many times the limit before the
 413, so that an ordinary client (which sends its whole body first) reads the 413."""
-
-
-def check_caps(body: dict[str, Any], settings: Settings) -> None:
-    """The work one call may ask for: draft orders, and resources per prefetch key (a 400
-    naming the limit and its setting)."""
-    context = body.get("context")
-    drafts = context.get("draftOrders") if isinstance(context, dict) else None
-    entries = drafts.get("entry") if isinstance(drafts, dict) else None
-    if isinstance(entries, list) and len(entries) > settings.max_draft_orders:
-        raise BadRequest(
-            f"context.draftOrders has {len(entries)} entries, more than the limit of "
-            f"{settings.max_draft_orders} (CDS_MAX_DRAFT_ORDERS)",
-            expression=["context.draftOrders"],
-        )
-    prefetch = body.get("prefetch")
-    for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
-        found = _entries(value)
-        if isinstance(found, list) and len(found) > settings.max_prefetch_resources:
-            raise BadRequest(
-                f"prefetch.{str(key)[:64]} has more than the limit of "
-                f"{settings.max_prefetch_resources} resources (CDS_MAX_PREFETCH_RESOURCES)",
-                expression=[f"prefetch.{str(key)[:64]}"],
-            )
-
-
-def _entries(value: object) -> object:
-    """A prefetch value's entries (raw or decoded), for counting."""
-    if isinstance(value, RawJson):
-        frame = value.frame()
-        if frame is not None:
-            return frame.entry
-        value = value.value()
-    return value.get("entry") if isinstance(value, dict) else None
 
 
 def json_body(limit: int, layered: bool = False) -> dict[str, Any]:

@@ -23,9 +23,9 @@ from cds_service.pipeline import CallTrace, Dependencies, parse, run_hook
 from cds_service.protocol import FeedbackEntry, FeedbackRequest
 from cds_service.services import Service, discovery
 from cds_service.settings import Settings
-from cds_service.web.auth import Authenticator
-from cds_service.web.body import check_caps, json_body
+from cds_service.web.body import json_body
 from cds_service.web.problems import outcome_response
+from cds_service.web.state import AppState, app_state
 
 log = logging.getLogger("cds_service.api")
 
@@ -34,19 +34,20 @@ bp = Blueprint("cds", __name__)
 OPEN_ENDPOINTS = frozenset({"cds.healthz", "cds.readyz", "cds.metrics"})
 
 
+def _state() -> AppState:
+    return app_state(current_app)
+
+
 def _deps() -> Dependencies:
-    deps: Dependencies = current_app.extensions["cds_dependencies"]
-    return deps
+    return _state().dependencies
 
 
 def _services() -> dict[str, Service]:
-    services: dict[str, Service] = current_app.extensions["cds_services"]
-    return services
+    return _state().services
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["cds_settings"]
-    return settings
+    return _state().settings
 
 
 def _service(service_id: str) -> Service:
@@ -90,7 +91,7 @@ def _metric_label() -> str | None:
 @bp.before_request
 def authenticate() -> Response | None:
     """Every call but health checks and CORS preflight carries the EHR's JWT (when configured)."""
-    authenticator: Authenticator = current_app.extensions["cds_authenticator"]
+    authenticator = _state().authenticator
     if not authenticator.enabled or request.method == "OPTIONS":
         return None
     if request.endpoint in OPEN_ENDPOINTS:
@@ -130,7 +131,6 @@ def call_service(service_id: str) -> Response:
         body = _body(layered=True)
         instance = body.get("hookInstance")
         fields["hookInstance"] = instance[:100] if isinstance(instance, str) else None
-        check_caps(body, _settings())
         result = run_hook(service, body, _deps(), trace)
         fields.update(status=200, **result.log_fields())
         if not result.silent:  # a silent call's cards were never shown

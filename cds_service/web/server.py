@@ -88,12 +88,12 @@ def build_front(app: Any, threads: int, settings: Settings) -> Any:
 def _worker_started(app: Any) -> None:
     """Each worker opens its own database connections and runs its own SNOMED CT refresh
     thread (threads do not survive the fork)."""
-    store = app.extensions.get("cds_store")
-    if store is not None:
-        store.engine.dispose(close=False)
-    terminology = app.extensions.get("cds_terminology")
-    if terminology is not None:
-        terminology.start()
+    from cds_service.web.state import find_app_state
+
+    state = find_app_state(app)
+    if state is not None:
+        state.store.engine.dispose(close=False)
+        state.terminology.start()
 
 
 def _load(loader: Callable[[], Any]) -> Any:
@@ -112,18 +112,18 @@ def _load(loader: Callable[[], Any]) -> Any:
 def _listening(app: Any, address: str, workers: int, threads: int) -> Callable[[], None]:
     """One JSON line once the socket is bound: where, how many workers, which store."""
     from cds_service.web.startup import safe_url
+    from cds_service.web.state import find_app_state
 
     def say() -> None:
-        settings = app.extensions.get("cds_settings")
-        authenticator = app.extensions.get("cds_authenticator")
+        state = find_app_state(app)
         LOG.info(
             "listening",
             extra={
                 "address": [address],
                 "workers": workers,
                 "threads": threads,
-                "store": safe_url(settings.database_url) if settings is not None else None,
-                "authentication": "on" if getattr(authenticator, "issuers", None) else "off",
+                "store": safe_url(state.settings.database_url) if state is not None else None,
+                "authentication": "on" if state and state.authenticator.issuers else "off",
             },
         )
 
