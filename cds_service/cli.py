@@ -13,7 +13,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -354,9 +354,9 @@ def _report(form: str = "table", by_clinician: bool = False) -> int:
 def _terminology_refresh(output: Path | None) -> int:
     """Expand every root now and write the cache file; one line either way."""
     from cds_service.clinical.knowledge import load_knowledge
-    from cds_service.ops.expansion_cache import Expansions, write_cache
+    from cds_service.ops.expansion_cache import write_cache
     from cds_service.ops.knowledge_updater import KnowledgeUpdater
-    from cds_service.ops.terminology import TerminologyClient, safe_url
+    from cds_service.ops.terminology import TerminologyClient
 
     settings = _checked_settings()
     target = output or settings.terminology_cache
@@ -369,9 +369,9 @@ def _terminology_refresh(output: Path | None) -> int:
     client = TerminologyClient(settings.terminology_url, timeout=settings.terminology_timeout)
     updater = KnowledgeUpdater(load_knowledge(settings.knowledge_file), client, cache=None)
     try:
-        expansions = updater.refresh_now()
-        fetched = updater.fetched or datetime.now(UTC)
-        write_cache(target, Expansions(safe_url(client.base_url), fetched, expansions))
+        held = updater.refresh_now()
+        write_cache(target, held)  # the codes, with their synonyms
+        expansions = held.expansions
     except TerminologyError as exc:
         print(f"cds-service: terminology refresh failed: {exc.reason}", file=sys.stderr)
         return 1

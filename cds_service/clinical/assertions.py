@@ -157,6 +157,11 @@ class TextReader:
         self._lock = threading.Lock()
         self._cache = _ByteBoundedCache(cache_bytes)
 
+    @property
+    def cache_limit(self) -> int:
+        """The bytes of text whose readings are remembered."""
+        return self._cache.limit
+
     def limit_cache(self, cache_bytes: int) -> None:
         """Bound the remembered readings to ``cache_bytes`` of text (CDS_TEXT_CACHE_BYTES)."""
         with self._lock:

@@ -432,6 +432,9 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
     """Root concept to its descendants, from a terminology server; never written in the file
     (see :meth:`with_expansions`)."""
+    snomed_terms: dict[str, list[str]] = Field(default_factory=dict)
+    """Root concept to the displays and synonyms of its descendants, for the groups that read
+    them (synonym_targets.py); from a terminology server, never written in the file."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Knowledge:
@@ -489,12 +492,21 @@ class Knowledge(_Strict, CodeLookups, TextLookups, VascularLookups):
                     if other != procedure.id:
                         raise ValueError(f"{key} {code} identifies both {other} and {procedure.id}")
 
-    def with_expansions(self, expansions: Mapping[str, Iterable[str]]) -> Knowledge:
-        """A copy whose groups also hold the given descendants of their SNOMED CT roots."""
+    def with_expansions(
+        self,
+        expansions: Mapping[str, Iterable[str]],
+        terms: Mapping[str, Iterable[str]] | None = None,
+    ) -> Knowledge:
+        """A copy whose groups also hold the given descendants of their SNOMED CT roots, and
+        (``terms``) their displays and synonyms as text targets."""
         data = self.model_dump()
         data["snomed_expansions"] = {root: sorted(set(codes)) for root, codes in expansions.items()}
+        data["snomed_terms"] = {root: sorted(set(words)) for root, words in (terms or {}).items()}
         copy = Knowledge.model_validate(data)
-        copy.__dict__["text_reader"] = self.text_reader  # same phrases: share the pipeline
+        if copy.synonym_targets == self.synonym_targets:
+            copy.__dict__["text_reader"] = self.text_reader  # same targets: share the pipeline
+        else:
+            copy.text_reader.limit_cache(self.text_reader.cache_limit)
         return compile_knowledge(copy)
 
 

@@ -15,6 +15,7 @@ from cds_service.clinical.assertions import ContextRule, GroupPhrases, TextReade
 from cds_service.clinical.display_idioms import DisplayIdiom, idioms_pattern
 from cds_service.clinical.finding_families import compile_family
 from cds_service.clinical.generated_targets import Generated, generate
+from cds_service.clinical.synonym_targets import group_synonym_targets
 
 if TYPE_CHECKING:
     from cds_service.clinical.knowledge import (
@@ -45,6 +46,7 @@ class TextLookups:
         exclusions: list[ExclusionGroup]
         text_context_rules: list[TextContextRule]
         display_idioms: list[DisplayIdiom]
+        snomed_terms: dict[str, list[str]]
         cervical_site: CervicalSite
         prior_imaging: PriorImaging
 
@@ -75,9 +77,7 @@ class TextLookups:
                 cancel_scope=group.text.cancel_scope,
                 kept_by=tuple(group.text.kept_by),
                 historical_counts=group.text.historical_counts,
-                generated=self.generated_targets[group.id].kept
-                if group.id in self.generated_targets
-                else (),
+                generated=self.targets_generated(group.id),
                 families=tuple(compile_family(f) for f in group.text.families),
             )
             for group in self.exclusions
@@ -109,6 +109,17 @@ class TextLookups:
             for g in self.exclusions
             if g.text is not None and g.text.generated is not None
         }
+
+    @cached_property
+    def synonym_targets(self) -> dict[str, Generated]:
+        """Each group's targets from the SNOMED CT synonyms of its roots (synonym_targets.py;
+        none without a terminology server)."""
+        return group_synonym_targets(self.exclusions, self.snomed_terms, self.generated_targets)
+
+    def targets_generated(self, group_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """A group's generated targets read: from the tabular, then its SNOMED CT synonyms."""
+        found = (self.generated_targets.get(group_id), self.synonym_targets.get(group_id))
+        return tuple(target for part in found if part is not None for target in part.kept)
 
     def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
         """A text affirms the group's finding (not negated, hypothetical or a relative's)."""
