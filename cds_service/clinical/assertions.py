@@ -136,7 +136,7 @@ class TextReader:
         cache_bytes: int = 4 * 1024 * 1024,
         idioms: re.Pattern[str] | None = None,
     ) -> None:
-        self.groups = {g.group_id: g for g in groups if g.phrases}
+        self.groups = {g.group_id: g for g in groups if g.phrases or g.patterns}
         self._labels = target_labels(self.groups.values())
         self._by_label = {g.upper(): g for g in self.groups}
         self._idioms = idioms

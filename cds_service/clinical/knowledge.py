@@ -247,6 +247,8 @@ class TextContextRule(_Strict):
     """Only mentions of these exclusion groups (every group when empty)."""
     max_scope: int | None = Field(default=None, gt=0)
     """At most this many tokens away (the sentence when unset)."""
+    pattern: str | None = None
+    """A regular expression matched in place of the literal (a year long past: "in 2019")."""
     why: str
 
 
@@ -299,6 +301,9 @@ class VascularFindings(_Strict):
     procedures: list[str] = Field(min_length=1)
     codes: CodeLists
     patterns: list[str] = Field(min_length=1)
+    order_patterns: list[str] = Field(default_factory=list)
+    """Words that name the finding only in a vascular study's own reason or note, which asks
+    about the neck's arteries ("rule out dissection", "?dissection"); see vascular_reading.py."""
     match: list[str] = Field(default_factory=list)
     no_match: list[str] = Field(default_factory=list)
     summary: str
@@ -569,4 +574,5 @@ def compile_knowledge(knowledge: Knowledge) -> Knowledge:
         knowledge.vascular_procedures,
     )
     knowledge.text_reader.warm()
+    knowledge.vascular_reader.warm()
     return knowledge

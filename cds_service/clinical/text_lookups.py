@@ -83,7 +83,12 @@ class TextLookups:
             for group in self.exclusions
             if group.text is not None
         ]
-        rules = [
+        return TextReader(groups, self.context_rules, idioms=self.idioms)
+
+    @cached_property
+    def context_rules(self) -> tuple[ContextRule, ...]:
+        """The file's reviewed ConText rules, as the readers take them."""
+        return tuple(
             ContextRule(
                 r.literal,
                 r.category,
@@ -91,10 +96,10 @@ class TextLookups:
                 r.replaces_default,
                 tuple(r.groups),
                 r.max_scope,
+                r.pattern,
             )
             for r in self.text_context_rules
-        ]
-        return TextReader(groups, rules, idioms=self.idioms)
+        )
 
     @cached_property
     def idioms(self) -> re.Pattern[str] | None:
