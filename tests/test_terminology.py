@@ -414,10 +414,10 @@ def test_any_other_fault_of_a_refresh_keeps_the_previous_expansions(
     updater.refresh_now()
     before = updater.knowledge
 
-    def broken(roots: Any) -> dict[str, list[str]]:
+    def broken(roots: Any, designations: Any = ()) -> dict[str, Any]:
         raise KeyError("a bug, or an answer of a shape nobody foresaw")
 
-    object.__setattr__(client, "expand_all", broken)
+    object.__setattr__(client, "expand_all_concepts", broken)
     assert updater.refresh() is False
     assert updater.knowledge is before
     lines = [r for r in warnings.records if r.levelno == logging.WARNING]

@@ -43,14 +43,15 @@ def vascular_evidence(
     """The first place the record names a vascular finding, or None. ``reasons`` are the
     order's reason codes (reasonCode and what reasonReference cites); ``conditions`` the
     record's Conditions that may count (not refuted or entered in error: any clinical status,
-    a past dissection included)."""
+    a past dissection included). Texts are read with ConText (vascular_reading.py)."""
     codes = knowledge.vascular.vascular_codes
     named = knowledge.vascular.names_vascular_finding
+    asked = knowledge.vascular.order_names_vascular_finding
     coded = tuple(code for system, code in reasons if codes.contains(system, code))
-    texts = tuple(text for text in order.reason_names if named(text))
+    texts = tuple(text for text in order.reason_names if asked(text))
     if coded or texts:
         return VascularEvidence(reason_codes=coded, reason_texts=texts)
-    note = next((text for text in order.notes if named(text)), None)
+    note = next((text for text in order.notes if asked(text)), None)
     if note is not None:
         return VascularEvidence(note=note)
     for condition in conditions:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cds_service.cli.common import Commands, add_action, checked_settings, fail, reads
@@ -31,9 +30,9 @@ def add(commands: Commands) -> None:
 def refresh(args: argparse.Namespace) -> int:
     """Expand every root now and write the cache file; one line either way."""
     from cds_service.clinical.knowledge_loader import load_knowledge
-    from cds_service.ops.expansion_cache import Expansions, write_cache
+    from cds_service.ops.expansion_cache import write_cache
     from cds_service.ops.knowledge_updater import KnowledgeUpdater
-    from cds_service.ops.terminology import TerminologyClient, safe_url
+    from cds_service.ops.terminology import TerminologyClient
 
     settings = checked_settings()
     target: Path | None = args.output or settings.terminology_cache
@@ -44,9 +43,9 @@ def refresh(args: argparse.Namespace) -> int:
     client = TerminologyClient(settings.terminology_url, timeout=settings.terminology_timeout)
     updater = KnowledgeUpdater(load_knowledge(settings.knowledge_file), client, cache=None)
     try:
-        expansions = updater.refresh_now()
-        fetched = updater.fetched or datetime.now(UTC)
-        write_cache(target, Expansions(safe_url(client.base_url), fetched, expansions))
+        held = updater.refresh_now()
+        write_cache(target, held)  # the codes, with their synonyms
+        expansions = held.expansions
     except TerminologyError as exc:
         return fail(f"terminology refresh failed: {exc.reason}", 1)
     except OSError as exc:

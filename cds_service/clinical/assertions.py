@@ -136,7 +136,7 @@ class TextReader:
         cache_bytes: int = 4 * 1024 * 1024,
         idioms: re.Pattern[str] | None = None,
     ) -> None:
-        self.groups = {g.group_id: g for g in groups if g.phrases}
+        self.groups = {g.group_id: g for g in groups if g.phrases or g.patterns}
         self._labels = target_labels(self.groups.values())
         self._by_label = {g.upper(): g for g in self.groups}
         self._idioms = idioms
@@ -156,6 +156,11 @@ class TextReader:
         self._nlp: Any = None
         self._lock = threading.Lock()
         self._cache = _ByteBoundedCache(cache_bytes)
+
+    @property
+    def cache_limit(self) -> int:
+        """The bytes of text whose readings are remembered."""
+        return self._cache.limit
 
     def limit_cache(self, cache_bytes: int) -> None:
         """Bound the remembered readings to ``cache_bytes`` of text (CDS_TEXT_CACHE_BYTES)."""

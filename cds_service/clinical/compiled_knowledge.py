@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 from cds_service.clinical.assertions import TextReader
 from cds_service.clinical.code_lookups import CodeLookups
 from cds_service.clinical.knowledge_schema import KnowledgeFile
+from cds_service.clinical.synonym_targets import group_synonym_targets
 from cds_service.clinical.text_lookups import TextLookups
 from cds_service.clinical.vascular import VascularLookups
 
@@ -40,12 +41,26 @@ class Knowledge:
         self.vascular.warm()
         self.text.warm()
 
-    def with_expansions(self, expansions: Mapping[str, Iterable[str]]) -> Knowledge:
+    def with_expansions(
+        self,
+        expansions: Mapping[str, Iterable[str]],
+        terms: Mapping[str, Iterable[str]] | None = None,
+    ) -> Knowledge:
         """A new version whose groups also hold the given descendants of their SNOMED CT roots
-        (the same phrases: it shares this version's ConText reader)."""
+        and (``terms``) their displays and synonyms as text targets. With the same targets it
+        shares this version's ConText reader; with new ones, it builds its own, as bounded."""
         data = self.file.model_dump()
         data["snomed_expansions"] = {root: sorted(set(codes)) for root, codes in expansions.items()}
-        return Knowledge(KnowledgeFile.model_validate(data), self.text.text_reader)
+        data["snomed_terms"] = {root: sorted(set(words)) for root, words in (terms or {}).items()}
+        file = KnowledgeFile.model_validate(data)
+        targets = group_synonym_targets(
+            file.exclusions, file.snomed_terms, self.text.generated_targets
+        )
+        if targets == self.text.synonym_targets:
+            return Knowledge(file, self.text.text_reader)
+        fresh = Knowledge(file)
+        fresh.text.text_reader.limit_cache(self.text.text_reader.cache_limit)
+        return fresh
 
     def derived(self, build: Callable[[Knowledge], T]) -> T:
         """``build(self)``, built once per version and kept with it: what a later stage derives

@@ -92,6 +92,8 @@ class ContextRule:
     groups: tuple[str, ...] = ()
     """Only mentions of these groups (all when empty)."""
     max_scope: int | None = None
+    pattern: str | None = None
+    """A regular expression matched in place of the literal."""
 
 
 def target_labels(groups: Iterable[GroupPhrases]) -> dict[str, str]:
@@ -253,6 +255,7 @@ def context_modifiers(
         rule(
             unhyphenated(r.literal),
             r.category,
+            pattern=r.pattern,
             direction=r.direction,
             allowed_types=target_types(labels, r.groups),
             max_scope=r.max_scope,

@@ -8,6 +8,9 @@ words a clinician writes (before the first comma, without parentheses, "NOS", a 
 (``max_words``), and matched by lemma ("difficulty in walking" also reads "difficulties in
 walking"). A target that occurs in one of the ``no_match`` examples beside the list is too
 broad and pruned; the pruned ones are listed (review sheet, tests).
+
+With ``snomed_synonyms``, the SNOMED CT displays and synonyms of the group's roots (from a
+terminology server) are cut, kept and pruned the same way: see synonym_targets.py.
 """
 
 from __future__ import annotations
@@ -33,14 +36,19 @@ class GeneratedTargets(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    icd10cm: list[str] = Field(min_length=1)
+    icd10cm: list[str] = Field(default_factory=list)
     """Codes, categories or ranges of the tabular: each one and every code below it."""
+    snomed_synonyms: bool = False
+    """Also the displays and synonyms of every concept below the group's ``snomed_roots``,
+    when a terminology server expanded them (synonym_targets.py)."""
     max_words: int = Field(default=4, ge=1, le=8)
     no_match: list[str] = Field(min_length=1)
     """Texts no generated target may occur in: a target that does is pruned (too broad)."""
 
     @model_validator(mode="after")
     def _entries_are_real(self) -> GeneratedTargets:
+        if not (self.icd10cm or self.snomed_synonyms):
+            raise ValueError("generated needs icd10cm entries or snomed_synonyms")
         for entry in self.icd10cm:
             problem = icd10cm.fault(entry)
             if problem:
@@ -103,13 +111,24 @@ def _codes_of(entry: str) -> list[str]:
 
 def generate(spec: GeneratedTargets, hand_listed: Iterable[str]) -> Generated:
     """The group's generated targets, less those already hand-listed and those pruned."""
+    return select_targets(tabular_terms(spec.icd10cm), spec, hand_listed)
+
+
+def select_targets(
+    terms: Iterable[str],
+    spec: GeneratedTargets,
+    hand_listed: Iterable[str],
+    skip: Iterable[tuple[str, ...]] = (),
+) -> Generated:
+    """The terms cut to a clinician's words, less those too long, hand-listed (counted), in
+    ``skip`` (lemmas already generated) or pruned by the spec's ``no_match`` examples."""
     listed = {lemmas_of(p) for p in hand_listed}
     examples = [(text, lemmas_of(text)) for text in spec.no_match]
     kept: list[tuple[str, tuple[str, ...]]] = []
     pruned: list[tuple[str, str]] = []
     already = 0
-    seen: set[tuple[str, ...]] = set()
-    for term in tabular_terms(spec.icd10cm):
+    seen: set[tuple[str, ...]] = set(skip)
+    for term in terms:
         words = clinical_words(term)
         target = lemmas_of(words)
         if not target or len(target) > spec.max_words or target in seen:

@@ -184,6 +184,8 @@ class TextContextRule(Strict):
     """Only mentions of these exclusion groups (every group when empty)."""
     max_scope: int | None = Field(default=None, gt=0)
     """At most this many tokens away (the sentence when unset)."""
+    pattern: str | None = None
+    """A regular expression matched in place of the literal (a year long past: "in 2019")."""
     why: str
 
 
@@ -236,6 +238,9 @@ class VascularFindings(Strict):
     procedures: list[str] = Field(min_length=1)
     codes: CodeLists
     patterns: list[str] = Field(min_length=1)
+    order_patterns: list[str] = Field(default_factory=list)
+    """Words that name the finding only in a vascular study's own reason or note, which asks
+    about the neck's arteries ("rule out dissection", "?dissection"); see vascular_reading.py."""
     match: list[str] = Field(default_factory=list)
     no_match: list[str] = Field(default_factory=list)
     summary: str
@@ -291,6 +296,9 @@ class KnowledgeFile(Strict):
     snomed_expansions: dict[str, list[str]] = Field(default_factory=dict)
     """Root concept to its descendants, from a terminology server; never written in the file
     (see :meth:`~cds_service.clinical.compiled_knowledge.Knowledge.with_expansions`)."""
+    snomed_terms: dict[str, list[str]] = Field(default_factory=dict)
+    """Root concept to the displays and synonyms of its descendants, for the groups that read
+    them (synonym_targets.py); from a terminology server, never written in the file."""
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeFile:

@@ -124,13 +124,20 @@ def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
     """A group's generated targets (kept and pruned) and finding families."""
     lines: list[str] = []
     generated = k.text.generated_targets.get(g.id)
-    if g.text is not None and g.text.generated is not None and generated is not None:
+    spec = g.text.generated if g.text is not None else None
+    if spec is not None and spec.icd10cm and generated is not None:
         lines += [
-            f"- Generated from ICD-10-CM {', '.join(g.text.generated.icd10cm)} (titles and "
+            f"- Generated from ICD-10-CM {', '.join(spec.icd10cm)} (titles and "
             f"inclusion terms, by lemma): {', '.join(w for w, _ in generated.kept)}",
             f"- Generated but pruned (too broad): "
             f"{'; '.join(f'{w!r} (by {x!r})' for w, x in generated.pruned) or 'none'}",
         ]
+    if spec is not None and spec.snomed_synonyms:
+        lines.append(
+            "- With a terminology server, also the displays and synonyms of every concept below "
+            "its SNOMED CT roots (by lemma), pruned by the texts no generated target may occur "
+            f"in: {'; '.join(map(repr, spec.no_match))}"
+        )
     for f in g.text.families if g.text is not None else []:
         kind = "hides the finding (a normal result)" if f.hides else "the finding"
         lines.append(

@@ -17,12 +17,30 @@ from cds_service.clinical.display_idioms import idioms_pattern
 from cds_service.clinical.finding_families import compile_family
 from cds_service.clinical.generated_targets import Generated, generate
 from cds_service.clinical.knowledge_schema import ExclusionGroup, KnowledgeFile
+from cds_service.clinical.synonym_targets import group_synonym_targets
 
 
 @dataclass(frozen=True)
 class StudyWords:
     spine: re.Pattern[str]
     imaging: re.Pattern[str]
+
+
+def context_rules_of(file: KnowledgeFile) -> tuple[ContextRule, ...]:
+    """The file's reviewed ConText rules, as the readers take them (the exclusion groups' and
+    the vascular finding's)."""
+    return tuple(
+        ContextRule(
+            r.literal,
+            r.category,
+            r.direction,
+            r.replaces_default,
+            tuple(r.groups),
+            r.max_scope,
+            r.pattern,
+        )
+        for r in file.text_context_rules
+    )
 
 
 def words_pattern(words: list[str]) -> re.Pattern[str]:
@@ -74,26 +92,13 @@ class TextLookups:
                 cancel_scope=group.text.cancel_scope,
                 kept_by=tuple(group.text.kept_by),
                 historical_counts=group.text.historical_counts,
-                generated=self.generated_targets[group.id].kept
-                if group.id in self.generated_targets
-                else (),
+                generated=self.targets_generated(group.id),
                 families=tuple(compile_family(f) for f in group.text.families),
             )
             for group in self.file.exclusions
             if group.text is not None
         ]
-        rules = [
-            ContextRule(
-                r.literal,
-                r.category,
-                r.direction,
-                r.replaces_default,
-                tuple(r.groups),
-                r.max_scope,
-            )
-            for r in self.file.text_context_rules
-        ]
-        return TextReader(groups, rules, idioms=self.idioms)
+        return TextReader(groups, context_rules_of(self.file), idioms=self.idioms)
 
     @cached_property
     def idioms(self) -> re.Pattern[str] | None:
@@ -108,6 +113,19 @@ class TextLookups:
             for g in self.file.exclusions
             if g.text is not None and g.text.generated is not None
         }
+
+    @cached_property
+    def synonym_targets(self) -> dict[str, Generated]:
+        """Each group's targets from the SNOMED CT synonyms of its roots (synonym_targets.py;
+        none without a terminology server)."""
+        return group_synonym_targets(
+            self.file.exclusions, self.file.snomed_terms, self.generated_targets
+        )
+
+    def targets_generated(self, group_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """A group's generated targets read: from the tabular, then its SNOMED CT synonyms."""
+        found = (self.generated_targets.get(group_id), self.synonym_targets.get(group_id))
+        return tuple(target for part in found if part is not None for target in part.kept)
 
     def text_affirms(self, group: ExclusionGroup, texts: tuple[str, ...]) -> bool:
         """A text affirms the group's finding (not negated, hypothetical or a relative's)."""

@@ -2,7 +2,9 @@
 
 An MRA or CTA of the neck ordered for a patient whose record names a cervical artery
 dissection or stenosis asks about that finding, which this variant does not address: the
-appraisal does not rate it (appraisal/vascular.py). A component of the compiled knowledge
+appraisal does not rate it (appraisal/vascular.py). A text names it as ConText reads it: a
+denied or a relative's finding does not count, a suspected one does (vascular_reading.py). A
+component of the compiled knowledge
 (compiled_knowledge.py), built once per knowledge file.
 """
 
@@ -11,9 +13,12 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from cds_service.clinical.assertions import TextReader
 from cds_service.clinical.code_lookups import code_set
 from cds_service.clinical.codes import CodeSet
 from cds_service.clinical.knowledge_schema import KnowledgeFile
+from cds_service.clinical.text_lookups import context_rules_of
+from cds_service.clinical.vascular_reading import ORDER, RECORD, vascular_reader
 
 
 class VascularLookups:
@@ -26,6 +31,7 @@ class VascularLookups:
     def warm(self) -> None:
         """Build every look-up now, so that nothing about the file can fail at request time."""
         _ = (self.vascular_procedures, self.vascular_codes, self.vascular_words)
+        self.vascular_reader.warm()
 
     @cached_property
     def vascular_procedures(self) -> frozenset[str]:
@@ -55,7 +61,23 @@ class VascularLookups:
             return None
         return re.compile("|".join(f"(?:{p})" for p in found.patterns), re.IGNORECASE)
 
+    @cached_property
+    def vascular_reader(self) -> TextReader:
+        """ConText over the finding's words (vascular_reading.py)."""
+        found = self.file.vascular_findings
+        patterns = found.patterns if found is not None else []
+        order_patterns = found.order_patterns if found is not None else []
+        return vascular_reader(patterns, order_patterns, context_rules_of(self.file))
+
     def names_vascular_finding(self, text: str) -> bool:
-        """The text names a cervical artery dissection or stenosis (by its words alone)."""
-        words = self.vascular_words
-        return words is not None and words.search(text) is not None
+        """The text names a cervical artery dissection or stenosis, affirmed, suspected or
+        past (not denied, hypothetical or a relative's)."""
+        found = self.file.vascular_findings
+        return found is not None and RECORD in self.vascular_reader.affirmed(text)
+
+    def order_names_vascular_finding(self, text: str) -> bool:
+        """The same, in a vascular study's own reason or note, where "dissection" alone names
+        an artery's ("rule out dissection")."""
+        if self.file.vascular_findings is None:
+            return False
+        return bool(self.vascular_reader.affirmed(text) & {RECORD, ORDER})

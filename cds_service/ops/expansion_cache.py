@@ -1,5 +1,6 @@
 """The SNOMED CT expansion cache file: written atomically, read back only when it is one this
-service wrote."""
+service wrote. Beside each root's codes it keeps, for the roots whose group reads SNOMED CT
+synonyms, each code's display and synonyms (``terms``; a file written before them has none)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -24,14 +25,23 @@ class CacheError(ServiceError):
 
 @dataclass(frozen=True)
 class Expansions:
-    """What the cache file holds: the server, when it answered, and each root's codes."""
+    """What the cache file holds: the server, when it answered, each root's codes, and each
+    root's codes' terms (display and synonyms)."""
 
     server: str | None
     fetched: datetime
     expansions: dict[str, list[str]]
+    terms: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def covers(self, roots: Iterable[str]) -> bool:
         return set(roots) <= set(self.expansions)
+
+    def only(self, roots: Iterable[str]) -> Expansions:
+        """The same, for these roots only."""
+        wanted = set(roots)
+        codes = {root: codes for root, codes in self.expansions.items() if root in wanted}
+        terms = {root: by_code for root, by_code in self.terms.items() if root in wanted}
+        return Expansions(self.server, self.fetched, codes, terms)
 
 
 def write_cache(path: Path, expansions: Expansions) -> None:
@@ -40,6 +50,7 @@ def write_cache(path: Path, expansions: Expansions) -> None:
         "server": expansions.server,
         "fetched": expansions.fetched.isoformat(),
         "expansions": expansions.expansions,
+        "terms": expansions.terms,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -66,9 +77,12 @@ def read_cache(path: Path) -> Expansions | None:
         raise CacheError(f"not a SNOMED CT expansion cache ({exc})") from exc
 
 
+_KEYS = {"server", "fetched", "expansions"}
+
+
 def _parse_cache(document: object) -> Expansions:
-    if not isinstance(document, dict) or set(document) != {"server", "fetched", "expansions"}:
-        raise ValueError("keys must be server, fetched and expansions")
+    if not isinstance(document, dict) or not _KEYS <= set(document) <= _KEYS | {"terms"}:
+        raise ValueError("keys must be server, fetched, expansions and terms")
     server, fetched, expansions = document["server"], document["fetched"], document["expansions"]
     if server is not None and not isinstance(server, str):
         raise ValueError("server is not a string")
@@ -82,4 +96,19 @@ def _parse_cache(document: object) -> Expansions:
             raise ValueError("an expansion is not a concept id with a list of codes")
         if not all(isinstance(c, str) and SCTID.fullmatch(c) for c in codes):
             raise ValueError(f"the expansion of {root} holds a value that is not a concept id")
-    return Expansions(server, instant, expansions)
+    return Expansions(server, instant, expansions, _parse_terms(document.get("terms", {})))
+
+
+def _parse_terms(terms: object) -> dict[str, dict[str, list[str]]]:
+    """Root to code to terms; a file whose terms have another shape is not ours."""
+    if not isinstance(terms, dict):
+        raise ValueError("terms is not an object")
+    for root, by_code in terms.items():
+        if not SCTID.fullmatch(root) or not isinstance(by_code, dict):
+            raise ValueError("terms are not a concept id with its codes' terms")
+        for code, words in by_code.items():
+            if not SCTID.fullmatch(code) or not isinstance(words, list):
+                raise ValueError(f"the terms of {root} are not codes with lists of terms")
+            if not all(isinstance(w, str) for w in words):
+                raise ValueError(f"a term of {code} is not a string")
+    return terms

@@ -2,6 +2,10 @@
 file at start-up, then refreshed from the terminology server every
 ``CDS_TERMINOLOGY_REFRESH_HOURS`` (a failure keeps the previous expansions).
 
+With the codes come the displays and synonyms of the roots whose group reads SNOMED CT
+synonyms (clinical/synonym_targets.py); an answer that carries no designation for such a root
+keeps that root's previous terms (one warning line).
+
 Threads do not survive the server's fork: the refresh thread starts per process, from the
 ``post_fork`` hook or lazily on the first call in a process (the pid is checked).
 """
@@ -11,14 +15,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cds_service.clinical.compiled_knowledge import Knowledge
+from cds_service.clinical.synonym_targets import root_terms, synonym_roots
 from cds_service.errors import TerminologyError
 from cds_service.ops.expansion_cache import CacheError, Expansions, read_cache, write_cache
-from cds_service.ops.terminology import TerminologyClient, safe_url
+from cds_service.ops.terminology import Expanded, TerminologyClient, safe_url
 
 log = logging.getLogger("cds_service.ops.terminology")
 
@@ -51,7 +56,7 @@ class KnowledgeUpdater:
         self._cache = cache
         self._interval = timedelta(hours=refresh_hours)
         self._clock = clock
-        self._fetched: datetime | None = None
+        self._held: Expansions | None = None
         self._due: datetime | None = None
         self._lock = threading.Lock()
         self._threads: list[tuple[threading.Thread, threading.Event]] = []
@@ -64,7 +69,7 @@ class KnowledgeUpdater:
     @property
     def fetched(self) -> datetime | None:
         """When the expansions in use were fetched; None while there are none."""
-        return self._fetched
+        return self._held.fetched if self._held is not None else None
 
     def __call__(self) -> Knowledge:
         if self._client is not None and self._thread_pid != os.getpid():
@@ -86,24 +91,24 @@ class KnowledgeUpdater:
         if not cached.covers(roots):
             log.warning("the SNOMED CT expansion cache lacks some roots; not used")
             return False
-        if self._fetched is not None and cached.fetched <= self._fetched:
+        if self.fetched is not None and cached.fetched <= self.fetched:
             return False
-        self._swap({root: cached.expansions[root] for root in roots}, cached.fetched)
+        self._swap(cached.only(roots))
         return True
 
-    def refresh_now(self) -> dict[str, list[str]]:
+    def refresh_now(self) -> Expansions:
         """Expand every root now, swap the knowledge, write the cache; raise on failure."""
         if self._client is None:
             raise TerminologyError("no terminology server is configured (CDS_TERMINOLOGY_URL)")
-        expansions = self._client.expand_all(self._base.codes.snomed_roots)
-        fetched = self._clock()
-        self._swap(expansions, fetched)
-        self._write_cache(Expansions(safe_url(self._client.base_url), fetched, expansions))
+        previous = self._held.terms if self._held is not None else {}
+        held = fetched_expansions(self._client, self._base, previous, self._clock)
+        self._swap(held)
+        self._write_cache(held)
         log.info(
             "SNOMED CT expansions refreshed",
-            extra={"codes": {root: len(codes) for root, codes in expansions.items()}},
+            extra={"codes": {root: len(codes) for root, codes in held.expansions.items()}},
         )
-        return expansions
+        return held
 
     def refresh(self) -> bool:
         """:meth:`refresh_now`, logging a failure as one warning line (the old expansions stay)."""
@@ -163,12 +168,13 @@ class KnowledgeUpdater:
         self._due = self._clock() + min(self._interval, timedelta(seconds=RETRY_SECONDS))
 
     def _fresh(self) -> bool:
-        return self._fetched is not None and self._clock() - self._fetched < self._interval
+        fetched = self.fetched
+        return fetched is not None and self._clock() - fetched < self._interval
 
-    def _swap(self, expansions: Mapping[str, list[str]], fetched: datetime) -> None:
-        self._knowledge = self._base.with_expansions(expansions)
-        self._fetched = fetched
-        self._due = fetched + self._interval
+    def _swap(self, held: Expansions) -> None:
+        self._knowledge = self._base.with_expansions(held.expansions, root_terms(held.terms))
+        self._held = held
+        self._due = held.fetched + self._interval
 
     def _read_cache(self) -> Expansions | None:
         return None if self._cache is None else _read_cache_or_warn(self._cache)
@@ -176,6 +182,47 @@ class KnowledgeUpdater:
     def _write_cache(self, expansions: Expansions) -> None:
         if self._cache is not None:
             _write_cache_or_warn(self._cache, expansions)
+
+
+def fetched_expansions(
+    client: TerminologyClient,
+    base: Knowledge,
+    previous: Mapping[str, dict[str, list[str]]],
+    clock: Callable[[], datetime],
+) -> Expansions:
+    """Every root of the knowledge expanded now; the synonym roots with their terms."""
+    synonyms = synonym_roots(base.file)
+    expanded = client.expand_all_concepts(base.codes.snomed_roots, synonyms)
+    codes = {root: found.codes for root, found in expanded.items()}
+    terms = kept_terms(synonyms, expanded, previous)
+    return Expansions(safe_url(client.base_url), clock(), codes, terms)
+
+
+def kept_terms(
+    roots: Iterable[str],
+    expanded: Mapping[str, Expanded],
+    previous: Mapping[str, dict[str, list[str]]],
+) -> dict[str, dict[str, list[str]]]:
+    """Each synonym root's terms by code; a root the answer gave no designation for keeps its
+    previous terms (one warning line), or, having none, its displays."""
+    terms: dict[str, dict[str, list[str]]] = {}
+    kept: list[str] = []
+    bare: list[str] = []
+    for root in roots:
+        found, before = expanded.get(root), previous.get(root)
+        if found is None:
+            continue
+        if not found.designated:
+            (kept if before else bare).append(f"<< {root}")
+        terms[root] = before if before and not found.designated else found.terms
+    if kept:
+        log.warning(
+            "SNOMED CT refresh: no designations for %s; keeping their previous synonyms",
+            ", ".join(kept),
+        )
+    if bare:
+        log.info("SNOMED CT refresh: no designations for %s; displays only", ", ".join(bare))
+    return terms
 
 
 def _daemon(run: Callable[[threading.Event], None]) -> tuple[threading.Thread, threading.Event]:

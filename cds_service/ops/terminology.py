@@ -7,6 +7,11 @@ restarts (``cds-service terminology refresh`` writes one a deployment can ship).
 keeps the previous expansions and logs one warning line. Without a server, a cache file's
 expansions apply; without either, only the listed codes and the display-term rules do.
 
+The roots of a group whose text reads SNOMED CT synonyms are asked with
+``includeDesignations=true`` (FHIR R4 ``$expand``): each concept's ``display`` and the values
+of its English (or language-less) ``contains.designation`` entries are its terms, kept with
+its code (:class:`Expanded`). An entry of an odd shape is skipped, never a failure.
+
 This module holds the client; the cache file is :mod:`cds_service.ops.expansion_cache`, the
 refreshes :mod:`cds_service.ops.knowledge_updater`.
 """
@@ -53,6 +58,16 @@ def ecl_descendants_or_self(root: str) -> str:
 
 
 @dataclass(frozen=True)
+class Expanded:
+    """One root's expansion: its codes, and (when asked) each code's display and synonyms."""
+
+    codes: list[str]
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    designated: bool = False
+    """The answer carried at least one designation (a server may ignore the parameter)."""
+
+
+@dataclass(frozen=True)
 class TerminologyClient:
     """Expands SNOMED CT roots on one FHIR terminology server."""
 
@@ -70,17 +85,38 @@ class TerminologyClient:
 
     def expand(self, root: str) -> list[str]:
         """The SNOMED CT codes of ``<< root``, every page, sorted."""
+        return self.expand_concepts(root).codes
+
+    def expand_all_concepts(
+        self, roots: Iterable[str], designations: Iterable[str] = ()
+    ) -> dict[str, Expanded]:
+        """Every root's expansion, with terms for the roots in ``designations``."""
+        wanted = set(designations)
+        return {root: self.expand_concepts(root, root in wanted) for root in roots}
+
+    def expand_concepts(self, root: str, designations: bool = False) -> Expanded:
+        """The SNOMED CT codes of ``<< root``, every page, sorted; with ``designations``,
+        each code's display and English designations too."""
         value_set = ecl_descendants_or_self(root)
         deadline = time.monotonic() + self.max_seconds
         codes: set[str] = set()
+        terms: dict[str, list[str]] = {}
+        designated = False
         offset = 0
         while True:
             if time.monotonic() > deadline:
                 raise TerminologyError(f"<< {root} took longer than {self.max_seconds:g} s")
-            expansion = self._page(value_set, offset)
+            expansion = self._page(value_set, offset, designations)
             entries = list(_contains(expansion.get("contains")))
             offset += len(entries)
-            codes.update(c for system, c in entries if system == SNOMED and SCTID.fullmatch(c))
+            for entry in entries:
+                if entry.system != SNOMED or not SCTID.fullmatch(entry.code):
+                    continue
+                codes.add(entry.code)
+                if designations and entry.terms:
+                    known = terms.setdefault(entry.code, [])
+                    known.extend(t for t in entry.terms if t not in known)
+                designated = designated or entry.designated
             if offset > self.max_codes:
                 raise TerminologyError(f"<< {root} has more than {self.max_codes} codes")
             total = expansion.get("total")
@@ -88,12 +124,17 @@ class TerminologyClient:
                 break
         if not codes:  # << root holds at least the root: the server does not know it
             raise TerminologyError(f"the expansion of << {root} holds no SNOMED CT code")
-        return sorted(codes)
+        return Expanded(sorted(codes), terms, designated and designations)
 
-    def _page(self, value_set: str, offset: int) -> dict[str, Any]:
-        query = urlencode(
-            {"url": value_set, "count": self.page_size, "offset": offset}, quote_via=quote
-        )
+    def _page(self, value_set: str, offset: int, designations: bool = False) -> dict[str, Any]:
+        parameters: dict[str, object] = {
+            "url": value_set,
+            "count": self.page_size,
+            "offset": offset,
+        }
+        if designations:
+            parameters["includeDesignations"] = "true"
+        query = urlencode(parameters, quote_via=quote)
         body = self._get(urljoin(self.base_url.rstrip("/") + "/", "ValueSet/$expand") + "?" + query)
         if body.get("resourceType") != "ValueSet" or not isinstance(body.get("expansion"), dict):
             raise TerminologyError("the terminology server's answer is not an expanded ValueSet")
@@ -164,13 +205,41 @@ class TerminologyClient:
         return b"".join(chunks)
 
 
-def _contains(entries: object) -> Iterator[tuple[object, str]]:
-    """(system, code) of every entry of ``expansion.contains``, nested ones included."""
+@dataclass(frozen=True)
+class _Entry:
+    system: object
+    code: str
+    terms: tuple[str, ...]
+    designated: bool
+
+
+def _contains(entries: object) -> Iterator[_Entry]:
+    """Every entry of ``expansion.contains``, nested ones included: its system, code, and
+    terms (display and English designations; odd shapes skipped)."""
     if not isinstance(entries, list):
         return
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         code = entry.get("code")
-        yield entry.get("system"), code if isinstance(code, str) else ""
+        designations = [d for d in _list(entry.get("designation")) if isinstance(d, dict)]
+        terms = [entry.get("display"), *(d.get("value") for d in designations if _english(d))]
+        yield _Entry(
+            entry.get("system"),
+            code if isinstance(code, str) else "",
+            tuple(dict.fromkeys(t.strip() for t in terms if isinstance(t, str) and t.strip())),
+            any(isinstance(d.get("value"), str) for d in designations),
+        )
         yield from _contains(entry.get("contains"))
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _english(designation: dict[str, Any]) -> bool:
+    """A designation in English, or in no stated language (``en``, ``en-US``, ``en-GB``)."""
+    language = designation.get("language")
+    if language is None:
+        return True
+    return isinstance(language, str) and language.lower().split("-")[0] == "en"

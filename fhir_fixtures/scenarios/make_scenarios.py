@@ -688,6 +688,12 @@ def scenarios() -> dict[str, dict]:
     concepts = concept_scenarios()
     assert not set(concepts) & set(s), "scenario names used twice"
     s.update(concepts)
+    # issue 20 leftovers (i20rest): vascular texts read with negation (scenarios_i20rest.py)
+    from scenarios_i20rest import vascular_negation_scenarios
+
+    vascular = vascular_negation_scenarios()
+    assert not set(vascular) & set(s), "scenario names used twice"
+    s.update(vascular)
     return s
 
 
