@@ -4,8 +4,10 @@ Starts ``cds-service serve`` (production settings) and, for comparison, the floo
 server settings running an endpoint that only decodes the same body (with orjson, as the
 service does) and returns no cards. Each is driven for a fixed time at a fixed concurrency
 with a realistic hook request (a patient with ~1,000 resources of a realistic record in the
-prefetch: see bench_record.py). Prints throughput, p50/p95/p99 latency, errors, CPU per
-request, and the server's memory (all its processes) at start, after warm-up and at the end.
+prefetch: see bench_record.py). Prints throughput, p50/p95/p99 latency, errors, the connections
+the clients opened (one each, plus one per connection a worker closed to even out the workers),
+CPU per request, and the server's memory (all its processes) at start, after warm-up and at
+the end.
 
     python benchmarks/load_test.py [--duration 60] [--concurrency 8] [--resources 1000]
         [--hook order-select] [--workers 2 --threads 1]
@@ -33,12 +35,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_record import request_body
 
 HERE = Path(__file__).resolve().parent
+START_WITHIN = 180
+"""Seconds a server may take to answer /healthz (about 10 s on a quiet machine, over 30 s on
+a busy shared one)."""
 
 
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    connections: int = 0
     elapsed: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,7 +108,7 @@ def start(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_WITHIN
     while time.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
@@ -132,6 +138,9 @@ def drive(url: str, body: bytes, concurrency: int, seconds: float) -> Run:
                     run.latencies.append(took)
                 else:
                     run.errors += 1
+        opened = session.get_adapter(url).poolmanager.connection_from_url(url).num_connections
+        with run.lock:
+            run.connections += opened
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     began = time.perf_counter()
@@ -184,6 +193,7 @@ def measure(
         "p99": pct(run.latencies, 0.99),
         "mean": statistics.fmean(run.latencies) * 1000,
         "errors": run.errors,
+        "connections": run.connections,
         "server_cpu_ms": server_cpu / max(len(run.latencies), 1) * 1000,
         "client_cpu_ms": client_cpu / max(len(run.latencies), 1) * 1000,
         "rss_start": at_start,
@@ -296,6 +306,7 @@ def print_round(service: dict[str, float], floor: dict[str, float]) -> None:
         ("p99", "{:.1f} ms"),
         ("mean", "{:.1f} ms"),
         ("errors", "{:.0f}"),
+        ("connections", "{:.0f} opened"),
         ("server_cpu_ms", "{:.2f} /req"),
         ("client_cpu_ms", "{:.2f} /req"),
         ("rss_start", "{:.1f} MB"),
