@@ -80,3 +80,9 @@ def test_a_request_without_a_client_address_is_never_closed() -> None:
     serve(busy, range(200, 210), now=1.0)
     assert not busy.should_close(None, 1.0)
     assert not busy.should_close("unix-socket", 1.0)
+
+
+def test_a_lock_left_held_by_a_killed_worker_does_not_hold_a_new_one_for_good() -> None:
+    spread = ConnectionSpread(1)
+    spread.lock.acquire()
+    assert spread.join(os.getpid()) is None

@@ -25,6 +25,9 @@ SPREAD = 2
 SLACK = 2
 """Slots per worker: a replaced worker's successor may start before it has gone."""
 
+JOIN_WAIT = 1.0
+"""Seconds a starting worker waits for the slots' lock."""
+
 Client = tuple[str, int]
 
 
@@ -39,13 +42,18 @@ class ConnectionSpread:
 
     def join(self, pid: int) -> WorkerConnections | None:
         """A slot for worker ``pid`` (one whose worker has gone, or a free one); None if
-        every slot is held by a live worker (that worker then never closes a connection)."""
-        with self.lock:
+        every slot is held by a live worker, or the lock is held by a worker killed while
+        joining (that worker then never closes a connection)."""
+        if not self.lock.acquire(timeout=JOIN_WAIT):
+            return None
+        try:
             for slot, holder in enumerate(self.pids):
                 if holder == 0 or not _alive(holder):
                     self.pids[slot] = pid
                     self.counts[slot] = 0
                     return WorkerConnections(self, slot)
+        finally:
+            self.lock.release()
         return None
 
     def least_other(self, slot: int) -> int | None:
