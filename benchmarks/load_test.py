@@ -5,7 +5,7 @@ server settings running an endpoint that only decodes the same body (with orjson
 service does) and returns no cards. Each is driven for a fixed time at a fixed concurrency
 with a realistic hook request (a patient with ~1,000 resources of a realistic record in the
 prefetch: see bench_record.py). Prints throughput, p50/p95/p99 latency, errors, the responses
-that closed their connection (a worker evening out the workers' connections), CPU per request,
+that closed their connection, the connections the clients opened, CPU per request,
 and the server's memory (all its processes) at start, after warm-up and at the end.
 
     python benchmarks/load_test.py [--duration 60] [--concurrency 8] [--resources 1000]
