@@ -35,6 +35,7 @@ from cds_service.record.relevance import Relevance
 OPERATION_OUTCOME = "an OperationOutcome"
 ENTRY_NOT_A_LIST = "a Bundle whose entry is not a list"
 ENTRY_WITHOUT_RESOURCE = "a Bundle with an entry that holds no resource"
+LINK_UNREADABLE = "a Bundle whose links cannot be read"
 
 
 @dataclass
@@ -86,7 +87,25 @@ def value_fault(value: object, expected: str) -> str | None:
         return f"a {kind}, not a {expected}"
     if kind == "Bundle" and not isinstance(value.get("entry", []), list):
         return ENTRY_NOT_A_LIST
+    if kind == "Bundle" and not links_readable(value.get("link")):
+        return LINK_UNREADABLE
     return None
+
+
+def links_readable(links: object) -> bool:
+    """Whether a Bundle's ``link`` can be read for a next page: absent, or a list of links
+    each with a text relation, a ``next`` one with a text url. One that cannot be read may
+    hold a next page: the value may be incomplete (fetched, never read as all there is)."""
+    if links is None:
+        return True
+    if not isinstance(links, list):
+        return False
+    for link in links:
+        if not isinstance(link, dict) or not isinstance(link.get("relation"), str):
+            return False
+        if link["relation"] == "next" and not isinstance(link.get("url"), str):
+            return False
+    return True
 
 
 class Selector:
@@ -103,6 +122,8 @@ class Selector:
         resource type): its container checked, what a rule can read kept."""
         if isinstance(value, RawJson):
             frame = value.frame() if expected == "Bundle" else None
+            if frame is not None and not links_readable(frame.link):
+                return Scanned(LINK_UNREADABLE)
             if frame is not None:  # a Bundle of entry objects: walked on the heads
                 return self._scan_bundle(Entries.of_frame(frame))
             value = value.value()  # anything else is decoded whole
