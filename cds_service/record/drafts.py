@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.record.facts import CodePair, ConditionFact, Order
@@ -45,8 +45,8 @@ def read_draft_orders(
             kind = as_str(resource.get("resourceType"))
             if kind == "ServiceRequest":
                 readable = readable_order(resource, skipped)
-                if readable is not None:
-                    orders.append(read_order(readable, systems))
+                if readable is not None:  # its actions carry the order as the EHR sent it
+                    orders.append(replace(read_order(readable, systems), raw=resource))
                 continue
             if kind == "Condition":  # a rejected one still excludes, failing safe
                 valid = is_valid(resource, skipped)
