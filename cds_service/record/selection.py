@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cds_service.record.fhir_client import links_readable
 from cds_service.record.observation_filter import ObservationFilter
 from cds_service.record.prior_studies import PRIOR_STUDY_TYPES, StudyMatch, study_match
 from cds_service.record.raw_json import Entries, RawJson
@@ -90,22 +91,6 @@ def value_fault(value: object, expected: str) -> str | None:
     if kind == "Bundle" and not links_readable(value.get("link")):
         return LINK_UNREADABLE
     return None
-
-
-def links_readable(links: object) -> bool:
-    """Whether a Bundle's ``link`` can be read for a next page: absent, or a list of links
-    each with a text relation, a ``next`` one with a text url. One that cannot be read may
-    hold a next page: the value may be incomplete (fetched, never read as all there is)."""
-    if links is None:
-        return True
-    if not isinstance(links, list):
-        return False
-    for link in links:
-        if not isinstance(link, dict) or not isinstance(link.get("relation"), str):
-            return False
-        if link["relation"] == "next" and not isinstance(link.get("url"), str):
-            return False
-    return True
 
 
 class Selector:
