@@ -436,6 +436,12 @@ UNUSABLE = [
         "an entry that holds no resource",
     ),
     ("conditions", RADICULOPATHY, "a Condition, not a Bundle"),
+    ("conditions", searchset(RADICULOPATHY, link=5), "links cannot be read"),
+    (
+        "conditions",
+        searchset(RADICULOPATHY, link=[{"relation": "next", "url": 5}]),
+        "links cannot be read",
+    ),
     ("observations", {"resourceType": "Bundle", "entry": [{"resource": "t1"}]}, "no resource"),
     ("patient", searchset(PATIENT), "a Bundle, not a Patient"),
 ]
@@ -485,6 +491,7 @@ def test_an_unusable_prefetch_value_that_cannot_be_fetched_is_a_412(
             "an entry that holds no resource",
         ),
         ("conditions", "Condition", RADICULOPATHY, "a Condition, not a Bundle"),
+        ("conditions", "Condition", searchset(RADICULOPATHY, link="x"), "links cannot be read"),
         ("patient", "Patient/p1", searchset(PATIENT), "a Bundle, not a Patient"),
     ],
 )
@@ -545,3 +552,13 @@ def test_a_412_names_each_key_and_each_reason_once() -> None:
         "Send it in the prefetch, or send fhirServer (a FHIR server on this service's"
         " CDS_FHIR_ALLOWLIST) with an access token in fhirAuthorization."
     )
+
+
+def test_a_later_page_whose_links_cannot_be_read_is_a_412(
+    client: FlaskClient, mock: responses.RequestsMock
+) -> None:
+    # it may have a next page of its own: the search is not known to be complete
+    mock.get(f"{BASE}/Condition", json=searchset(next_url=f"{BASE}/page2"))
+    mock.get(f"{BASE}/page2", json=searchset(RADICULOPATHY, link=5))
+    response = call(client, {"patient": PATIENT, "observations": None})
+    assert_412(response, "conditions", "links cannot be read")

@@ -77,11 +77,13 @@ def patient_text(
                 return texts.not_adult_evidence.format(years=youngest)
             return texts.not_adult_evidence_partial.format(youngest=youngest, oldest=oldest)
         case TemperatureFlagged(label, when):
-            return texts.evidence_temperature_flagged.format(label=label, date=when)
+            shown = when.isoformat() if when else texts.no_date
+            return texts.evidence_temperature_flagged.format(label=label, date=shown)
         case TemperatureReading(label, value, unit, reading, when):
             shown = unit_as_read(unit, reading, texts)
+            on = when.isoformat() if when else texts.no_date
             return texts.evidence_temperature.format(
-                label=label, value=f"{value:g}", unit=shown, date=when
+                label=label, value=f"{value:g}", unit=shown, date=on
             )
         case WeightLoss(label, loss, heaviest, latest):
             return texts.evidence_weight_loss.format(

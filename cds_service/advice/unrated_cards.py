@@ -7,8 +7,12 @@ from collections.abc import Sequence
 
 from cds_service.advice.card_frame import CardFrame, procedure_of
 from cds_service.advice.evidence_text import evidence_text
+from cds_service.appraisal.exclusions import UNREADABLE_CONDITION
 from cds_service.appraisal.verdicts import Appraisal, Finding
 from cds_service.protocol import SUMMARY_MAX, Card
+
+UNCONFIRMED = frozenset({"age-unknown", UNREADABLE_CONDITION})
+"""Findings that say the record cannot confirm the variant, not that it does not fit."""
 
 
 class UnratedCards:
@@ -42,9 +46,11 @@ class UnratedCards:
 
     def out_of_scope(self, appraisal: Appraisal) -> Card:
         texts = self.k.file.texts
-        unconfirmed = all(f.group_id == "age-unknown" for f in appraisal.findings)
-        if unconfirmed:
-            summary, intro = texts.unconfirmed_summary, texts.unconfirmed_intro
+        kinds = {f.group_id for f in appraisal.findings}
+        if kinds <= UNCONFIRMED:  # nothing found that excludes: the record cannot tell
+            age_unknown = "age-unknown" in kinds
+            summary = texts.unconfirmed_summary if age_unknown else texts.unreadable_summary
+            intro = texts.unconfirmed_intro
         else:
             labels = [f.label for f in appraisal.findings]
             summary, intro = self._fit(texts.excluded_summary, labels), texts.excluded_intro

@@ -83,7 +83,8 @@ class TemperatureReading:
     unit: str | None
     """The unit as recorded (None or blank: none given)."""
     reading: Temperature
-    date: date
+    date: date | None
+    """None: the reading's time is absent or cannot be read (it counts, failing safe)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class TemperatureFlagged:
     """A body temperature flagged high with no value (a fever, failing safe)."""
 
     label: str
-    date: date
+    date: date | None
 
 
 Evidence = (

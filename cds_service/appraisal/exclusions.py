@@ -25,6 +25,8 @@ from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import ExclusionGroup
 from cds_service.record.facts import CodePair, ConditionFact, Order, PatientRecord, PriorStudyFact
 
+UNREADABLE_CONDITION = "unreadable-condition"
+"""The finding of a Condition whose code cannot be read (it may be any group's finding)."""
 IGNORED_STUDY_STATUS = {
     "Procedure": frozenset({"not-done", "entered-in-error"}),
     "DiagnosticReport": frozenset({"cancelled", "entered-in-error"}),
@@ -72,7 +74,21 @@ def patient_findings(
     for group in knowledge.file.exclusions:
         findings.extend(group_findings(group, record, knowledge, now))
     findings.extend(prior_imaging_findings(record, knowledge, now))
+    findings.extend(unreadable_findings(record, knowledge))
     return tuple(findings)
+
+
+def unreadable_findings(record: PatientRecord, knowledge: Knowledge) -> tuple[Finding, ...]:
+    """A Condition whose code cannot be read may be any group's finding, and some groups
+    count every clinical status (a history of malignancy): unless refuted or entered in
+    error, it keeps the order from being rated (failing safe), named as the record gives it."""
+    texts = knowledge.file.texts
+    for condition in record.conditions:
+        if condition.unreadable and condition.verification_status not in IGNORED_VERIFICATION:
+            evidence = ConditionShown(condition)
+            label, redirect = texts.unreadable_condition_label, texts.unreadable_condition
+            return (Finding(UNREADABLE_CONDITION, label, evidence, redirect),)
+    return ()
 
 
 def age_finding(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Finding | None:

@@ -24,14 +24,14 @@ IGNORED_OBSERVATION_STATUS = frozenset({"cancelled", "entered-in-error"})
 def observation_evidence(
     rule: FeverRule | WeightLossRule, observations: Iterable[ObservationFact], now: datetime
 ) -> TemperatureReading | TemperatureFlagged | WeightLoss | None:
-    """The Observation(s) that meet the rule, or None when none do."""
+    """The Observation(s) that meet the rule, or None when none do. A reading whose time is
+    absent or cannot be read may be inside the window: it counts (failing safe)."""
     relevant = [
         o
         for o in observations
         if o.status not in IGNORED_OBSERVATION_STATUS
         and (o.value is not None or o.flagged_high)
-        and o.effective is not None
-        and o.effective <= now + timedelta(days=1)
+        and (o.effective is None or o.effective <= now + timedelta(days=1))
         and reads(rule, o.codes, o.unit)
     ]
     if isinstance(rule, FeverRule):
@@ -42,20 +42,19 @@ def observation_evidence(
 def fever_evidence(
     rule: FeverRule, observations: list[ObservationFact], now: datetime
 ) -> TemperatureReading | TemperatureFlagged | None:
-    """The latest body temperature within the look-back at or over the threshold."""
+    """The latest body temperature within the look-back at or over the threshold (an undated
+    one first: it may be the latest)."""
     since = now - timedelta(days=rule.lookback_days)
     limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
     for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
-        assert obs.effective is not None
-        if obs.value is None:  # flagged high, no value: a fever, failing safe
-            if obs.effective >= since:
-                return TemperatureFlagged(rule.label, obs.effective.date())
+        if obs.effective is not None and obs.effective < since:
             continue
+        when = obs.effective.date() if obs.effective else None
+        if obs.value is None:  # flagged high, no value: a fever, failing safe
+            return TemperatureFlagged(rule.label, when)
         reading = read_temperature(obs.value, obs.unit)
-        if obs.effective >= since and reading is not None and reading.celsius >= limit - 1e-9:
-            return TemperatureReading(
-                rule.label, obs.value, obs.unit, reading, obs.effective.date()
-            )
+        if reading is not None and reading.celsius >= limit - 1e-9:
+            return TemperatureReading(rule.label, obs.value, obs.unit, reading, when)
     return None
 
 

@@ -39,6 +39,9 @@ class Texts(Strict):
     not_adult: str
     age_unknown_label: str
     age_unknown: str
+    unreadable_summary: str
+    unreadable_condition_label: str
+    unreadable_condition: str
     # orders that are not a cervical study alone
     other_region_summary: str
     other_region_detail: str

@@ -358,7 +358,7 @@ class KnowledgeFile(Strict):
                     summary = template.format(procedure=procedure.name, category=category.label)
                     if len(summary) > SUMMARY_LIMIT:
                         raise ValueError(f"summary too long ({len(summary)}): {summary!r}")
-        for fixed in ("escalation_summary", "unconfirmed_summary"):
+        for fixed in ("escalation_summary", "unconfirmed_summary", "unreadable_summary"):
             if len(getattr(texts, fixed)) > SUMMARY_LIMIT:
                 raise ValueError(f"texts.{fixed} is 140 characters or more")
 

@@ -7,7 +7,8 @@ one code for every card would let overriding one card silence another). An advic
     kind    what the card says: an ACR category (a rated row), ``unspecified`` (contrast not
             stated), ``other-region``, ``out-of-variant``, ``escalation``...
     about   what it says it of: a procedure row's id, an exclusion group's id, or a reason of
-            the rules (``not-adult``, ``age-unknown``, ``prior-imaging``)
+            the rules (``not-adult``, ``age-unknown``, ``prior-imaging``,
+            ``unreadable-condition``)
 
 A new kind of card needs a kind (``advice_of`` in appraisal/labels.py), a function below that
 names the advice the file must give a topic (``REQUIRED``), and the topics in the file. A file
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 TOPIC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 """Alphanumeric (Epic's rule) and at most 64 characters: Epic takes 100, the store's advice
 key column 64 (the code is the key an override is remembered by)."""
-OUT_OF_VARIANT_REASONS = ("not-adult", "age-unknown", "prior-imaging")
+OUT_OF_VARIANT_REASONS = ("not-adult", "age-unknown", "prior-imaging", "unreadable-condition")
 """Reasons of the rules, beside the exclusion groups, that put a patient outside the variant."""
 
 

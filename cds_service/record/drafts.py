@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.record.facts import CodePair, ConditionFact, Order
@@ -43,8 +44,9 @@ def read_draft_orders(
         try:  # malformed content is "skipped", never a 500 (see MALFORMED_CONTENT)
             kind = as_str(resource.get("resourceType"))
             if kind == "ServiceRequest":
-                if is_valid(resource, skipped):
-                    orders.append(read_order(resource, systems))
+                readable = readable_order(resource, skipped)
+                if readable is not None:  # its actions carry the order as the EHR sent it
+                    orders.append(replace(read_order(readable, systems), raw=resource))
                 continue
             if kind == "Condition":  # a rejected one still excludes, failing safe
                 valid = is_valid(resource, skipped)
@@ -58,6 +60,19 @@ def read_draft_orders(
         except MALFORMED_CONTENT:
             skipped.add(resource)
     return DraftOrders(tuple(orders), references, tuple(conditions))
+
+
+def readable_order(resource: dict[str, Any], skipped: Skipped) -> dict[str, Any] | None:
+    """The draft ServiceRequest if the models accept it. One they reject only for its
+    ``contained``, when nothing in it refers to a contained resource (``#id``), is read
+    without it: what nothing refers to cannot change the answer, and must not silence the
+    order (it stays counted as skipped)."""
+    if is_valid(resource, skipped):
+        return resource
+    if "contained" not in resource or '"reference": "#' in json.dumps(resource):
+        return None
+    bare = {name: value for name, value in resource.items() if name != "contained"}
+    return bare if is_valid(bare, Skipped()) else None
 
 
 def selected(orders: Iterable[Order], selections: Iterable[str]) -> list[Order]:

@@ -53,6 +53,9 @@ class ConditionFact:
     validated: bool = True
     """False when the R4 models rejected the resource: it may still exclude (failing safe), but
     it never supplies the indication."""
+    unreadable: bool = False
+    """The ``code`` is there but neither a code nor a text of it can be read: it may be any
+    finding (appraisal/exclusions.py reads it so, failing safe)."""
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,8 @@ class FhirClient:
         entries = body.get("entry", [])
         if body.get("resourceType") != "Bundle" or not isinstance(entries, list):
             return body  # the selection's container check judges it (selection.py)
+        if not links_readable(body.get("link")):
+            return body  # it may have a next page: unusable, as the container check says
         entries = list(entries)
         pages = 1
         while (next_url := next_link(body)) is not None:
@@ -199,7 +201,7 @@ class FhirClient:
             body = self._get(url)
             if body.get("resourceType") != "Bundle":
                 raise FhirFetchError("a next page is not a Bundle")
-            if not isinstance(body.get("entry", []), list):
+            if not isinstance(body.get("entry", []), list) or not links_readable(body.get("link")):
                 return body  # the whole answer is unusable: the container check says why
             entries.extend(body.get("entry", []))
             if len(entries) > self._limits.max_resources:
@@ -300,6 +302,22 @@ def _resource(raw: bytes) -> dict[str, Any]:
     if body["resourceType"] == "OperationOutcome":
         raise FhirFetchError("the FHIR server answered with an OperationOutcome")
     return body
+
+
+def links_readable(links: object) -> bool:
+    """Whether a Bundle's ``link`` can be read for a next page: absent, or a list of links
+    each with a text relation, a ``next`` one with a text url. One that cannot be read may
+    hold a next page: the value may be incomplete (fetched, never read as all there is)."""
+    if links is None:
+        return True
+    if not isinstance(links, list):
+        return False
+    for link in links:
+        if not isinstance(link, dict) or not isinstance(link.get("relation"), str):
+            return False
+        if link["relation"] == "next" and not isinstance(link.get("url"), str):
+            return False
+    return True
 
 
 def next_link(bundle: Mapping[str, Any]) -> str | None:

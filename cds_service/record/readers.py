@@ -250,6 +250,7 @@ def read_condition(
         names=names(concept),
         notes=note_texts(resource),
         validated=validated and well_formed and UNRECOGNISED not in (clinical, verification),
+        unreadable=unreadable_concept(resource.get("code")),
     )
 
 
@@ -314,6 +315,14 @@ def lenient_concept(value: object) -> tuple[dict[str, Any], bool]:
             texts.append(part["text"])
     extra = [{"display": text} for text in texts[1:]]
     return {"coding": found + extra, "text": texts[0] if texts else None}, False
+
+
+def unreadable_concept(value: object) -> bool:
+    """A CodeableConcept that is there but whose shape yields neither a code nor a text
+    (``coding`` a number, say): it may name any finding, so it is read as one might (failing
+    safe), never as "nothing there"."""
+    concept, well_formed = lenient_concept(value)
+    return not well_formed and not codings(concept, {}) and not names(concept)
 
 
 def study_concepts(resource: Mapping[str, Any]) -> list[Any]:

@@ -32,7 +32,13 @@ from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.observation_reading import read_code
 from cds_service.record.raw_json import decode_value
-from cds_service.record.readers import codings, lenient_concept, names, note_texts
+from cds_service.record.readers import (
+    codings,
+    lenient_concept,
+    names,
+    note_texts,
+    unreadable_concept,
+)
 
 T = TypeVar("T")
 
@@ -74,6 +80,19 @@ def observation_windows(knowledge: Knowledge) -> dict[str, int | None]:
                 else:
                     windows[code] = max(days, windows.get(code) or 0) if days else None
     return windows
+
+
+def fever_lookback_days(knowledge: Knowledge) -> int:
+    """The longest look-back of the fever rules (``NOT_READ`` when there is none)."""
+    return max(
+        (
+            r.lookback_days
+            for g in knowledge.file.exclusions
+            for r in g.observations
+            if isinstance(r, FeverRule)
+        ),
+        default=NOT_READ,
+    )
 
 
 class _Memos:
@@ -127,15 +146,7 @@ class Relevance(_Memos):
         self.conditions: CodeSet = knowledge.codes.condition_codes_of_interest
         self.findings: CodeSet = knowledge.codes.finding_codes
         self.windows = observation_windows(knowledge)
-        self.temperature_days = max(
-            (
-                r.lookback_days
-                for g in knowledge.file.exclusions
-                for r in g.observations
-                if isinstance(r, FeverRule)
-            ),
-            default=NOT_READ,
-        )
+        self.temperature_days = fever_lookback_days(knowledge)
         """A reading whose unit is a temperature's is a body temperature (see ``reads``)."""
 
     def _code(
@@ -220,9 +231,11 @@ class Relevance(_Memos):
         wanted = self.concept_wanted(code)
         if wanted is None:  # any shape, failing safe (see lenient_concept)
             concept, _ = lenient_concept(code)
-            wanted = any(
-                self.conditions.contains(s, c) for s, c in codings(concept, self.systems)
-            ) or any(self.text(name) for name in names(concept))
+            wanted = (
+                any(self.conditions.contains(s, c) for s, c in codings(concept, self.systems))
+                or any(self.text(name) for name in names(concept))
+                or unreadable_concept(code)  # it may be any finding: the rules read it so
+            )
         return wanted
 
     def names_a_finding(self, concept: object) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cds_service.record.fhir_client import links_readable
 from cds_service.record.observation_filter import ObservationFilter
 from cds_service.record.prior_studies import PRIOR_STUDY_TYPES, StudyMatch, study_match
 from cds_service.record.raw_json import Entries, RawJson
@@ -35,6 +36,7 @@ from cds_service.record.relevance import Relevance
 OPERATION_OUTCOME = "an OperationOutcome"
 ENTRY_NOT_A_LIST = "a Bundle whose entry is not a list"
 ENTRY_WITHOUT_RESOURCE = "a Bundle with an entry that holds no resource"
+LINK_UNREADABLE = "a Bundle whose links cannot be read"
 
 
 @dataclass
@@ -86,6 +88,8 @@ def value_fault(value: object, expected: str) -> str | None:
         return f"a {kind}, not a {expected}"
     if kind == "Bundle" and not isinstance(value.get("entry", []), list):
         return ENTRY_NOT_A_LIST
+    if kind == "Bundle" and not links_readable(value.get("link")):
+        return LINK_UNREADABLE
     return None
 
 
@@ -103,6 +107,8 @@ class Selector:
         resource type): its container checked, what a rule can read kept."""
         if isinstance(value, RawJson):
             frame = value.frame() if expected == "Bundle" else None
+            if frame is not None and not links_readable(frame.link):
+                return Scanned(LINK_UNREADABLE)
             if frame is not None:  # a Bundle of entry objects: walked on the heads
                 return self._scan_bundle(Entries.of_frame(frame))
             value = value.value()  # anything else is decoded whole

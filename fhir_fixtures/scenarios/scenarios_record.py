@@ -122,6 +122,15 @@ def code_shape_scenarios() -> dict[str, dict[str, Any]]:
     s["record-code-well-formed-indication"] = request(
         "order-sign", [order("ct-1", (CPT, "72125"), reason=None)], conditions=[cgh]
     )
+    s["record-code-coding-a-number"] = ct_request(conditions=[{**base, "code": {"coding": 5}}])
+    s["record-draft-condition-coding-a-number"] = request(
+        "order-select",
+        [order("ct-1", (CPT, "72125"))],
+        extra_entries=[{**base, "id": "c9", "code": {"coding": 5}}],
+    )
+    s["record-draft-order-contained-a-string"] = request(
+        "order-select", [order("ct-1", (CPT, "72125"), contained="x")]
+    )
     return s
 
 
@@ -169,6 +178,9 @@ def temperature_scenarios() -> dict[str, dict[str, Any]]:
     for name, days in (("record-temp-issued-only", 2), ("record-temp-issued-long-ago", 40)):
         issued = {k: v for k, v in temperature("t1", 38.7).items() if k != "effectiveDateTime"}
         s[name] = ct_request(observations=[{**issued, "issued": ago(days)}])
+    for name, value in (("record-temp-undated-fever", 39.5), ("record-temp-undated-normal", 36.8)):
+        undated = {k: v for k, v in temperature("t1", value).items() if k != "effectiveDateTime"}
+        s[name] = ct_request(observations=[undated])
     return s
 
 
