@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from support.builders import load
+from support.builders import ICD10CM, coded, condition, load
 from support.clock import NOW
 
 from cds_service.cli import main
@@ -236,27 +236,6 @@ def test_the_same_instant_spelled_twice_is_one_entry(client: FlaskClient) -> Non
     assert feedback(client, second).get_json()["new"] == 0
 
 
-def condition(code: str, display: str, onset: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Condition",
-        "id": f"c-{code}",
-        "clinicalStatus": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                    "code": "active",
-                }
-            ]
-        },
-        "code": {
-            "coding": [
-                {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code, "display": display}
-            ]
-        },
-        "onsetDateTime": onset,
-    }
-
-
 def call_with(
     client: FlaskClient, hook: str, patient: str, conditions: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -280,10 +259,15 @@ def call_with(
     return result
 
 
-RADICULOPATHY = condition("M54.12", "Radiculopathy, cervical region", "2026-06-01")
-OLD_DEFICIT = condition("R26.89", "Other abnormalities of gait and mobility", "2019-01-01")
-NEW_DEFICIT = condition("G95.20", "Unspecified cord compression", "2026-11-20")
-FEVER = condition("R50.9", "Fever, unspecified", "2026-11-21")
+RADICULOPATHY, OLD_DEFICIT, NEW_DEFICIT, FEVER = (
+    condition(f"c-{code}", coded(ICD10CM, code, display), patient=None, onsetDateTime=onset)
+    for code, display, onset in (
+        ("M54.12", "Radiculopathy, cervical region", "2026-06-01"),
+        ("R26.89", "Other abnormalities of gait and mobility", "2019-01-01"),
+        ("G95.20", "Unspecified cord compression", "2026-11-20"),
+        ("R50.9", "Fever, unspecified", "2026-11-21"),
+    )
+)
 
 
 def test_an_override_hides_only_the_same_advice(client: FlaskClient) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from support.builders import observation
 from support.clock import NOW
 
 from cds_service.clinical.codes import NO_SYSTEM
@@ -69,16 +68,6 @@ def test_what_a_rule_reads(
     assert reads(WEIGHT, codes, unit) is weight
 
 
-def reading(code: object, value: float, unit: str, when: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": code,
-        "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": unit},
-    }
-
-
 @pytest.mark.parametrize(("shape", "code"), SHAPES, ids=[s for s, _ in SHAPES])
 def test_the_pass_keeps_a_finding_in_any_shape_and_the_rules_read_it(
     shape: str, code: object
@@ -92,6 +81,8 @@ def test_the_pass_keeps_a_finding_in_any_shape_and_the_rules_read_it(
 def test_the_pass_keeps_a_temperature_by_its_unit_inside_the_fever_window_only() -> None:
     keeps = ObservationFilter(Relevance(KNOWLEDGE), NOW).keeps
     local = {"coding": [{"system": "urn:oid:1.2.3", "code": "6", "display": "Temp"}]}
-    assert keeps(reading(local, 103.1, "[degF]", "2026-11-20"))
-    assert not keeps(reading(local, 103.1, "[degF]", "2026-09-01"))
-    assert not keeps(reading(local, 350, "K", "2026-11-20"))
+    assert keeps(observation(None, local, 103.1, unit="[degF]", when="2026-11-20", patient=None))
+    assert not keeps(
+        observation(None, local, 103.1, unit="[degF]", when="2026-09-01", patient=None)
+    )
+    assert not keeps(observation(None, local, 350, unit="K", when="2026-11-20", patient=None))

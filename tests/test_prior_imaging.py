@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.builders import record_of
+from support.builders import CPT, record_of, study
 from support.clock import NOW
 
 from cds_service.advice.evidence_text import evidence_text
@@ -17,18 +17,7 @@ from cds_service.clinical.knowledge_loader import PACKAGED_KNOWLEDGE, KnowledgeE
 from cds_service.record import prior_studies, selection
 from cds_service.record.facts import PatientRecord
 
-CPT = "http://www.ama-assn.org/go/cpt"
 KNOWLEDGE = load_knowledge()
-
-
-def study(kind: str, code: str = "72141", **fields: Any) -> dict[str, Any]:
-    concept = {"coding": [{"system": CPT, "code": code}]}
-    resource: dict[str, Any] = {"resourceType": kind, "id": "s1", "status": "completed"}
-    resource["procedureCode" if kind == "ImagingStudy" else "code"] = (
-        [concept] if kind == "ImagingStudy" else concept
-    )
-    resource.update(fields)
-    return resource
 
 
 def evidence(*resources: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.builders import LOINC, UCUM, coded, condition, observation
 from support.clock import NOW
 
 from cds_service.clinical.knowledge_loader import load_knowledge
@@ -290,29 +291,6 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 BASE = FIXTURES / "scenarios" / "code-cancer-c50.json"  # pat-1, an adult, a cervical CT order
 
 
-def condition(rid: str, code: dict[str, Any], status: str = "active") -> dict[str, Any]:
-    clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-    return {
-        "resourceType": "Condition",
-        "id": rid,
-        "clinicalStatus": {"coding": [{"system": clinical, "code": status}]},
-        "code": code,
-        "subject": {"reference": "Patient/pat-1"},
-    }
-
-
-def temperature(rid: str, value: float, when: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "id": rid,
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
-        "subject": {"reference": "Patient/pat-1"},
-        "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": "Cel", "system": "http://unitsofmeasure.org"},
-    }
-
-
 def rated(client: FlaskClient, conditions: list[Any], observations: Sequence[Any] = ()) -> bool:
     """Does the CT order get "Usually not appropriate" for this record (sent raw)?"""
     body = json.loads(BASE.read_text(encoding="utf-8"))
@@ -336,40 +314,41 @@ def says_not_appropriate(client: FlaskClient, data: bytes) -> bool:
 
 DENIED = {"text": "Neck pain, no radiculopathy"}
 RADICULOPATHY = {"coding": [{"system": ICD, "code": "M54.12"}]}
+TEMPERATURE = coded(LOINC, "8310-5")
 
 
 def test_the_variants_own_patient_is_rated_after_many_denials(client: FlaskClient) -> None:
-    assert rated(client, [condition(f"d{i}", DENIED) for i in range(30)])
+    assert rated(client, [condition(f"d{i}", DENIED, patient="pat-1") for i in range(30)])
 
 
 def test_a_finding_after_many_denials_of_it_is_not_rated(client: FlaskClient) -> None:
-    denials = [condition(f"d{i}", DENIED) for i in range(30)]
-    named = condition("r", {"text": "Cervical radiculopathy"})
+    denials = [condition(f"d{i}", DENIED, patient="pat-1") for i in range(30)]
+    named = condition("r", {"text": "Cervical radiculopathy"}, patient="pat-1")
     assert not rated(client, [*denials, named])
 
 
 def test_a_code_first_seen_resolved_then_active_is_not_rated(client: FlaskClient) -> None:
-    earlier = condition("old", RADICULOPATHY, status="resolved")
+    earlier = condition("old", RADICULOPATHY, status="resolved", patient="pat-1")
     assert rated(client, [earlier])  # resolved: the variant's
-    assert not rated(client, [earlier, condition("now", RADICULOPATHY)])
+    assert not rated(client, [earlier, condition("now", RADICULOPATHY, patient="pat-1")])
 
 
 def test_a_code_one_level_deeper_read_raw_is_not_rated(client: FlaskClient) -> None:
     disc = {"coding": [{"system": ICD, "code": "M50.121"}]}  # disc disorder, radiculopathy C4-C5
-    assert not rated(client, [condition("c", disc)])
+    assert not rated(client, [condition("c", disc, patient="pat-1")])
 
 
 def test_a_long_code_text_naming_the_finding_is_not_rated(client: FlaskClient) -> None:
     long = {"text": "Neck pain for years, " * 40 + "now with cervical radiculopathy"}
     assert len(orjson.dumps(long)) > 500  # answered without the memo
-    assert not rated(client, [condition("c", long)])
+    assert not rated(client, [condition("c", long, patient="pat-1")])
 
 
 def test_escaped_member_names_are_read_as_the_names(client: FlaskClient) -> None:
     body = json.loads(BASE.read_text(encoding="utf-8"))
     body["prefetch"]["conditions"] = {
         "resourceType": "Bundle",
-        "entry": [{"resource": condition("c", RADICULOPATHY)}],
+        "entry": [{"resource": condition("c", RADICULOPATHY, patient="pat-1")}],
     }
     data = orjson.dumps(body).replace(b'"code":{"coding"', b'"c\\u006fde":{"c\\u006fding"')
     assert b"\\u006f" in data
@@ -377,7 +356,11 @@ def test_escaped_member_names_are_read_as_the_names(client: FlaskClient) -> None
 
 
 def test_a_fever_among_normal_readings_of_the_same_code_is_not_rated(client: FlaskClient) -> None:
-    normal = [temperature(f"t{i}", 36.8, f"2026-11-{i + 1:02d}T08:00:00Z") for i in range(20)]
+    celsius = {"unit": "Cel", "unit_system": UCUM, "patient": "pat-1"}
+    normal = [
+        observation(f"t{i}", TEMPERATURE, 36.8, when=f"2026-11-{i + 1:02d}T08:00:00Z", **celsius)
+        for i in range(20)
+    ]
     assert rated(client, [], normal)
-    fever = temperature("f", 39.2, "2026-11-22T08:00:00Z")
+    fever = observation("f", TEMPERATURE, 39.2, when="2026-11-22T08:00:00Z", **celsius)
     assert not rated(client, [], [*normal, fever])

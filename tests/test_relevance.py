@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from support.builders import record_of
+from support.builders import LOINC, SNOMED, coded, condition, observation, record_of
 from support.clock import NOW
 
 from cds_service.appraisal.exclusions import patient_findings
@@ -20,23 +20,10 @@ from cds_service.record.relevance import (
 )
 from cds_service.record.selection import Selector
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
 KNOWLEDGE = load_knowledge()
-
-
-def reading(rid: str, code: str, value: float, unit: str, when: object) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "Observation",
-        "id": rid,
-        "status": "final",
-        "code": {"coding": [{"system": LOINC, "code": code}]},
-        "subject": {"reference": "Patient/p1"},
-        "valueQuantity": {"value": value, "code": unit},
-    }
-    if when is not None:
-        resource["effectiveDateTime"] = when
-    return resource
+TEMPERATURE = coded(LOINC, "8310-5")
+WEIGHT = coded(LOINC, "29463-7")
+HYPERTENSION = coded(SNOMED, "38341003", "Hypertension")
 
 
 def ago(days: float) -> str:
@@ -56,19 +43,22 @@ def test_the_windows_are_the_rules_look_backs() -> None:
 
 def test_only_readings_inside_a_window_are_read() -> None:
     found = kept_ids(
-        reading("t-new", "8310-5", 38.6, "Cel", ago(3)),
-        reading("t-edge", "8310-5", 36.6, "Cel", ago(15)),  # inside the two days' margin
-        reading("t-old", "8310-5", 39.0, "Cel", ago(40)),
-        reading("t-years", "8310-5", 39.0, "Cel", "2019-03-02"),
-        reading("t-future", "8310-5", 36.6, "Cel", ago(-30)),
-        reading("w-in", "29463-7", 80.0, "kg", ago(170)),
-        reading("w-out", "29463-7", 90.0, "kg", ago(400)),
+        observation("t-new", TEMPERATURE, 38.6, unit_code="Cel", when=ago(3)),
+        # inside the two days' margin
+        observation("t-edge", TEMPERATURE, 36.6, unit_code="Cel", when=ago(15)),
+        observation("t-old", TEMPERATURE, 39.0, unit_code="Cel", when=ago(40)),
+        observation("t-years", TEMPERATURE, 39.0, unit_code="Cel", when="2019-03-02"),
+        observation("t-future", TEMPERATURE, 36.6, unit_code="Cel", when=ago(-30)),
+        observation("w-in", WEIGHT, 80.0, unit_code="kg", when=ago(170)),
+        observation("w-out", WEIGHT, 90.0, unit_code="kg", when=ago(400)),
     )
     assert found == {"t-new", "t-edge", "w-in"}
 
 
 def test_without_a_clock_every_reading_is_read() -> None:
-    found = kept_ids(reading("t-old", "8310-5", 39.0, "Cel", ago(400)), now=None)
+    found = kept_ids(
+        observation("t-old", TEMPERATURE, 39.0, unit_code="Cel", when=ago(400)), now=None
+    )
     assert found == {"t-old"}
 
 
@@ -77,14 +67,14 @@ def test_without_a_clock_every_reading_is_read() -> None:
     [None, "2026", "2026-11", " 2019-01-01", "not a date", 20190101, "2026-1x-01T00:00:00Z"],
 )
 def test_a_date_the_pass_cannot_read_leaves_the_reading_to_the_rules(when: object) -> None:
-    resource = reading("t", "8310-5", 38.6, "Cel", when)
+    resource = observation("t", TEMPERATURE, 38.6, unit_code="Cel", when=when)
     assert kept_ids(resource) == {"t"}
 
 
 def test_a_period_or_issued_dates_the_reading() -> None:
-    old = reading("t-period", "8310-5", 38.6, "Cel", None)
+    old = observation("t-period", TEMPERATURE, 38.6, unit_code="Cel")
     old["effectivePeriod"] = {"start": ago(300), "end": ago(299)}
-    recent = reading("t-issued", "8310-5", 38.6, "Cel", None)
+    recent = observation("t-issued", TEMPERATURE, 38.6, unit_code="Cel")
     recent["issued"] = ago(2)
     assert kept_ids(old, recent) == {"t-issued"}
 
@@ -113,53 +103,55 @@ def test_an_old_febrile_reading_still_makes_no_finding_and_a_recent_one_does() -
         record = record_of(*resources, now=NOW)
         return [f.group_id for f in patient_findings(record, KNOWLEDGE, NOW)]
 
-    assert "fever-infection" not in fever(reading("t", "8310-5", 39.0, "Cel", ago(20)))
-    assert "fever-infection" in fever(reading("t", "8310-5", 39.0, "Cel", ago(10)))
+    assert "fever-infection" not in fever(
+        observation("t", TEMPERATURE, 39.0, unit_code="Cel", when=ago(20))
+    )
+    assert "fever-infection" in fever(
+        observation("t", TEMPERATURE, 39.0, unit_code="Cel", when=ago(10))
+    )
 
 
 def test_an_invalid_reading_outside_every_window_is_not_validated(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    broken = reading("t-bad", "8310-5", 39.0, "Cel", "2019-03-02")
+    broken = observation("t-bad", TEMPERATURE, 39.0, unit_code="Cel", when="2019-03-02")
     broken["status"] = {"not": "a code"}
     with caplog.at_level(logging.WARNING):
         assert kept_ids(broken) == set()
     assert "t-bad" not in caplog.text
 
 
-def condition(cid: str, code: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Condition",
-        "id": cid,
-        "code": {"coding": [{"system": SNOMED, "code": code, "display": "Hypertension"}]},
-        "subject": {"reference": "Patient/p1"},
-        **fields,
-    }
-
-
 def test_a_condition_whose_texts_only_deny_a_finding_is_left_unread() -> None:
     found = kept_ids(
-        condition("denied", "38341003", note=[{"text": "No radiculopathy, no red flags"}]),
-        condition("noted", "38341003", note=[{"text": "Cervical radiculopathy, left C6"}]),
-        condition("plain", "38341003"),
-        condition("coded", "54404000"),  # a radiculopathy code
+        condition(
+            "denied", HYPERTENSION, status=None, note=[{"text": "No radiculopathy, no red flags"}]
+        ),
+        condition(
+            "noted", HYPERTENSION, status=None, note=[{"text": "Cervical radiculopathy, left C6"}]
+        ),
+        condition("plain", HYPERTENSION, status=None),
+        # a radiculopathy code
+        condition("coded", coded(SNOMED, "54404000", "Hypertension"), status=None),
     )
     assert found == {"noted", "coded"}
 
 
 def test_a_condition_named_in_its_text_or_display_is_read() -> None:
-    texted = condition("texted", "38341003")
+    texted = condition("texted", HYPERTENSION, status=None)
     texted["code"]["text"] = "Febrile illness since yesterday"
-    displayed = condition("displayed", "38341003")
+    displayed = condition("displayed", HYPERTENSION, status=None)
     displayed["code"]["coding"][0]["display"] = "Cervical radiculopathy"
-    odd = condition("odd", "38341003")
+    odd = condition("odd", HYPERTENSION, status=None)
     odd["code"] = ["Cervical radiculopathy"]  # a wrong shape, read leniently
     assert kept_ids(texted, displayed, odd) == {"texted", "displayed", "odd"}
 
 
 def test_one_pass_counts_and_judges_the_container() -> None:
     selector = Selector(Relevance(KNOWLEDGE), NOW)
-    entries = [{"resource": reading(f"t{i}", "8310-5", 36.6, "Cel", ago(500))} for i in range(5)]
+    entries = [
+        {"resource": observation(f"t{i}", TEMPERATURE, 36.6, unit_code="Cel", when=ago(500))}
+        for i in range(5)
+    ]
     scanned = selector.scan({"resourceType": "Bundle", "entry": entries}, "Bundle")
     assert (scanned.fault, scanned.kept, scanned.observations) == (None, [], 5)
     error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}

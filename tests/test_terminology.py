@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from flask import Flask
-from support.builders import CPT, SNOMED, bundle, hook_request, order
+from support.builders import CPT, SNOMED, bundle, coded, condition, hook_request, order
 
 from cds_service import create_app
 from cds_service.cli import main
@@ -103,24 +103,6 @@ def config(cache: Path, **extra: Any) -> dict[str, Any]:
     return {"TESTING": True, "CDS_TERMINOLOGY_CACHE": cache, **extra}
 
 
-def condition(code: str) -> dict[str, Any]:
-    """An active Condition coded only by SNOMED CT (no display or text the safety net reads)."""
-    return {
-        "resourceType": "Condition",
-        "id": "c1",
-        "clinicalStatus": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                    "code": "active",
-                }
-            ]
-        },
-        "code": {"coding": [{"system": SNOMED, "code": code}]},
-        "subject": {"reference": "Patient/p1"},
-    }
-
-
 def ct_summaries(app: Flask, condition_code: str = NSCLC) -> list[str]:
     """The card summaries for a CT cervical spine (usually not appropriate) for this patient."""
     client = app.test_client()
@@ -128,7 +110,9 @@ def ct_summaries(app: Flask, condition_code: str = NSCLC) -> list[str]:
     keys = next(s["prefetch"] for s in services if s["id"] == "order-sign")
     prefetch: dict[str, Any] = dict.fromkeys(keys)  # every other key: no data
     prefetch["patient"] = {"resourceType": "Patient", "id": "p1", "birthDate": "1981-05-04"}
-    prefetch["conditions"] = bundle(condition(condition_code), type="searchset")
+    prefetch["conditions"] = bundle(
+        condition("c1", coded(SNOMED, condition_code)), type="searchset"
+    )
     body = hook_request("order-sign", [order("ct-1", CPT, "72125")], prefetch=prefetch)
     response = client.post("/cds-services/order-sign", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)

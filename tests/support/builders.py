@@ -28,6 +28,8 @@ CPT = "http://www.ama-assn.org/go/cpt"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CGH = {"coding": [{"system": SNOMED, "code": "279016001", "display": "Cervicogenic headache"}]}
 PRIOR_IMAGING_KEYS = ("procedures", "diagnosticReports", "imagingStudies", "observationValues")
 NO_PRIOR_IMAGING: dict[str, Any] = dict.fromkeys(PRIOR_IMAGING_KEYS)
@@ -51,6 +53,79 @@ def order(
     }
     if reason:
         resource["reasonCode"] = [copy.deepcopy(CGH)]
+    resource.update(extra)
+    return resource
+
+
+def coded(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    """A CodeableConcept of one coding (with its display, when given)."""
+    coding = {"system": system, "code": code}
+    if display is not None:
+        coding["display"] = display
+    return {"coding": [coding]}
+
+
+def condition(
+    condition_id: str,
+    code: Any,
+    *,
+    status: str | None = "active",
+    patient: str | None = "p1",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A Condition coded ``code`` (any shape a test sends); its clinical status ``status``
+    (none when None) and subject ``Patient/<patient>`` (none when None)."""
+    resource: dict[str, Any] = {"resourceType": "Condition", "id": condition_id}
+    if status is not None:
+        resource["clinicalStatus"] = coded(CONDITION_CLINICAL, status)
+    resource["code"] = copy.deepcopy(code)
+    if patient is not None:
+        resource["subject"] = {"reference": f"Patient/{patient}"}
+    resource.update(extra)
+    return resource
+
+
+def observation(
+    observation_id: str | None,
+    code: Any,
+    value: Any,
+    *,
+    unit: str | None = None,
+    unit_code: str | None = None,
+    unit_system: str | None = None,
+    when: object = None,
+    patient: str | None = "p1",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A final Observation coded ``code`` (any shape a test sends) of the quantity ``value``
+    (with the ``unit`` text, ``unit_system`` and ``unit_code`` given), dated ``when`` (no date
+    when None), of ``Patient/<patient>`` (no subject when None) and with no id when None."""
+    resource: dict[str, Any] = {"resourceType": "Observation"}
+    if observation_id is not None:
+        resource["id"] = observation_id
+    resource["status"] = "final"
+    resource["code"] = copy.deepcopy(code)
+    if patient is not None:
+        resource["subject"] = {"reference": f"Patient/{patient}"}
+    if when is not None:
+        resource["effectiveDateTime"] = when
+    quantity: dict[str, Any] = {"value": value}
+    for key, given in (("unit", unit), ("system", unit_system), ("code", unit_code)):
+        if given is not None:
+            quantity[key] = given
+    resource["valueQuantity"] = quantity
+    resource.update(extra)
+    return resource
+
+
+def study(kind: str, code: str = "72141", **extra: Any) -> dict[str, Any]:
+    """A completed prior imaging study ``s1`` as a ``kind`` (Procedure, DiagnosticReport or
+    ImagingStudy) coded by the CPT ``code`` (72141: MRI cervical spine without contrast)."""
+    concept = {"coding": [{"system": CPT, "code": code}]}
+    resource: dict[str, Any] = {"resourceType": kind, "id": "s1", "status": "completed"}
+    resource["procedureCode" if kind == "ImagingStudy" else "code"] = (
+        [concept] if kind == "ImagingStudy" else concept
+    )
     resource.update(extra)
     return resource
 
