@@ -134,6 +134,18 @@ MALFORMED = {
         observations=searchset(without(TEMPERATURE, "effectiveDateTime"))
     ),
     "code is a number": request(conditions=searchset(with_changes(RADICULOPATHY, code=5))),
+    # the lead's attacks one level deeper (first rule): a code of another wrong shape
+    "code is a list": request(
+        conditions=searchset(with_changes(RADICULOPATHY, code=[RADICULOPATHY["code"]]))
+    ),
+    "codings whose codes are objects": request(
+        conditions=searchset(
+            with_changes(RADICULOPATHY, code={"coding": [{"system": "x", "code": {"v": 1}}]})
+        )
+    ),
+    "a link whose relation is a number": request(
+        conditions=searchset(link=[{"relation": 5, "url": "https://ehr.example/fhir/x"}])
+    ),
     "code.coding is a string": request(
         conditions=searchset(with_changes(RADICULOPATHY, code={"coding": "M54.12"}))
     ),
@@ -281,6 +293,9 @@ ANSWERS = {
     # a code of a shape that yields no code or text could be any exclusion, whatever its
     # clinical status (a history of malignancy counts); a refuted one is no finding
     "code is a number": FAILS_SAFE,
+    "code is a list": FAILS_SAFE,
+    "codings whose codes are objects": FAILS_SAFE,
+    "a link whose relation is a number": MISSING,
     "code.coding is a string": FAILS_SAFE,
     "a resolved Condition whose coding is a number": FAILS_SAFE,
     "a refuted Condition whose coding is a number": RATED,
