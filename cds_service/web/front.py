@@ -7,17 +7,22 @@ the body: within ``CDS_REQUEST_READ_TIMEOUT`` (else 408) and ``CDS_MAX_BODY_BYTE
 after reading and dropping up to four times the limit so that the client reads the 413 rather
 than a broken pipe), and within a byte budget per worker for all the bodies held at once (else
 503): a client that drips its body costs a coroutine and what it sent, never a thread. Only
-then does a2wsgi hand the request to one of the worker's ``CDS_THREADS`` threads.
+then does a2wsgi hand the request to one of the worker's ``CDS_THREADS`` threads. A response
+of a worker that serves more connections than its share closes its connection
+(:mod:`cds_service.web.spread`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from cds_service.errors import Refused
+from cds_service.web.spread import ConnectionSpread, WorkerConnections
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +38,7 @@ BUDGET_BODIES = 4
 """Bodies of the largest size a worker holds at once (read, or waiting for a thread), counted
 in bytes: a request that would exceed ``BUDGET_BODIES * max_body`` is answered 503."""
 
+_CLOSE = (b"connection", b"close")
 _ISSUES = {400: "structure", 408: "timeout", 413: "too-long", 503: "transient"}
 
 
@@ -81,8 +87,11 @@ class BufferedRequests:
         max_body: int,
         read_timeout: float,
         on_start: Callable[[], None] = lambda: None,
+        spread: ConnectionSpread | None = None,
     ) -> None:
         self.app = app
+        self.spread = spread
+        self.connections: WorkerConnections | None = None
         self.max_body = max_body
         self.read_timeout = read_timeout
         self.on_start = on_start
@@ -101,6 +110,8 @@ class BufferedRequests:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.spread is not None:
+                    self.connections = self.spread.join(os.getpid())
                 self.on_start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -116,12 +127,32 @@ class BufferedRequests:
             except TimeoutError:
                 limit = f"{self.read_timeout:g}"
                 raise Refused(408, f"the request was not received within {limit} s") from None
-            await self.app(_with_length(scope, len(body)), _replay(body, receive), send)
+            await self.app(
+                _with_length(scope, len(body)),
+                _replay(body, receive),
+                self._spreading(scope, send),
+            )
         except Refused as refused:
             for message in refusal(refused.status, str(refused)):
                 await send(message)
         finally:
             self.budget.give(held[0])
+
+    def _spreading(self, scope: Scope, send: Send) -> Send:
+        """``send``, closing the connection after the response if this worker holds more
+        than its share (see :mod:`cds_service.web.spread`)."""
+        connections = self.connections
+        if connections is None:
+            return send
+
+        async def spreading(message: Message) -> None:
+            if message["type"] == "http.response.start" and connections.should_close(
+                scope.get("client"), time.monotonic()
+            ):
+                message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
+            await send(message)
+
+        return spreading
 
     async def _read(self, scope: Scope, receive: Receive, held: list[int]) -> bytes:
         """The whole body (raises :class:`Refused`), counting in ``held`` what it keeps."""

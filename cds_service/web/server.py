@@ -8,7 +8,9 @@ loop: it reads every header section within ``CDS_REQUEST_READ_TIMEOUT``, and
 threads runs the Flask application (a2wsgi). A client that drips its headers or its body, or a
 second request pipelined behind the first, costs a socket and what it sent, never a thread.
 The workers are forked from the process that built the app (granian's default on Linux), and
-each starts its own database connections and refresh thread (the ASGI lifespan).
+each starts its own database connections and refresh thread (the ASGI lifespan). A worker that
+serves more kept-alive connections than the others closes one after its response
+(:mod:`cds_service.web.spread`): the kernel hands connections to workers unevenly.
 """
 
 from __future__ import annotations
@@ -71,17 +73,20 @@ def forked_front() -> Any:
     return _FRONT
 
 
-def build_front(app: Any, threads: int, settings: Settings) -> Any:
-    """The Flask app behind a2wsgi (``threads`` threads) behind the body reader."""
+def build_front(app: Any, threads: int, settings: Settings, workers: int = 1) -> Any:
+    """The Flask app behind a2wsgi (``threads`` threads) behind the body reader, which
+    spreads kept-alive connections over the ``workers`` (:mod:`cds_service.web.spread`)."""
     from a2wsgi import WSGIMiddleware
 
     from cds_service.web.front import BufferedRequests
+    from cds_service.web.spread import ConnectionSpread
 
     return BufferedRequests(
         WSGIMiddleware(app, workers=threads),
         max_body=settings.max_body_bytes,
         read_timeout=settings.request_read_timeout,
         on_start=lambda: _worker_started(app),
+        spread=ConnectionSpread(workers),
     )
 
 
@@ -196,7 +201,7 @@ def serve(
     settings = load_settings()
     prepare_metrics_dir()
     app = _load(loader)
-    _FRONT = build_front(app, threads, settings)
+    _FRONT = build_front(app, threads, settings, workers)
     options = server_options(host, port, workers, settings)
     server = Granian(**options)
     server.on_startup(_listening(app, f"http://{host}:{port}", workers, threads))
