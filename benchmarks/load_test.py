@@ -1,21 +1,23 @@
-"""Load test: the service under granian, driven over HTTP from this (second) process.
+"""Load test: the service under granian, driven over HTTP by eight client processes.
 
 Starts ``cds-service serve`` (production settings) and, for comparison, the floor: the same
 server settings running an endpoint that only decodes the same body (with orjson, as the
 service does) and returns no cards. Each is driven for a fixed time at a fixed concurrency
 with a realistic hook request (a patient with ~1,000 resources of a realistic record in the
 prefetch: see bench_record.py). Prints throughput, p50/p95/p99 latency, errors, the responses
-that closed their connection, the connections the clients opened, CPU per request,
+that closed their connection (a worker evening out the workers' connections), CPU per request,
 and the server's memory (all its processes) at start, after warm-up and at the end.
 
     python benchmarks/load_test.py [--duration 60] [--concurrency 8] [--resources 1000]
-        [--hook order-select] [--workers 2 --threads 1]
+        [--hook order-select] [--workers 2 --threads 1] [--clients threads]
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import concurrent.futures
+import multiprocessing
 import os
 import shutil
 import socket
@@ -23,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,8 @@ class Run:
     errors: int = 0
     closed: int = 0
     elapsed: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    client_cpu: float = 0.0
+    """CPU seconds the clients spent (each its own thread's)."""
 
 
 def free_port() -> int:
@@ -116,38 +118,50 @@ def start(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
     raise SystemExit(f"the server on port {port} did not start")
 
 
-def drive(url: str, body: bytes, concurrency: int, seconds: float) -> Run:
-    run = Run()
-    stop_at = time.monotonic() + seconds
+def drive(url: str, body: bytes, concurrency: int, seconds: float, clients: str) -> Run:
+    """``concurrency`` clients, each on its own kept-alive connection, posting ``body`` for
+    ``seconds``: in as many processes (``clients="processes"``, as that many EHR clients are), or
+    as threads of this process (``"threads"``: their latencies include waiting for this
+    process's GIL)."""
+    stop_at = time.monotonic() + seconds  # CLOCK_MONOTONIC: the same in every process
+    began = time.perf_counter()
+    if clients == "processes":
+        with multiprocessing.get_context("fork").Pool(concurrency) as pool:
+            began = time.perf_counter()
+            results = pool.starmap(one_client, [(url, body, stop_at)] * concurrency)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as threads:
+            futures = [threads.submit(one_client, url, body, stop_at) for _ in range(concurrency)]
+            results = [future.result() for future in futures]
+    run = Run(elapsed=time.perf_counter() - began)
+    for latencies, errors, closed, cpu in results:
+        run.latencies.extend(latencies)
+        run.errors += errors
+        run.closed += closed
+        run.client_cpu += cpu
+    return run
 
-    def worker() -> None:
-        session = requests.Session()
-        headers = {"Content-Type": "application/json"}
+
+def one_client(url: str, body: bytes, stop_at: float) -> tuple[list[float], int, int, float]:
+    """One client's latencies, errors, responses that closed its connection, and CPU time."""
+    cpu = time.thread_time()
+    latencies: list[float] = []
+    errors = closed = 0
+    headers = {"Content-Type": "application/json"}
+    with requests.Session() as session:
         while time.monotonic() < stop_at:
             started = time.perf_counter()
-            closed = False
             try:
                 response = session.post(url, data=body, headers=headers, timeout=10)
                 ok = response.status_code == 200
-                closed = response.headers.get("Connection", "").lower() == "close"
+                closed += response.headers.get("Connection", "").lower() == "close"
             except requests.RequestException:
                 ok = False
-            took = time.perf_counter() - started
-            with run.lock:
-                if ok:
-                    run.latencies.append(took)
-                else:
-                    run.errors += 1
-                run.closed += closed
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.elapsed = time.perf_counter() - began
-    return run
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+    return latencies, errors, closed, time.thread_time() - cpu
 
 
 def pct(samples: list[float], fraction: float) -> float:
@@ -169,14 +183,13 @@ def measure(
     try:
         url = f"http://127.0.0.1:{port}/cds-services/{args.hook}"
         at_start = rss_mb(process.pid)
-        drive(url, body, args.concurrency, args.warmup)
+        drive(url, body, args.concurrency, args.warmup, args.clients)
         after_warmup = rss_mb(process.pid)
         progress(f"{name}: measuring for {args.duration:.0f} s")
-        server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
-        run = drive(url, body, args.concurrency, args.duration)
+        server_cpu = cpu_seconds(process.pid)
+        run = drive(url, body, args.concurrency, args.duration, args.clients)
         progress(f"{name}: {len(run.latencies)} requests, {run.errors} errors")
         server_cpu = cpu_seconds(process.pid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
         at_end = rss_mb(process.pid)
     finally:
         os.killpg(process.pid, 15)
@@ -193,7 +206,7 @@ def measure(
         "errors": run.errors,
         "closed": run.closed,
         "server_cpu_ms": server_cpu / max(len(run.latencies), 1) * 1000,
-        "client_cpu_ms": client_cpu / max(len(run.latencies), 1) * 1000,
+        "client_cpu_ms": run.client_cpu / max(len(run.latencies), 1) * 1000,
         "rss_start": at_start,
         "rss_warm": after_warmup,
         "rss_end": at_end,
@@ -212,6 +225,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--hook", default="order-sign", choices=["order-sign", "order-select"])
+    parser.add_argument(
+        "--clients",
+        default="processes",
+        choices=["processes", "threads"],
+        help="each client a process (as EHR clients are), or a thread of this process (whose "
+        "latencies then include waiting for its GIL: the figures before 2026-12-07)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="CDS_WORKERS for both")
     parser.add_argument("--threads", type=int, default=None, help="CDS_THREADS for both")
     parser.add_argument(
@@ -254,7 +274,8 @@ def main() -> None:
     threads = int(env.get("CDS_THREADS", settings.threads))
     print(
         f"{args.hook} with {args.resources} resources of a realistic record in the prefetch"
-        f" ({len(body) / 1e6:.2f} MB), concurrency {args.concurrency}, {args.duration:.0f} s after"
+        f" ({len(body) / 1e6:.2f} MB), concurrency {args.concurrency} ({args.clients}),"
+        f" {args.duration:.0f} s after"
         f" {args.warmup:.0f} s warm-up; {os.cpu_count()} cores; both servers"
         f" {settings.workers} workers x {threads} threads, production GC; floor decodes with"
         f" {args.floor_decoder}",
