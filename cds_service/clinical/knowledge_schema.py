@@ -17,6 +17,7 @@ from cds_service.clinical.code_lists import CodeLists, CodeSystem, Strict, Syste
 from cds_service.clinical.display_idioms import DisplayIdiom
 from cds_service.clinical.finding_families import FindingFamily
 from cds_service.clinical.generated_targets import GeneratedTargets
+from cds_service.clinical.local_causes import LocalCause
 from cds_service.clinical.topics import AdviceId, AdviceTopic, Topics, check_topics
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
@@ -161,6 +162,8 @@ class TextRules(Strict):
     """Targets generated from the ICD-10-CM tabular (generated_targets.py)."""
     families: list[FindingFamily] = Field(default_factory=list)
     """A head near a word that makes it the finding, by lemma (finding_families.py)."""
+    local_causes: list[LocalCause] = Field(default_factory=list)
+    """Named causes that explain the finding's plain words away (local_causes.py)."""
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(min_length=1)
 

@@ -121,7 +121,7 @@ def exclusions(k: Knowledge) -> str:
 
 
 def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
-    """A group's generated targets (kept and pruned) and finding families."""
+    """A group's generated targets (kept and pruned), finding families and local causes."""
     lines: list[str] = []
     generated = k.text.generated_targets.get(g.id)
     spec = g.text.generated if g.text is not None else None
@@ -144,6 +144,13 @@ def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
             f"- Family *{f.name}* ({kind}): {', '.join(f.heads)} within {f.distance} words of "
             f"{', '.join(f.near)}. {f.why} Must match: {'; '.join(map(repr, f.match))}. "
             f"Must not match: {'; '.join(map(repr, f.no_match))}"
+        )
+    for c in g.text.local_causes if g.text is not None else []:
+        lines.append(
+            f"- Local cause *{c.name}*: not read when its sentence names a cause "
+            f"({'; '.join(f'`{p}`' for p in c.causes)}) and none of {', '.join(c.unless)}. "
+            f"{c.why} Explained away: {'; '.join(map(repr, c.match))}. "
+            f"Still read: {'; '.join(map(repr, c.no_match))}"
         )
     return "".join(f"\n{line}" for line in lines)
 
