@@ -204,6 +204,7 @@ def other_rules(k: Knowledge) -> str:
     lines += [
         f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.file.text_context_rules
     ]
+    lines += default_cues(k)
     lines.append("- Display idioms removed before a text is read:")
     lines += [
         f"  - `{i.id}` `{i.pattern}`: {i.why} Removed from: {'; '.join(map(repr, i.match))}. "
@@ -214,6 +215,19 @@ def other_rules(k: Knowledge) -> str:
     lines += [f"  - {r.display} (`{r.code}`)" for r in k.file.override_reasons]
     lines += vascular_rule(k)
     return "\n".join(lines)
+
+
+def default_cues(k: Knowledge) -> list[str]:
+    """medspaCy's default ConText cues, each with the review's decision (default_cues.py)."""
+    cues = k.file.reviewed_default_cues
+    if not cues:
+        return []
+    kept = sum(c.decision == "keep" for c in cues)
+    return [
+        f"- medspaCy's default ConText cues, reviewed ({kept} kept, {len(cues) - kept} "
+        "replaced by a rule above):",
+        *(f"  - {c.literal!r} {c.category} {c.direction}: {c.decision}. {c.why}" for c in cues),
+    ]
 
 
 def vascular_rule(k: Knowledge) -> list[str]:
