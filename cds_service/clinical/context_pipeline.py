@@ -16,6 +16,7 @@ from typing import Any
 
 from cds_service.clinical.finding_families import Family
 from cds_service.clinical.lemmas import add_lemmatizer
+from cds_service.clinical.local_causes import Cause, explained_locally
 
 CANCEL = "CDS_CANCELLED_BY"
 KEEP = "CDS_KEPT_BY"
@@ -78,6 +79,8 @@ class GroupPhrases:
     """Targets generated from the ICD-10-CM tabular: words and lemmas (matched by lemma)."""
     families: tuple[Family, ...] = ()
     """Finding families: a head near a word that makes it the finding (finding_families.py)."""
+    local_causes: tuple[Cause, ...] = ()
+    """Named causes that explain a mention away in its sentence (local_causes.py)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ def mention_counts(ent: Any, group: GroupPhrases) -> bool:
     if "NEGATED_EXISTENCE" in categories and not categories & {ASSERT, "POSSIBLE_EXISTENCE"}:
         return False
     if "HISTORICAL" in categories and not group.historical_counts:
+        return False
+    if group.local_causes and explained_locally(ent, group.local_causes):
         return False
     return not (CANCEL in categories and KEEP not in categories)
 

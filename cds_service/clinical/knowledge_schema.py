@@ -14,9 +14,11 @@ from pydantic import Field, model_validator
 
 from cds_service.clinical.card_texts import Texts
 from cds_service.clinical.code_lists import CodeLists, CodeSystem, Strict, SystemKey
+from cds_service.clinical.default_cues import ReviewedCue, check_reviewed_cues
 from cds_service.clinical.display_idioms import DisplayIdiom
 from cds_service.clinical.finding_families import FindingFamily
 from cds_service.clinical.generated_targets import GeneratedTargets
+from cds_service.clinical.local_causes import LocalCause
 from cds_service.clinical.topics import AdviceId, AdviceTopic, Topics, check_topics
 
 SUMMARY_LIMIT = 139  # CDS Hooks 2.0: "<140-character summary"
@@ -161,6 +163,8 @@ class TextRules(Strict):
     """Targets generated from the ICD-10-CM tabular (generated_targets.py)."""
     families: list[FindingFamily] = Field(default_factory=list)
     """A head near a word that makes it the finding, by lemma (finding_families.py)."""
+    local_causes: list[LocalCause] = Field(default_factory=list)
+    """Named causes that explain the finding's plain words away (local_causes.py)."""
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(min_length=1)
 
@@ -285,6 +289,8 @@ class KnowledgeFile(Strict):
     other_regions: OtherRegions
     procedures: list[Procedure] = Field(min_length=1)
     text_context_rules: list[TextContextRule] = Field(default_factory=list)
+    reviewed_default_cues: list[ReviewedCue] = Field(default_factory=list)
+    """medspaCy's default ConText cues, each kept or replaced, with why (default_cues.py)."""
     display_idioms: list[DisplayIdiom] = Field(default_factory=list)
     exclusions: list[ExclusionGroup]
     prior_imaging: PriorImaging
@@ -322,6 +328,7 @@ class KnowledgeFile(Strict):
                 raise ValueError(f"code_systems lacks {key!r}")
         self._check_codes_unique()
         self._check_summaries_fit()
+        check_reviewed_cues(self.reviewed_default_cues, self.text_context_rules)
         check_topics(self)
         return self
 

@@ -121,7 +121,7 @@ def exclusions(k: Knowledge) -> str:
 
 
 def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
-    """A group's generated targets (kept and pruned) and finding families."""
+    """A group's generated targets (kept and pruned), finding families and local causes."""
     lines: list[str] = []
     generated = k.text.generated_targets.get(g.id)
     spec = g.text.generated if g.text is not None else None
@@ -144,6 +144,13 @@ def concept_lines(k: Knowledge, g: ExclusionGroup) -> str:
             f"- Family *{f.name}* ({kind}): {', '.join(f.heads)} within {f.distance} words of "
             f"{', '.join(f.near)}. {f.why} Must match: {'; '.join(map(repr, f.match))}. "
             f"Must not match: {'; '.join(map(repr, f.no_match))}"
+        )
+    for c in g.text.local_causes if g.text is not None else []:
+        lines.append(
+            f"- Local cause *{c.name}*: not read when its sentence names a cause "
+            f"({'; '.join(f'`{p}`' for p in c.causes)}) and none of {', '.join(c.unless)}. "
+            f"{c.why} Explained away: {'; '.join(map(repr, c.match))}. "
+            f"Still read: {'; '.join(map(repr, c.no_match))}"
         )
     return "".join(f"\n{line}" for line in lines)
 
@@ -197,6 +204,7 @@ def other_rules(k: Knowledge) -> str:
     lines += [
         f"  - {r.literal!r} {r.category} {r.direction}: {r.why}" for r in k.file.text_context_rules
     ]
+    lines += default_cues(k)
     lines.append("- Display idioms removed before a text is read:")
     lines += [
         f"  - `{i.id}` `{i.pattern}`: {i.why} Removed from: {'; '.join(map(repr, i.match))}. "
@@ -207,6 +215,19 @@ def other_rules(k: Knowledge) -> str:
     lines += [f"  - {r.display} (`{r.code}`)" for r in k.file.override_reasons]
     lines += vascular_rule(k)
     return "\n".join(lines)
+
+
+def default_cues(k: Knowledge) -> list[str]:
+    """medspaCy's default ConText cues, each with the review's decision (default_cues.py)."""
+    cues = k.file.reviewed_default_cues
+    if not cues:
+        return []
+    kept = sum(c.decision == "keep" for c in cues)
+    return [
+        f"- medspaCy's default ConText cues, reviewed ({kept} kept, {len(cues) - kept} "
+        "replaced by a rule above):",
+        *(f"  - {c.literal!r} {c.category} {c.direction}: {c.decision}. {c.why}" for c in cues),
+    ]
 
 
 def vascular_rule(k: Knowledge) -> list[str]:

@@ -17,6 +17,7 @@ from cds_service.clinical.display_idioms import idioms_pattern
 from cds_service.clinical.finding_families import compile_family
 from cds_service.clinical.generated_targets import Generated, generate
 from cds_service.clinical.knowledge_schema import ExclusionGroup, KnowledgeFile
+from cds_service.clinical.local_causes import compile_cause
 from cds_service.clinical.synonym_targets import group_synonym_targets
 
 
@@ -94,6 +95,7 @@ class TextLookups:
                 historical_counts=group.text.historical_counts,
                 generated=self.targets_generated(group.id),
                 families=tuple(compile_family(f) for f in group.text.families),
+                local_causes=tuple(compile_cause(c) for c in group.text.local_causes),
             )
             for group in self.file.exclusions
             if group.text is not None
