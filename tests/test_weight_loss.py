@@ -9,21 +9,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from support.builders import observation, record_of
 from support.clock import NOW
 
 from cds_service.advice.evidence_text import evidence_text
 from cds_service.appraisal.evidence import WeightLoss
+from cds_service.appraisal.exclusions import patient_findings
 from cds_service.appraisal.observation_rules import observation_evidence
 from cds_service.clinical.knowledge_loader import load_knowledge
 from cds_service.clinical.knowledge_schema import WeightLossRule
 from cds_service.record.facts import ObservationFact
+from cds_service.record.observation_filter import ObservationFilter
+from cds_service.record.relevance import Relevance
 
 KNOWLEDGE = load_knowledge()
 RULE = next(
     r for g in KNOWLEDGE.file.exclusions for r in g.observations if isinstance(r, WeightLossRule)
 )
 LOINC = "http://loinc.org"
+BODY_WEIGHT = {"coding": [{"system": LOINC, "code": "29463-7"}]}
 UNDATED = None
+
+
+def ago(days: int) -> str:
+    return (NOW - timedelta(days=days)).isoformat()
 
 
 def weight(
@@ -152,3 +161,18 @@ def test_just_under_and_at_the_share() -> None:
     """100 kg then an undated 95.01 kg is 4.99% (no loss); 95 kg is 5% (a loss)."""
     assert loss(weight(100, 30), weight(95.01, UNDATED)) is None
     assert loss(weight(100, 30), weight(95, UNDATED)) is not None
+
+
+# the relevance pass and the rules agree on a date that cannot be read: undated
+@pytest.mark.parametrize("when", ["2026-13-40", "2026-11-31", "2019-02-30", "2019-05-05Tnoon"])
+def test_a_weight_whose_date_cannot_be_read_is_kept_and_counts_undated(when: str) -> None:
+    dated = observation("w1", BODY_WEIGHT, 80, unit_code="kg", when=ago(30))
+    broken = observation("w2", BODY_WEIGHT, 74, unit_code="kg", when=when)
+    assert ObservationFilter(Relevance(KNOWLEDGE), NOW).keeps(broken)
+    record = record_of(dated, broken, now=NOW)
+    assert "weight-loss" in {f.group_id for f in patient_findings(record, KNOWLEDGE, NOW)}
+
+
+def test_a_weight_dated_outside_the_window_is_still_left_out() -> None:
+    old = observation("w1", BODY_WEIGHT, 80, unit_code="kg", when="2019-05-05")
+    assert not ObservationFilter(Relevance(KNOWLEDGE), NOW).keeps(old)
