@@ -85,15 +85,8 @@ def patient_text(
             return texts.evidence_temperature.format(
                 label=label, value=f"{value:g}", unit=shown, date=on
             )
-        case WeightLoss(label, loss, heaviest, latest):
-            return texts.evidence_weight_loss.format(
-                label=label,
-                loss=f"{loss:.1f}",
-                heaviest=weighed_text(heaviest, texts),
-                heaviest_date=heaviest.at.date(),
-                latest=weighed_text(latest, texts),
-                latest_date=latest.at.date(),
-            )
+        case WeightLoss():
+            return weight_loss_text(evidence, texts)
     assert_never(evidence)
 
 
@@ -123,6 +116,22 @@ def unit_as_read(unit: str | None, reading: Temperature, texts: Texts) -> str:
     if given:
         return texts.unit_reread.format(given=given, unit=reading.unit)
     return texts.unit_missing.format(unit=reading.unit)
+
+
+def weight_loss_text(evidence: WeightLoss, texts: Texts) -> str:
+    """``Body weight fell 7.3% (82 kg on 2026-06-26 to 76 kg on 2026-11-20)``; a reading
+    with no date shows ``texts.no_date`` and the loss is said as possible."""
+    heaviest, latest = evidence.heaviest, evidence.latest
+    undated = heaviest.at is None or latest.at is None
+    template = texts.evidence_weight_loss_undated if undated else texts.evidence_weight_loss
+    return template.format(
+        label=evidence.label,
+        loss=f"{evidence.loss:.1f}",
+        heaviest=weighed_text(heaviest, texts),
+        heaviest_date=heaviest.at.date() if heaviest.at else texts.no_date,
+        latest=weighed_text(latest, texts),
+        latest_date=latest.at.date() if latest.at else texts.no_date,
+    )
 
 
 def weighed_text(weighed: Weighed, texts: Texts) -> str:

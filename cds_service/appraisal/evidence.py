@@ -91,7 +91,9 @@ class TemperatureReading:
 class Weighed:
     """A body weight, in kilograms."""
 
-    at: datetime
+    at: datetime | None
+    """None: the reading's time is absent or cannot be read (it may be from any time in the
+    rule's window, failing safe)."""
     kg: float
     value: float
     """As recorded, in its own unit."""
@@ -101,7 +103,8 @@ class Weighed:
 
 @dataclass(frozen=True)
 class WeightLoss:
-    """A loss of at least the rule's share of body weight, from the heaviest to the latest."""
+    """A loss of at least the rule's share of body weight, from the heaviest to the latest
+    (when either is undated, one placement of it within the window that gives the loss)."""
 
     label: str
     loss: float

@@ -62,29 +62,48 @@ def weight_loss_evidence(
     rule: WeightLossRule, observations: list[ObservationFact], now: datetime
 ) -> WeightLoss | None:
     """A loss over the rule's share within its window; weights without a unit are read in
-    each unit they could be (kilograms, then pounds)."""
+    each unit they could be (kilograms, then pounds). A weight without a date may have been
+    taken at any time in the window: the loss counts when any placement of it gives one
+    (failing safe), after the dated weights alone are read."""
     since = now - timedelta(days=rule.window_days)
     readings = [
         o
         for o in observations
-        if o.effective is not None and o.effective >= since and o.value is not None
+        if (o.effective is None or o.effective >= since) and o.value is not None
     ]  # (a weight flagged high without a value says nothing of a loss)
     unitless = any(not (o.unit or "").strip() for o in readings)
-    for unitless_as in ("kg", "[lb_av]") if unitless else ("kg",):  # each way it could be
-        series = sorted(
-            (weighed for o in readings if (weighed := weigh(o, unitless_as)) is not None),
-            key=lambda w: (w.at, w.kg),
-        )
-        found = weight_loss(rule, series)
+    units = ("kg", "[lb_av]") if unitless else ("kg",)  # each way a unitless one could be
+    series = [weighed_series(readings, unitless_as) for unitless_as in units]
+    for dated, _ in series:
+        found = weight_loss(rule, dated)
+        if found is not None:
+            return found
+    for dated, undated in series:
+        found = undated_weight_loss(rule, dated, undated)
         if found is not None:
             return found
     return None
 
 
+def weighed_series(
+    readings: list[ObservationFact], unitless_as: str
+) -> tuple[list[Weighed], list[Weighed]]:
+    """The dated weights in time order (at one time, the heavier last), and the undated ones;
+    a reading whose unit is no mass unit is in neither."""
+    weighed = [w for o in readings if (w := weigh(o, unitless_as)) is not None]
+    dated = sorted((w for w in weighed if w.at is not None), key=time_order)
+    return dated, [w for w in weighed if w.at is None]
+
+
+def time_order(weighed: Weighed) -> tuple[datetime, float]:
+    assert weighed.at is not None
+    return weighed.at, weighed.kg
+
+
 def weigh(obs: ObservationFact, unitless_as: str) -> Weighed | None:
     """The reading in kilograms (a reading without a unit in ``unitless_as``), or None when
     its unit is no mass unit."""
-    assert obs.value is not None and obs.effective is not None
+    assert obs.value is not None
     if (obs.unit or "").strip():
         kg = to_kilograms(obs.value, obs.unit)
         return None if kg is None else Weighed(obs.effective, kg, obs.value, None)
@@ -97,8 +116,31 @@ def weight_loss(rule: WeightLossRule, series: list[Weighed]) -> WeightLoss | Non
     """From the heaviest earlier weight to the latest, a loss of at least the rule's share."""
     if len(series) < 2:
         return None
-    latest = series[-1]
-    heaviest = max(series[:-1], key=lambda weighed: weighed.kg)
+    return loss_to(rule, series[:-1], series[-1])
+
+
+def undated_weight_loss(
+    rule: WeightLossRule, dated: list[Weighed], undated: list[Weighed]
+) -> WeightLoss | None:
+    """The largest loss a placement of the undated weights within the window gives: the
+    lightest undated one as the latest, against the heaviest other weight; or the latest dated
+    one as the latest, the undated ones before it, against the heaviest earlier weight."""
+    if not undated:
+        return None
+    lightest = min(undated, key=lambda w: w.kg)
+    placements = [(lightest, [*dated, *(w for w in undated if w is not lightest)])]
+    if dated:
+        placements.append((dated[-1], [*dated[:-1], *undated]))
+    losses = [found for latest, earlier in placements if (found := loss_to(rule, earlier, latest))]
+    return max(losses, key=lambda found: found.loss, default=None)
+
+
+def loss_to(rule: WeightLossRule, earlier: list[Weighed], latest: Weighed) -> WeightLoss | None:
+    """From the heaviest of ``earlier`` (the first of equals) to ``latest``, a loss of at
+    least the rule's share."""
+    if not earlier:
+        return None
+    heaviest = max(earlier, key=lambda weighed: weighed.kg)
     if heaviest.kg <= 0:
         return None
     loss = (heaviest.kg - latest.kg) / heaviest.kg * 100

@@ -69,6 +69,8 @@ class Texts(Strict):
     unit_missing: str
     unit_reread: str
     evidence_weight_loss: str
+    evidence_weight_loss_undated: str
+    """A loss found with a weight that has no date: as ``evidence_weight_loss``."""
     evidence_temperature_flagged: str
     """A body temperature flagged high with no value: ``{label}``, ``{date}``."""
     # suggestions and actions

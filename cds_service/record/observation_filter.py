@@ -5,9 +5,11 @@ An Observation coded as a finding of an exclusion group (its code or coded value
 whatever its date; a vital sign a rule reads (by LOINC code) is kept only when its date
 (``effective[x]``, else ``issued``) falls inside the longest window of the rules that read its
 code, with two days' margin for time zones. One with no date, or a date this test does not read
-(a partial date, a malformed one), is kept: the models and the rules judge it. No rule reads a
-baseline before its window (the weight-loss rule compares readings inside its own); a rule of a
-kind not listed here keeps every reading of its codes. The codes' answers are memoised on the
+(a partial date, a malformed one), is kept: the models and the rules judge it; so is one whose
+date, outside the window as written, is no date the rules read ("2026-11-31"): to the rules it
+is undated, and an undated reading counts (failing safe). No rule reads a baseline before its
+window (the weight-loss rule compares readings inside its own); a rule of a kind not listed here
+keeps every reading of its codes. The codes' answers are memoised on the
 :class:`~cds_service.record.relevance.Relevance` of the knowledge.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 from msgspec import Raw
 
 from cds_service.clinical.codes import NO_SYSTEM
+from cds_service.record.fhir_time import parse_datetime
 from cds_service.record.observation_reading import observation_time, reading_unit, says_temperature
 from cds_service.record.readers import as_dict, as_list
 from cds_service.record.relevance import EVERY_READING, FINDING, NOT_READ, Relevance
@@ -51,8 +54,9 @@ class ObservationFilter:
         return bounds
 
     def in_window(self, resource: Mapping[str, Any], days: int) -> bool:
-        """False only for a reading whose date, as written, is clearly outside the window:
-        another year (any date that starts with four digits), else a full calendar date."""
+        """False only for a reading whose date, as written, is clearly outside the window
+        (another year: any date that starts with four digits; else a full calendar date) and
+        is a date the rules read (any other is undated to them, and counts)."""
         if self.now is None:
             return True
         when = resource.get("effectiveDateTime") or observation_time(resource)
@@ -61,7 +65,7 @@ class ObservationFilter:
         low, high = self._bounds.get(days) or self._window(days)
         year = when[:4]
         if (year < low[:4] or year > high[:4]) and len(year) == 4 and year.isdigit():
-            return False
+            return parse_datetime(when) is None  # "2019-13-40": undated to the rules
         full_date = (
             len(when) >= 10
             and when[4] == when[7] == "-"
@@ -69,7 +73,7 @@ class ObservationFilter:
             and when[5:7].isdigit()
             and when[8:10].isdigit()
         )
-        return not full_date or low <= when[:10] <= high
+        return not full_date or low <= when[:10] <= high or parse_datetime(when) is None
 
     def keeps(self, resource: Mapping[str, Any]) -> bool:
         """A finding of an exclusion group (code, coded value or text value), or a reading a

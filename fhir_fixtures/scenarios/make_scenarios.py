@@ -694,6 +694,12 @@ def scenarios() -> dict[str, dict]:
     vascular = vascular_negation_scenarios()
     assert not set(vascular) & set(s), "scenario names used twice"
     s.update(vascular)
+    # issue 20 leftover (i20wt): undated body weights (scenarios_undated_weights.py)
+    from scenarios_undated_weights import undated_weight_scenarios
+
+    weights = undated_weight_scenarios()
+    assert not set(weights) & set(s), "scenario names used twice"
+    s.update(weights)
     return s
 
 
