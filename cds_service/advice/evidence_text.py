@@ -25,6 +25,7 @@ from cds_service.clinical.card_texts import Texts
 from cds_service.clinical.knowledge_schema import KnowledgeFile
 from cds_service.clinical.units import Temperature
 from cds_service.record.facts import ConditionFact
+from cds_service.record.fhir_time import span_text
 from cds_service.record.readers import UNRECOGNISED
 
 QUOTE_LIMIT = 120
@@ -51,7 +52,7 @@ def evidence_text(evidence: Evidence | None, knowledge: KnowledgeFile) -> str:
         case OtherRegions(codes):
             return ", ".join(codes)
         case PriorStudy(name, resource_type, when):
-            shown = when.isoformat() if when else texts.no_date
+            shown = when or texts.no_date
             return knowledge.prior_imaging.evidence.format(
                 procedure=name, resource_type=resource_type, date=shown
             )
@@ -68,7 +69,7 @@ def patient_text(
         case ObservationShown(code, text, when):
             observed = code is not None
             template = texts.evidence_observation if observed else texts.evidence_observation_text
-            shown = when.isoformat() if when else texts.no_date
+            shown = when or texts.no_date
             return template.format(code=code or "", evidence=quote(text), date=shown)
         case NotAdult(youngest, oldest):
             if youngest < 0:
@@ -77,11 +78,11 @@ def patient_text(
                 return texts.not_adult_evidence.format(years=youngest)
             return texts.not_adult_evidence_partial.format(youngest=youngest, oldest=oldest)
         case TemperatureFlagged(label, when):
-            shown = when.isoformat() if when else texts.no_date
+            shown = when or texts.no_date
             return texts.evidence_temperature_flagged.format(label=label, date=shown)
         case TemperatureReading(label, value, unit, reading, when):
             shown = unit_as_read(unit, reading, texts)
-            on = when.isoformat() if when else texts.no_date
+            on = when or texts.no_date
             return texts.evidence_temperature.format(
                 label=label, value=f"{value:g}", unit=shown, date=on
             )
@@ -100,9 +101,10 @@ def condition_text(condition: ConditionFact, texts: Texts) -> str:
     else:
         details.append(condition.clinical_status or texts.status_not_recorded)
     if condition.onset:
-        details.append(texts.onset.format(date=condition.onset.date()))
+        details.append(texts.onset.format(date=span_text(condition.onset_from, condition.onset)))
     elif condition.recorded:
-        details.append(texts.recorded.format(date=condition.recorded.date()))
+        shown = span_text(condition.recorded_from, condition.recorded)
+        details.append(texts.recorded.format(date=shown))
     else:
         details.append(texts.no_date)
     return texts.evidence_condition.format(name=name, details=", ".join(details))
@@ -120,17 +122,21 @@ def unit_as_read(unit: str | None, reading: Temperature, texts: Texts) -> str:
 
 def weight_loss_text(evidence: WeightLoss, texts: Texts) -> str:
     """``Body weight fell 7.3% (82 kg on 2026-06-26 to 76 kg on 2026-11-20)``; a reading
-    with no date shows ``texts.no_date`` and the loss is said as possible."""
+    with no date shows ``texts.no_date``, one dated by a month or year its date as recorded
+    (``2026-10``), and the loss is said as possible."""
     heaviest, latest = evidence.heaviest, evidence.latest
-    undated = heaviest.at is None or latest.at is None
-    template = texts.evidence_weight_loss_undated if undated else texts.evidence_weight_loss
+    template = texts.evidence_weight_loss
+    if heaviest.at is None or latest.at is None:
+        template = texts.evidence_weight_loss_undated
+    elif heaviest.until is not None or latest.until is not None:
+        template = texts.evidence_weight_loss_partial
     return template.format(
         label=evidence.label,
         loss=f"{evidence.loss:.1f}",
         heaviest=weighed_text(heaviest, texts),
-        heaviest_date=heaviest.at.date() if heaviest.at else texts.no_date,
+        heaviest_date=span_text(heaviest.at, heaviest.until) or texts.no_date,
         latest=weighed_text(latest, texts),
-        latest_date=latest.at.date() if latest.at else texts.no_date,
+        latest_date=span_text(latest.at, latest.until) or texts.no_date,
     )
 
 

@@ -8,7 +8,7 @@ plain data: nothing here is a sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from cds_service.clinical.units import Temperature
 from cds_service.record.facts import ConditionFact
@@ -53,7 +53,8 @@ class ObservationShown:
     code: str | None
     text: str
     """The value's text or the name that says the finding ("" when only its code does)."""
-    date: date | None
+    date: str | None
+    """As recorded (``2026-11``, ``2026``, ``2026-11-20``); None: no date (it counts)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class PriorStudy:
 
     name: str
     resource_type: str
-    date: date | None
+    date: str | None
+    """As recorded (``2026-11``, ``2026``, ``2026-11-20``); None: no date (it counts)."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ class TemperatureReading:
     unit: str | None
     """The unit as recorded (None or blank: none given)."""
     reading: Temperature
-    date: date | None
-    """None: the reading's time is absent or cannot be read (it counts, failing safe)."""
+    date: str | None
+    """As recorded (``2026-11``, ``2026``, ``2026-11-20``); None: the reading's time is absent
+    or cannot be read (it counts, failing safe)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class Weighed:
     """As recorded, in its own unit."""
     assumed: str | None
     """The unit a weight recorded without one is read in."""
+    until: datetime | None = None
+    """A partial date's last instant (``at`` is its first): the weight may have been taken at
+    any time in that span (and the window), failing safe."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,8 @@ class TemperatureFlagged:
     """A body temperature flagged high with no value (a fever, failing safe)."""
 
     label: str
-    date: date | None
+    date: str | None
+    """As recorded (``2026-11``, ``2026``, ``2026-11-20``); None: no date (it counts)."""
 
 
 Evidence = (

@@ -24,6 +24,7 @@ from cds_service.clinical.codes import any_match
 from cds_service.clinical.compiled_knowledge import Knowledge
 from cds_service.clinical.knowledge_schema import ExclusionGroup
 from cds_service.record.facts import CodePair, ConditionFact, Order, PatientRecord, PriorStudyFact
+from cds_service.record.fhir_time import span_text
 
 UNREADABLE_CONDITION = "unreadable-condition"
 """The finding of a Condition whose code cannot be read (it may be any group's finding)."""
@@ -137,7 +138,7 @@ def prior_study(study: PriorStudyFact, knowledge: Knowledge) -> PriorStudy:
     rows = (table.get((s, c.strip().upper())) for s, c in study.codes)
     procedure = next((row for row in rows if row is not None), None)
     name = procedure.name if procedure else study.display or study.resource_type
-    return PriorStudy(name, study.resource_type, study.date.date() if study.date else None)
+    return PriorStudy(name, study.resource_type, span_text(study.date_from, study.date))
 
 
 def group_findings(
@@ -191,8 +192,8 @@ def observation_findings(
     for obs in record.observations:
         if obs.status in IGNORED_OBSERVATION_STATUS or obs.absent:
             continue
-        if since is not None and obs.effective is not None and obs.effective < since:
-            continue
+        if since is not None and obs.latest is not None and obs.latest < since:
+            continue  # a partial date ("2026-11") counts when any of its span is in the window
         named = [c for s, c in (*obs.codes, *obs.value_codes) if codes.contains(s, c)]
         said = obs.value_text is not None and affirms(group, (obs.value_text,))
         titled = [t for t in obs.names if affirms(group, (t,))]
@@ -200,11 +201,10 @@ def observation_findings(
             evidence = ObservationShown(
                 named[0] if named else None,
                 obs.value_text if said and obs.value_text else [*titled, ""][0],
-                obs.effective.date() if obs.effective else None,
+                span_text(obs.effective, obs.effective_until),
             )
             escalate = group.escalate_within_days is not None and (
-                obs.effective is None
-                or obs.effective >= now - timedelta(days=group.escalate_within_days)
+                obs.latest is None or obs.latest >= now - timedelta(days=group.escalate_within_days)
             )
             return [Finding(group.id, group.label, evidence, group.redirect, escalate)]
     return []

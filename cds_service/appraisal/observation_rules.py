@@ -16,6 +16,7 @@ from cds_service.appraisal.evidence import (
 from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.clinical.units import read_temperature, to_kilograms
 from cds_service.record.facts import ObservationFact
+from cds_service.record.fhir_time import span_text
 from cds_service.record.observation_reading import reads
 
 IGNORED_OBSERVATION_STATUS = frozenset({"cancelled", "entered-in-error"})
@@ -43,13 +44,13 @@ def fever_evidence(
     rule: FeverRule, observations: list[ObservationFact], now: datetime
 ) -> TemperatureReading | TemperatureFlagged | None:
     """The latest body temperature within the look-back at or over the threshold (an undated
-    one first: it may be the latest)."""
+    one first: it may be the latest; one dated only by its month or year, by its span's end)."""
     since = now - timedelta(days=rule.lookback_days)
     limit = min(t.minimum if t.unit == "Cel" else (t.minimum - 32) * 5 / 9 for t in rule.thresholds)
-    for obs in sorted(observations, key=lambda o: o.effective or now, reverse=True):
-        if obs.effective is not None and obs.effective < since:
-            continue
-        when = obs.effective.date() if obs.effective else None
+    for obs in sorted(observations, key=lambda o: o.latest or now, reverse=True):
+        if obs.latest is not None and obs.latest < since:
+            continue  # a partial date ("2026-11") counts when any of its span is in the window
+        when = span_text(obs.effective, obs.effective_until)
         if obs.value is None:  # flagged high, no value: a fever, failing safe
             return TemperatureFlagged(rule.label, when)
         reading = read_temperature(obs.value, obs.unit)
@@ -63,13 +64,12 @@ def weight_loss_evidence(
 ) -> WeightLoss | None:
     """A loss over the rule's share within its window; weights without a unit are read in
     each unit they could be (kilograms, then pounds). A weight without a date may have been
-    taken at any time in the window: the loss counts when any placement of it gives one
-    (failing safe), after the dated weights alone are read."""
+    taken at any time in the window, one dated only by its month or year at any time in that
+    span and the window: the loss counts when any placement of them gives one (failing safe),
+    after the weights dated to one point alone are read."""
     since = now - timedelta(days=rule.window_days)
     readings = [
-        o
-        for o in observations
-        if (o.effective is None or o.effective >= since) and o.value is not None
+        o for o in observations if (o.latest is None or o.latest >= since) and o.value is not None
     ]  # (a weight flagged high without a value says nothing of a loss)
     unitless = any(not (o.unit or "").strip() for o in readings)
     units = ("kg", "[lb_av]") if unitless else ("kg",)  # each way a unitless one could be
@@ -78,8 +78,8 @@ def weight_loss_evidence(
         found = weight_loss(rule, dated)
         if found is not None:
             return found
-    for dated, undated in series:
-        found = undated_weight_loss(rule, dated, undated)
+    for dated, placed in series:
+        found = placed_weight_loss(rule, dated, placed)
         if found is not None:
             return found
     return None
@@ -88,11 +88,12 @@ def weight_loss_evidence(
 def weighed_series(
     readings: list[ObservationFact], unitless_as: str
 ) -> tuple[list[Weighed], list[Weighed]]:
-    """The dated weights in time order (at one time, the heavier last), and the undated ones;
-    a reading whose unit is no mass unit is in neither."""
+    """The weights dated to one point, in time order (at one time, the heavier last), and the
+    others (undated, or dated only by a month or year); one whose unit is no mass unit is in
+    neither."""
     weighed = [w for o in readings if (w := weigh(o, unitless_as)) is not None]
-    dated = sorted((w for w in weighed if w.at is not None), key=time_order)
-    return dated, [w for w in weighed if w.at is None]
+    dated = sorted((w for w in weighed if w.at is not None and w.until is None), key=time_order)
+    return dated, [w for w in weighed if w.at is None or w.until is not None]
 
 
 def time_order(weighed: Weighed) -> tuple[datetime, float]:
@@ -104,12 +105,13 @@ def weigh(obs: ObservationFact, unitless_as: str) -> Weighed | None:
     """The reading in kilograms (a reading without a unit in ``unitless_as``), or None when
     its unit is no mass unit."""
     assert obs.value is not None
+    until = obs.effective_until
     if (obs.unit or "").strip():
         kg = to_kilograms(obs.value, obs.unit)
-        return None if kg is None else Weighed(obs.effective, kg, obs.value, None)
+        return None if kg is None else Weighed(obs.effective, kg, obs.value, None, until)
     kg = to_kilograms(obs.value, unitless_as)
     assert kg is not None
-    return Weighed(obs.effective, kg, obs.value, unitless_as)
+    return Weighed(obs.effective, kg, obs.value, unitless_as, until)
 
 
 def weight_loss(rule: WeightLossRule, series: list[Weighed]) -> WeightLoss | None:
@@ -119,20 +121,34 @@ def weight_loss(rule: WeightLossRule, series: list[Weighed]) -> WeightLoss | Non
     return loss_to(rule, series[:-1], series[-1])
 
 
-def undated_weight_loss(
-    rule: WeightLossRule, dated: list[Weighed], undated: list[Weighed]
+def placed_weight_loss(
+    rule: WeightLossRule, dated: list[Weighed], placed: list[Weighed]
 ) -> WeightLoss | None:
-    """The largest loss a placement of the undated weights within the window gives: the
-    lightest undated one as the latest, against the heaviest other weight; or the latest dated
-    one as the latest, the undated ones before it, against the heaviest earlier weight."""
-    if not undated:
+    """The largest loss a placement of the ``placed`` weights (undated: anywhere in the window;
+    dated by a month or year: anywhere in that span) gives: each weight that may be the latest
+    (every other may be placed no later), against the heaviest other weight."""
+    if not placed:
         return None
-    lightest = min(undated, key=lambda w: w.kg)
-    placements = [(lightest, [*dated, *(w for w in undated if w is not lightest)])]
-    if dated:
-        placements.append((dated[-1], [*dated[:-1], *undated]))
-    losses = [found for latest, earlier in placements if (found := loss_to(rule, earlier, latest))]
+    weights = [*dated, *placed]
+    losses = []
+    for latest in [*placed, *dated]:
+        earlier = [w for w in weights if w is not latest]
+        if all(may_precede(w, latest) for w in earlier):
+            found = loss_to(rule, earlier, latest)
+            if found is not None:
+                losses.append(found)
     return max(losses, key=lambda found: found.loss, default=None)
+
+
+def may_precede(earlier: Weighed, latest: Weighed) -> bool:
+    """May ``earlier`` be placed no later than ``latest``? An undated weight may be anywhere;
+    a span's first instant must be no later than the other's last; two weights dated to one
+    point keep their time order."""
+    if earlier.at is None or latest.at is None:
+        return True
+    if earlier.until is None and latest.until is None:
+        return time_order(earlier) <= time_order(latest)
+    return earlier.at <= (latest.until or latest.at)
 
 
 def loss_to(rule: WeightLossRule, earlier: list[Weighed], latest: Weighed) -> WeightLoss | None:

@@ -71,6 +71,8 @@ class Texts(Strict):
     evidence_weight_loss: str
     evidence_weight_loss_undated: str
     """A loss found with a weight that has no date: as ``evidence_weight_loss``."""
+    evidence_weight_loss_partial: str
+    """A loss found with a weight dated only by a month or year (placed within that span)."""
     evidence_temperature_flagged: str
     """A body temperature flagged high with no value: ``{label}``, ``{date}``."""
     # suggestions and actions

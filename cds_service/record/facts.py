@@ -46,6 +46,10 @@ class ConditionFact:
     onset: datetime | None = None
     recorded: datetime | None = None
     abatement: datetime | None = None
+    onset_from: datetime | None = None
+    """The first instant the onset can mean (``onset`` is its last), to show it as recorded."""
+    recorded_from: datetime | None = None
+    """The first instant the recorded date can mean (``recorded`` is its last)."""
     names: tuple[str, ...] = ()
     """Every coding display and the text of the code, read for findings named in text."""
     notes: tuple[str, ...] = ()
@@ -66,6 +70,7 @@ class ObservationFact:
     value: float | None
     unit: str | None
     effective: datetime | None
+    """The first instant the reading's time can mean (``2026-11``: 2026-11-01T00:00Z)."""
     value_codes: tuple[CodePair, ...] = ()
     """The codings of valueCodeableConcept (an examination finding, say)."""
     absent: bool = False
@@ -79,6 +84,14 @@ class ObservationFact:
     names: tuple[str, ...] = ()
     """The code's texts, read for findings when the code has no usable coding or is not in its
     proper shape (see observation_reading.py)."""
+    effective_until: datetime | None = None
+    """A partial date's last instant (``2026-11``: up to 2026-11-30T23:59:59Z): the reading
+    may be from any time in that span. None: the time is one point (or absent)."""
+
+    @property
+    def latest(self) -> datetime | None:
+        """The last instant the reading's time can mean (None: undated)."""
+        return self.effective_until or self.effective
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,11 @@ class PriorStudyFact:
     codes: tuple[CodePair, ...]
     status: str | None
     date: datetime | None
-    """performed[x], effective[x] (else issued) or started; None when the record has none."""
+    """performed[x], effective[x] (else issued) or started, the last instant it can mean (a
+    partial ``2026`` is up to 2026-12-31); None when the record has none."""
     display: str | None
+    date_from: datetime | None = None
+    """The first instant the date can mean, to show it as recorded."""
 
 
 @dataclass(frozen=True)

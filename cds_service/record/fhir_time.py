@@ -51,3 +51,26 @@ def latest_date(value: object) -> date | None:
             return date(parsed.year, 12, 31)
         return date(parsed.year, parsed.month + 1, 1) - timedelta(days=1)
     return parsed
+
+
+def partial_until(value: object) -> datetime | None:
+    """The last instant a partial date (``2026``, ``2026-11``) can mean; None for any other
+    value (a full date or dateTime is one point; an absent or unreadable one is undated)."""
+    if not isinstance(value, str) or len(value.strip()) not in (4, 7):
+        return None
+    return parse_datetime(value, latest=True)
+
+
+def span_text(first: datetime | None, last: datetime | None) -> str | None:
+    """A date as recorded, from the first and last instants it can mean: ``2026`` (a year),
+    ``2026-11`` (a month), else the day of ``first`` (``last`` None: one point; ``first``
+    None: ``last`` alone is known, one point; both None: no date)."""
+    if first is None:
+        first, last = last, None
+    if first is None:
+        return None
+    if last is None or last - first < timedelta(days=2):
+        return first.date().isoformat()
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.year:04d}-{first.month:02d}"
+    return f"{first.year:04d}"

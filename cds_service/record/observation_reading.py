@@ -31,7 +31,7 @@ from typing import Any
 
 from cds_service.clinical.knowledge_schema import FeverRule, WeightLossRule
 from cds_service.record.facts import CodePair, ObservationFact
-from cds_service.record.fhir_time import parse_datetime
+from cds_service.record.fhir_time import parse_datetime, partial_until
 from cds_service.record.readers import (
     as_dict,
     as_list,
@@ -217,18 +217,20 @@ def read_observation(resource: Mapping[str, Any], systems: Mapping[str, str]) ->
     code, else the printed unit, else None (see :func:`cds_service.units.read_temperature`)."""
     value, unit = quantity_of(resource)
     code = read_code(resource.get("code"), systems)
+    when = observation_time(resource)
     return ObservationFact(
         id=as_str(resource.get("id")),
         codes=code.codes,
         status=normalise_code(resource.get("status")),
         value=value,
         unit=unit,
-        effective=parse_datetime(observation_time(resource)),
+        effective=parse_datetime(when),
         value_codes=read_code(resource.get("valueCodeableConcept"), systems).codes,
         absent=denies_finding(resource, systems),
         value_text=as_str(resource.get("valueString")),
         flagged_high=flagged_high(resource),
         names=code.names,
+        effective_until=partial_until(when),
     )
 
 

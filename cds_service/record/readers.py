@@ -247,6 +247,8 @@ def read_condition(
         onset=parse_datetime(onset, latest=True),
         recorded=parse_datetime(resource.get("recordedDate"), latest=True),
         abatement=parse_datetime(abatement, latest=True),
+        onset_from=parse_datetime(onset),
+        recorded_from=parse_datetime(resource.get("recordedDate")),
         names=names(concept),
         notes=note_texts(resource),
         validated=validated and well_formed and UNRECOGNISED not in (clinical, verification),
@@ -346,12 +348,13 @@ def study_date(resource: Mapping[str, Any]) -> object:
 def read_prior_study(resource: Mapping[str, Any], systems: Mapping[str, str]) -> PriorStudyFact:
     """A partial date (``2026-06``) is read as the latest instant it can mean, so the look-back
     errs toward counting the study."""
-    concepts = study_concepts(resource)
+    concepts, when = study_concepts(resource), study_date(resource)
     return PriorStudyFact(
         resource_type=str(resource.get("resourceType")),
         id=as_str(resource.get("id")),
         codes=tuple(pair for concept in concepts for pair in codings(concept, systems)),
         status=as_str(resource.get("status")),
-        date=parse_datetime(study_date(resource), latest=True),
+        date=parse_datetime(when, latest=True),
         display=next((name for concept in concepts for name in names(concept)), None),
+        date_from=parse_datetime(when),
     )

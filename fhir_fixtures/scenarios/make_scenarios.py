@@ -700,6 +700,12 @@ def scenarios() -> dict[str, dict]:
     weights = undated_weight_scenarios()
     assert not set(weights) & set(s), "scenario names used twice"
     s.update(weights)
+    # issue 20 (i20pd): partial dates read as their span (scenarios_partial_dates.py)
+    from scenarios_partial_dates import partial_date_scenarios
+
+    partial = partial_date_scenarios()
+    assert not set(partial) & set(s), "scenario names used twice"
+    s.update(partial)
     return s
 
 
