@@ -49,6 +49,8 @@ class Run:
     elapsed: float = 0.0
     client_cpu: float = 0.0
     """CPU seconds the clients spent (each its own thread's)."""
+    per_client: list[int] = field(default_factory=list)
+    """Calls each client completed: even when the workers serve their connections evenly."""
 
 
 def free_port() -> int:
@@ -142,6 +144,7 @@ def drive(url: str, body: bytes, concurrency: int, seconds: float, clients: str)
         run.errors += errors
         run.closed += closed
         run.client_cpu += cpu
+        run.per_client.append(len(latencies))
     return run
 
 
@@ -220,6 +223,8 @@ def measure(
         "closed": run.closed,
         "server_cpu_ms": server_cpu / max(len(run.latencies), 1) * 1000,
         "client_cpu_ms": run.client_cpu / max(len(run.latencies), 1) * 1000,
+        "client_calls_min": min(run.per_client),
+        "client_calls_max": max(run.per_client),
         "rss_start": at_start,
         "rss_warm": after_warmup,
         "rss_end": at_end,
@@ -342,6 +347,8 @@ def print_round(service: dict[str, float], floor: dict[str, float]) -> None:
         ("closed", "{:.0f} conns"),
         ("server_cpu_ms", "{:.2f} /req"),
         ("client_cpu_ms", "{:.2f} /req"),
+        ("client_calls_min", "{:.0f}"),
+        ("client_calls_max", "{:.0f}"),
         ("rss_start", "{:.1f} MB"),
         ("rss_warm", "{:.1f} MB"),
         ("rss_end", "{:.1f} MB"),
