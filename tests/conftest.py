@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -82,3 +83,18 @@ def mock() -> Iterator[responses.RequestsMock]:
     """Every outbound HTTP call of the test answered by responses; an unregistered URL fails."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+@pytest.fixture
+def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The terminology module's log lines (the service's loggers do not propagate)."""
+    logger = logging.getLogger("cds_service.ops.terminology")
+    propagate = logger.propagate
+    logger.addHandler(caplog.handler)
+    logger.propagate = False  # each record once, whether or not the app set up its logging
+    caplog.set_level(logging.INFO, "cds_service.ops.terminology")
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.propagate = propagate

@@ -36,20 +36,6 @@ ANSWER: dict[str, list[dict[str, Any]]] = {
 BASE = load_knowledge()
 
 
-@pytest.fixture
-def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    logger = logging.getLogger("cds_service.ops.terminology")
-    propagate = logger.propagate
-    logger.addHandler(caplog.handler)
-    logger.propagate = False
-    caplog.set_level(logging.INFO, "cds_service.ops.terminology")
-    try:
-        yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
-        logger.propagate = propagate
-
-
 def serve(mock: responses.RequestsMock, designations: bool = True) -> None:
     """Each root's mocked concepts; without ``designations`` (a server that ignores the
     parameter) displays only. A root the fixture lacks expands to itself."""

@@ -46,21 +46,6 @@ def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache" / "snomed-expansions.json"
 
 
-@pytest.fixture
-def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The terminology module's log lines (the service's loggers do not propagate)."""
-    logger = logging.getLogger("cds_service.ops.terminology")
-    propagate = logger.propagate
-    logger.addHandler(caplog.handler)
-    logger.propagate = False  # each record once, whether or not the app set up its logging
-    caplog.set_level(logging.INFO, "cds_service.ops.terminology")
-    try:
-        yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
-        logger.propagate = propagate
-
-
 def page(codes: list[str], total: int | None, system: str = SNOMED) -> dict[str, Any]:
     expansion: dict[str, Any] = {"contains": [{"system": system, "code": c} for c in codes]}
     if total is not None:

@@ -668,44 +668,33 @@ def scenarios() -> dict[str, dict]:
     )
     s["sandbox-imaging-screen"] = sandbox_imaging_request()
     # later sets, one module each (imported here: they build on the helpers above)
+    # issue 20: observations, text read by concept, i20rest's vascular texts read with
+    # negation, i20wt's undated body weights, i20pd's partial dates read as their span
+    from scenarios_concepts import concept_scenarios
+    from scenarios_i20rest import vascular_negation_scenarios
     from scenarios_observations import observation_scenarios
+    from scenarios_partial_dates import partial_date_scenarios
     from scenarios_prior import prior_imaging_scenarios
     from scenarios_record import record_scenarios
     from scenarios_review import review_scenarios
     from scenarios_text import text_scenarios
+    from scenarios_undated_weights import undated_weight_scenarios
 
-    sets = (text_scenarios(), record_scenarios(), prior_imaging_scenarios(), review_scenarios())
+    sets = (
+        text_scenarios(),
+        record_scenarios(),
+        prior_imaging_scenarios(),
+        review_scenarios(),
+        observation_scenarios(),
+        concept_scenarios(),
+        vascular_negation_scenarios(),
+        undated_weight_scenarios(),
+        partial_date_scenarios(),
+    )
     for more in sets:
         clash = set(more) & set(s)
         assert not clash, f"scenario names used twice: {clash}"
         s.update(more)
-    observations = observation_scenarios()  # issue 20 (record)
-    assert not set(observations) & set(s), "scenario names used twice"
-    s.update(observations)
-    # issue 20, text reading (scenarios_concepts.py)
-    from scenarios_concepts import concept_scenarios
-
-    concepts = concept_scenarios()
-    assert not set(concepts) & set(s), "scenario names used twice"
-    s.update(concepts)
-    # issue 20 leftovers (i20rest): vascular texts read with negation (scenarios_i20rest.py)
-    from scenarios_i20rest import vascular_negation_scenarios
-
-    vascular = vascular_negation_scenarios()
-    assert not set(vascular) & set(s), "scenario names used twice"
-    s.update(vascular)
-    # issue 20 leftover (i20wt): undated body weights (scenarios_undated_weights.py)
-    from scenarios_undated_weights import undated_weight_scenarios
-
-    weights = undated_weight_scenarios()
-    assert not set(weights) & set(s), "scenario names used twice"
-    s.update(weights)
-    # issue 20 (i20pd): partial dates read as their span (scenarios_partial_dates.py)
-    from scenarios_partial_dates import partial_date_scenarios
-
-    partial = partial_date_scenarios()
-    assert not set(partial) & set(s), "scenario names used twice"
-    s.update(partial)
     return s
 
 
